@@ -1,0 +1,63 @@
+# chromahouse — the README's two commands live here:
+#   make run    install what is missing, build, start the server (embedded ClickHouse)
+#   make test   install what is missing, build, run the whole test suite (ctest)
+# Other targets: deps, build, bench, asan, clean.
+
+BUILD_DIR   ?= build
+BUILD_TYPE  ?= RelWithDebInfo
+JOBS        ?= $(shell nproc)
+RUN_ARGS    ?= --host 127.0.0.1 --port 8000 --path ./chroma-data
+
+# Every Debian package the build, the server and the tests need.
+APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certificates procps \
+  libboost-dev libboost-system-dev libsimdjson-dev libcurl4-openssl-dev libspdlog-dev \
+  libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev libjemalloc-dev libgtest-dev \
+  libgmock-dev uuid-dev clickhouse-server clickhouse-client
+# Node.js and npm for the end-to-end tests with the official npm client (skipped when a
+# node/npm is already on the PATH).
+NODE_PACKAGES := nodejs npm
+
+.PHONY: all deps build run test bench asan clean npm-deps
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then missing="$$missing $(NODE_PACKAGES)"; fi; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "all Debian packages present"; fi
+
+npm-deps:
+	@cd tests/e2e && if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+	  npm ci --no-audit --no-fund --loglevel=error; else echo "npm packages present"; fi
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	./$(BUILD_DIR)/chromahouse run $(RUN_ARGS)
+
+test: build npm-deps
+	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 600
+
+# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (separate build tree).
+asan: deps
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCHROMAHOUSE_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -L unit
+
+bench: build
+	@echo "benchmarks arrive with the records engine (see bench/README.md)"
+
+clean:
+	rm -rf $(BUILD_DIR) build-asan

@@ -1,0 +1,22 @@
+# chromahouse_module(NAME SOURCES ... DEPS ...): one static library per src/ folder, with the
+# project's warnings; DEPS is the module's place in the dependency order (STYLE.md §4).
+function(chromahouse_apply_flags target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-missing-field-initializers)
+  if(CHROMAHOUSE_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  # Boost 1.74's Asio needs <utility> before it under C++20 with g++ 12.
+  target_compile_options(${target} PRIVATE -include utility)
+  if(CHROMAHOUSE_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()
+
+function(chromahouse_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(ch_${name} STATIC ${ARG_SOURCES})
+  target_include_directories(ch_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(ch_${name} PUBLIC ${ARG_DEPS})
+  chromahouse_apply_flags(ch_${name})
+endfunction()

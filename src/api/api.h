@@ -1,0 +1,44 @@
+// Api: the whole HTTP surface of the server as one object — the route table of API.md §2, CORS,
+// the retired v1 prefix — on top of the services. Thread-safe: Handle() may run on many
+// threads at once.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/http_types.h"
+#include "api/router.h"
+#include "service/catalog_service.h"
+#include "storage/storage.h"
+
+namespace chromahouse {
+
+struct ApiOptions {
+  bool allow_reset = false;
+  int64_t max_batch_size = 5461;
+  std::vector<std::string> cors_allow_origins;  // empty = CORS off
+};
+
+class Api {
+ public:
+  Api(ApiOptions options, CatalogService* catalog, Storage* storage);
+
+  HttpResponse Handle(const HttpRequest& request) const;
+  // Route pattern for logs ("/api/v2/tenants/{tenant}"), or "unmatched".
+  std::string RouteName(const HttpRequest& request) const { return router_.PatternFor(request); }
+
+ private:
+  void AddSystemRoutes();
+  void AddTenantRoutes();
+  void AddCollectionRoutes();
+  void AddUnsupportedRoutes();
+  void ApplyCors(const HttpRequest& request, HttpResponse* response) const;
+
+  ApiOptions options_;
+  CatalogService* catalog_;
+  Storage* storage_;
+  Router router_;
+};
+
+}  // namespace chromahouse

@@ -1,0 +1,53 @@
+#include "api/error_mapping.h"
+
+#include "common/json_writer.h"
+
+namespace chromahouse {
+
+ErrorMapping MapStatus(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return {200, ""};
+    case StatusCode::kInvalidArgument: return {400, "InvalidArgumentError"};
+    case StatusCode::kNotFound: return {404, "NotFoundError"};
+    case StatusCode::kAlreadyExists: return {409, "ChromaError"};
+    case StatusCode::kPermissionDenied: return {403, "ChromaError"};
+    case StatusCode::kUnauthenticated: return {401, "ChromaError"};
+    case StatusCode::kResourceExhausted: return {429, "ChromaError"};
+    case StatusCode::kFailedPrecondition: return {412, "ChromaError"};
+    case StatusCode::kUnimplemented: return {501, "ChromaError"};
+    case StatusCode::kInternal: return {500, "InternalError"};
+    case StatusCode::kUnknown: return {500, "ChromaError"};
+    case StatusCode::kUnavailable: return {503, "ChromaError"};
+    case StatusCode::kDeadlineExceeded: return {504, "ChromaError"};
+    case StatusCode::kCancelled: return {400, "ChromaError"};
+    case StatusCode::kUnprocessableEntity: return {422, "ChromaError"};
+    case StatusCode::kPayloadTooLarge: return {413, "ChromaError"};
+    case StatusCode::kUnsupportedMediaType: return {415, "ChromaError"};
+  }
+  return {500, "ChromaError"};
+}
+
+HttpResponse ErrorResponse(const Status& status) {
+  ErrorMapping m = MapStatus(status.code());
+  HttpResponse res;
+  res.status = m.http_status;
+  JsonWriter w(&res.body);
+  w.BeginObject();
+  w.Key("error");
+  w.String(m.error_name);
+  w.Key("message");
+  w.String(status.message());
+  w.EndObject();
+  res.headers.emplace_back("chroma-trace-id", std::string(kTraceIdZero));
+  return res;
+}
+
+HttpResponse EmptyErrorResponse(int http_status) {
+  HttpResponse res;
+  res.status = http_status;
+  res.json = false;
+  res.headers.emplace_back("chroma-trace-id", std::string(kTraceIdZero));
+  return res;
+}
+
+}  // namespace chromahouse

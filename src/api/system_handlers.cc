@@ -1,0 +1,65 @@
+// System routes: heartbeat, version, healthcheck, pre-flight-checks, identity, reset.
+#include "api/api.h"
+#include "api/api_internal.h"
+#include "common/clock.h"
+#include "common/json_writer.h"
+
+namespace chromahouse {
+namespace {
+
+std::string Heartbeat() {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("nanosecond heartbeat");
+  w.Int(NowNanos());
+  w.EndObject();
+  return w.Take();
+}
+
+}  // namespace
+
+void Api::AddSystemRoutes() {
+  auto heartbeat = [](const RouteContext&) -> Result<HttpResponse> {
+    return JsonResponse(Heartbeat());
+  };
+  router_.Add("GET", "/api/v2", false, heartbeat);
+  router_.Add("GET", "/api/v2/heartbeat", false, heartbeat);
+  router_.Add("GET", "/api/v2/version", false, [](const RouteContext&) -> Result<HttpResponse> {
+    return JsonResponse("\"1.0.0\"");
+  });
+  router_.Add("GET", "/api/v2/healthcheck", false,
+              [this](const RouteContext&) -> Result<HttpResponse> {
+                bool ready = storage_->Ping().ok();
+                JsonWriter w;
+                w.BeginObject();
+                w.Key("is_executor_ready");
+                w.Bool(ready);
+                w.Key("is_log_client_ready");
+                w.Bool(ready);
+                w.EndObject();
+                return JsonResponse(w.Take(), ready ? 200 : 503);
+              });
+  router_.Add("GET", "/api/v2/pre-flight-checks", false,
+              [this](const RouteContext&) -> Result<HttpResponse> {
+                JsonWriter w;
+                w.BeginObject();
+                w.Key("max_batch_size");
+                w.Int(options_.max_batch_size);
+                w.Key("supports_base64_encoding");
+                w.Bool(true);
+                w.EndObject();
+                return JsonResponse(w.Take());
+              });
+  router_.Add("GET", "/api/v2/auth/identity", false,
+              [](const RouteContext&) -> Result<HttpResponse> {
+                return JsonResponse(
+                    R"({"user_id":"","tenant":"default_tenant","databases":["default_database"]})");
+              });
+  router_.Add("POST", "/api/v2/reset", false, [this](const RouteContext&) -> Result<HttpResponse> {
+    if (!options_.allow_reset) return Status::PermissionDenied("Reset is disabled by config");
+    RETURN_IF_ERROR(catalog_->Reset());
+    return JsonResponse("true");
+  });
+}
+
+}  // namespace chromahouse

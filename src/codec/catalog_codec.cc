@@ -1,0 +1,286 @@
+#include "codec/catalog_codec.h"
+
+#include <initializer_list>
+
+#include "codec/json_body.h"
+#include "codec/metadata_codec.h"
+
+namespace chromahouse {
+namespace {
+
+using Keys = std::initializer_list<std::string_view>;
+
+Status RejectUnknownKeys(simdjson::dom::object obj, Keys allowed, std::string_view path) {
+  for (auto field : obj) {
+    bool known = false;
+    for (auto k : allowed) known = known || field.key == k;
+    if (known) continue;
+    std::string expected;
+    for (auto k : allowed) {
+      if (!expected.empty()) expected += ", ";
+      expected += "`" + std::string(k) + "`";
+    }
+    return ShapeError(path, "unknown field `" + std::string(field.key) + "`, expected one of " +
+                                expected);
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<Space>> DecodeSpace(simdjson::dom::object obj, std::string_view path) {
+  ASSIGN_OR_RETURN(auto text, OptionalString(obj, "space", path));
+  if (!text) return std::optional<Space>();
+  auto space = ParseSpace(*text);
+  if (!space) {
+    return ShapeError(JoinPath(path, "space"), "unknown variant `" + *text +
+                                                   "`, expected one of `l2`, `cosine`, `ip`");
+  }
+  return std::optional<Space>(*space);
+}
+
+// Reads the HNSW-style keys present in `obj` (after the caller has checked which are allowed).
+Status ReadHnswKeys(simdjson::dom::object obj, std::string_view path, HnswConfigInput* in) {
+  ASSIGN_OR_RETURN(in->space, DecodeSpace(obj, path));
+  ASSIGN_OR_RETURN(in->ef_construction, OptionalInt(obj, "ef_construction", path, true));
+  ASSIGN_OR_RETURN(in->ef_search, OptionalInt(obj, "ef_search", path, true));
+  ASSIGN_OR_RETURN(in->max_neighbors, OptionalInt(obj, "max_neighbors", path, true));
+  ASSIGN_OR_RETURN(in->num_threads, OptionalInt(obj, "num_threads", path, true));
+  ASSIGN_OR_RETURN(in->resize_factor, OptionalNumber(obj, "resize_factor", path));
+  ASSIGN_OR_RETURN(in->sync_threshold, OptionalInt(obj, "sync_threshold", path, true));
+  ASSIGN_OR_RETURN(in->batch_size, OptionalInt(obj, "batch_size", path, true));
+  // SPANN-only integer keys are validated for type but otherwise unused on this server.
+  for (const char* k : {"search_nprobe", "write_nprobe", "reassign_neighbor_count",
+                        "split_threshold", "merge_threshold"}) {
+    ASSIGN_OR_RETURN(auto ignored, OptionalInt(obj, k, path, true));
+    (void)ignored;
+  }
+  return Status::Ok();
+}
+
+// `for_update` selects the keys that may change after creation (API.md §2.3).
+Result<std::optional<CollectionConfigurationInput>> DecodeConfiguration(
+    simdjson::dom::object parent, std::string_view key, bool for_update) {
+  auto el = Field(parent, key);
+  if (!el) return std::optional<CollectionConfigurationInput>();
+  std::string path(key);
+  ASSIGN_OR_RETURN(simdjson::dom::object obj, RequireObject(*el, path));
+  CollectionConfigurationInput out;
+  if (auto h = Field(obj, "hnsw")) {
+    std::string hpath = JoinPath(path, "hnsw");
+    ASSIGN_OR_RETURN(simdjson::dom::object hobj, RequireObject(*h, hpath));
+    if (for_update) {
+      RETURN_IF_ERROR(RejectUnknownKeys(hobj, {"ef_search", "max_neighbors", "num_threads",
+                                               "resize_factor", "sync_threshold", "batch_size"},
+                                        hpath));
+    } else {
+      RETURN_IF_ERROR(RejectUnknownKeys(
+          hobj, {"space", "ef_construction", "ef_search", "max_neighbors", "num_threads",
+                 "resize_factor", "sync_threshold", "batch_size"},
+          hpath));
+    }
+    HnswConfigInput in;
+    RETURN_IF_ERROR(ReadHnswKeys(hobj, hpath, &in));
+    out.hnsw = in;
+  }
+  if (auto s = Field(obj, "spann")) {
+    std::string spath = JoinPath(path, "spann");
+    ASSIGN_OR_RETURN(simdjson::dom::object sobj, RequireObject(*s, spath));
+    if (for_update) {
+      RETURN_IF_ERROR(RejectUnknownKeys(sobj, {"search_nprobe", "ef_search"}, spath));
+    } else {
+      RETURN_IF_ERROR(RejectUnknownKeys(
+          sobj, {"search_nprobe", "write_nprobe", "space", "ef_construction", "ef_search",
+                 "max_neighbors", "reassign_neighbor_count", "split_threshold",
+                 "merge_threshold"},
+          spath));
+    }
+    HnswConfigInput in;
+    RETURN_IF_ERROR(ReadHnswKeys(sobj, spath, &in));
+    out.spann = in;
+  }
+  if (auto ef = Field(obj, "embedding_function")) {
+    std::string epath = JoinPath(path, "embedding_function");
+    ASSIGN_OR_RETURN(simdjson::dom::object eobj, RequireObject(*ef, epath));
+    ASSIGN_OR_RETURN(std::string type, RequiredString(eobj, "type", epath));
+    if (type != "legacy" && type != "known" && type != "unknown") {
+      return ShapeError(JoinPath(epath, "type"),
+                        "unknown variant `" + type +
+                            "`, expected one of `legacy`, `known`, `unknown`");
+    }
+    if (type == "known") {
+      ASSIGN_OR_RETURN(std::string name, RequiredString(eobj, "name", epath));
+      (void)name;
+      simdjson::dom::element config;
+      if (eobj.at_key("config").get(config)) {
+        return ShapeError(epath, "missing field `config`");
+      }
+    }
+    out.embedding_function_json = simdjson::minify(*ef);
+  }
+  return std::optional<CollectionConfigurationInput>(std::move(out));
+}
+
+void WriteHnswConfig(JsonWriter& w, const HnswConfig& h) {
+  w.BeginObject();
+  w.Key("space");
+  w.String(SpaceName(h.space));
+  w.Key("ef_construction");
+  w.Int(h.ef_construction);
+  w.Key("ef_search");
+  w.Int(h.ef_search);
+  w.Key("max_neighbors");
+  w.Int(h.max_neighbors);
+  w.Key("resize_factor");
+  w.Double(h.resize_factor);
+  w.Key("sync_threshold");
+  w.Int(h.sync_threshold);
+  w.EndObject();
+}
+
+}  // namespace
+
+Result<std::string> DecodeNameBody(std::string_view body) {
+  JsonBody json;
+  RETURN_IF_ERROR(json.Parse(body));
+  ASSIGN_OR_RETURN(simdjson::dom::object obj, RequireObject(json.root(), ""));
+  RETURN_IF_ERROR(RejectDuplicateFields(obj, {"name"}, ""));
+  return RequiredString(obj, "name", "");
+}
+
+Result<std::string> DecodeUpdateTenant(std::string_view body) {
+  JsonBody json;
+  RETURN_IF_ERROR(json.Parse(body));
+  ASSIGN_OR_RETURN(simdjson::dom::object obj, RequireObject(json.root(), ""));
+  RETURN_IF_ERROR(RejectDuplicateFields(obj, {"resource_name"}, ""));
+  return RequiredString(obj, "resource_name", "");
+}
+
+Result<CreateCollectionRequest> DecodeCreateCollection(std::string_view body) {
+  JsonBody json;
+  RETURN_IF_ERROR(json.Parse(body));
+  ASSIGN_OR_RETURN(simdjson::dom::object obj, RequireObject(json.root(), ""));
+  RETURN_IF_ERROR(RejectDuplicateFields(
+      obj, {"name", "metadata", "configuration", "schema", "get_or_create"}, ""));
+  CreateCollectionRequest req;
+  ASSIGN_OR_RETURN(req.name, RequiredString(obj, "name", ""));
+  if (auto md = Field(obj, "metadata")) {
+    ASSIGN_OR_RETURN(simdjson::dom::object mobj, RequireObject(*md, "metadata"));
+    ASSIGN_OR_RETURN(Metadata m, DecodeMetadata(mobj, "metadata", MetadataNulls::kReject, nullptr));
+    // An object that held only empty arrays is still "given" (and then empty → 400).
+    req.metadata = std::move(m);
+  }
+  ASSIGN_OR_RETURN(req.configuration, DecodeConfiguration(obj, "configuration", false));
+  if (auto schema = Field(obj, "schema")) {
+    ASSIGN_OR_RETURN(simdjson::dom::object sobj, RequireObject(*schema, "schema"));
+    // The schema is stored and echoed verbatim; only its top-level shape is checked.
+    for (const char* field : {"defaults", "keys"}) {
+      simdjson::dom::element el;
+      if (sobj.at_key(field).get(el)) {
+        return ShapeError("schema", "missing field `" + std::string(field) + "`");
+      }
+      RETURN_IF_ERROR(RequireObject(el, JoinPath("schema", field)).status());
+    }
+    req.schema_json = simdjson::minify(*schema);
+  }
+  ASSIGN_OR_RETURN(auto goc, OptionalNonNullBool(obj, "get_or_create", ""));
+  req.get_or_create = goc.value_or(false);
+  return req;
+}
+
+Result<UpdateCollectionRequest> DecodeUpdateCollection(std::string_view body) {
+  JsonBody json;
+  RETURN_IF_ERROR(json.Parse(body));
+  ASSIGN_OR_RETURN(simdjson::dom::object obj, RequireObject(json.root(), ""));
+  RETURN_IF_ERROR(
+      RejectDuplicateFields(obj, {"new_name", "new_metadata", "new_configuration"}, ""));
+  UpdateCollectionRequest req;
+  ASSIGN_OR_RETURN(req.new_name, OptionalString(obj, "new_name", ""));
+  if (auto md = Field(obj, "new_metadata")) {
+    ASSIGN_OR_RETURN(simdjson::dom::object mobj, RequireObject(*md, "new_metadata"));
+    std::vector<std::string> dropped;
+    ASSIGN_OR_RETURN(Metadata m,
+                     DecodeMetadata(mobj, "new_metadata", MetadataNulls::kCollect, &dropped));
+    // Keys given as null are simply dropped from the new map; a map of nulls only clears
+    // the metadata (Chroma sets it to null).
+    if (m.empty() && !dropped.empty()) {
+      req.clear_metadata = true;
+    } else {
+      req.new_metadata = std::move(m);
+    }
+  }
+  ASSIGN_OR_RETURN(req.new_configuration, DecodeConfiguration(obj, "new_configuration", true));
+  return req;
+}
+
+void WriteTenant(JsonWriter& w, const Tenant& tenant) {
+  w.BeginObject();
+  w.Key("name");
+  w.String(tenant.name);
+  w.Key("resource_name");
+  if (tenant.resource_name) {
+    w.String(*tenant.resource_name);
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+}
+
+void WriteDatabase(JsonWriter& w, const Database& database) {
+  w.BeginObject();
+  w.Key("id");
+  w.String(database.id);
+  w.Key("name");
+  w.String(database.name);
+  w.Key("tenant");
+  w.String(database.tenant);
+  w.EndObject();
+}
+
+void WriteCollection(JsonWriter& w, const Collection& c) {
+  w.BeginObject();
+  w.Key("id");
+  w.String(c.id);
+  w.Key("name");
+  w.String(c.name);
+  w.Key("configuration_json");
+  w.BeginObject();
+  w.Key("hnsw");
+  WriteHnswConfig(w, c.configuration.hnsw);
+  w.Key("spann");
+  w.Null();
+  w.Key("embedding_function");
+  if (c.configuration.embedding_function_json.empty()) {
+    w.Null();
+  } else {
+    w.Raw(c.configuration.embedding_function_json);
+  }
+  w.EndObject();
+  w.Key("schema");
+  if (c.schema_json.empty()) {
+    w.Null();
+  } else {
+    w.Raw(c.schema_json);
+  }
+  w.Key("metadata");
+  if (c.metadata) {
+    WriteMetadata(w, *c.metadata, /*hide_reserved=*/false);
+  } else {
+    w.Null();
+  }
+  w.Key("dimension");
+  if (c.dimension) {
+    w.Int(*c.dimension);
+  } else {
+    w.Null();
+  }
+  w.Key("tenant");
+  w.String(c.tenant);
+  w.Key("database");
+  w.String(c.database);
+  w.Key("log_position");
+  w.Int(0);
+  w.Key("version");
+  w.Int(0);
+  w.EndObject();
+}
+
+}  // namespace chromahouse

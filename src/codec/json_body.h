@@ -1,0 +1,63 @@
+// JsonBody: a parsed request body plus the helpers that turn JSON shape errors into Chroma's
+// statuses: unparsable JSON → 400 "Failed to parse the request body as JSON: …", wrong types or
+// missing fields → 422 "Failed to deserialize the JSON body into the target type: …".
+// The simdjson DOM never leaves codec/.
+#pragma once
+
+#include <simdjson.h>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace chromahouse {
+
+class JsonBody {
+ public:
+  // Parses `body`; an empty body is a parse error, as in Chroma.
+  Status Parse(std::string_view body);
+  simdjson::dom::element root() const { return root_; }
+
+ private:
+  simdjson::dom::parser parser_;
+  simdjson::dom::element root_;
+};
+
+// 422 with serde-style wording, e.g. ShapeError("name", "invalid type: integer `5`, expected a
+// string").
+Status ShapeError(std::string_view path, std::string_view reason);
+// "invalid type: <kind of el>, expected <expected>" at `path`.
+Status TypeError(std::string_view path, simdjson::dom::element el, std::string_view expected);
+// Describes an element the way serde does ("integer `5`", "string \"x\"", "map", "sequence").
+std::string DescribeElement(simdjson::dom::element el);
+
+// Field readers. A field that is absent or null yields nullopt (for Option<T> fields); a field
+// of the wrong type is a 422 naming the path.
+Result<simdjson::dom::object> RequireObject(simdjson::dom::element el, std::string_view path);
+Result<std::optional<std::string>> OptionalString(simdjson::dom::object obj, std::string_view key,
+                                                  std::string_view path);
+Result<std::string> RequiredString(simdjson::dom::object obj, std::string_view key,
+                                   std::string_view path);
+Result<std::optional<bool>> OptionalBool(simdjson::dom::object obj, std::string_view key,
+                                         std::string_view path);
+Result<std::optional<int64_t>> OptionalInt(simdjson::dom::object obj, std::string_view key,
+                                           std::string_view path, bool non_negative);
+Result<std::optional<double>> OptionalNumber(simdjson::dom::object obj, std::string_view key,
+                                             std::string_view path);
+// The field's element when present and not null.
+std::optional<simdjson::dom::element> Field(simdjson::dom::object obj, std::string_view key);
+
+std::string JoinPath(std::string_view parent, std::string_view key);
+
+// 422 "duplicate field `k`" when one of `fields` appears twice in `obj` (serde's rule for
+// struct fields; other keys may repeat).
+Status RejectDuplicateFields(simdjson::dom::object obj, std::initializer_list<std::string_view> fields,
+                             std::string_view path);
+// A required bool-typed field that may be absent but not null ("get_or_create").
+Result<std::optional<bool>> OptionalNonNullBool(simdjson::dom::object obj, std::string_view key,
+                                                std::string_view path);
+
+}  // namespace chromahouse

@@ -1,0 +1,205 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+
+extern char** environ;
+
+namespace chromahouse {
+namespace {
+
+Result<int64_t> ParseInt(const std::string& key, const std::string& text) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size()) {
+    return Status::InvalidArgument("setting " + key + ": expected an integer, got '" + text + "'");
+  }
+  return v;
+}
+
+Result<bool> ParseBool(const std::string& key, std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), ::tolower);
+  if (text == "1" || text == "true" || text == "yes" || text == "on") return true;
+  if (text == "0" || text == "false" || text == "no" || text == "off" || text.empty()) return false;
+  return Status::InvalidArgument("setting " + key + ": expected true or false, got '" + text + "'");
+}
+
+// Accepts a JSON-style list (["a","b"]) or a comma-separated list.
+std::vector<std::string> ParseList(std::string text) {
+  std::vector<std::string> out;
+  std::string cleaned;
+  for (char c : text) {
+    if (c == '[' || c == ']' || c == '"' || c == '\'') continue;
+    cleaned.push_back(c);
+  }
+  size_t pos = 0;
+  while (pos <= cleaned.size()) {
+    size_t end = cleaned.find(',', pos);
+    if (end == std::string::npos) end = cleaned.size();
+    std::string item = cleaned.substr(pos, end - pos);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+    pos = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::vector<SettingInfo>& Settings() {
+  static const std::vector<SettingInfo> kSettings = {
+      {"host", "CHROMA_HOST", "--host", "address to listen on"},
+      {"port", "CHROMA_PORT", "--port", "HTTP port"},
+      {"persist_path", "CHROMA_PERSIST_PATH", "--path",
+       "data directory (embedded ClickHouse data, lock file)"},
+      {"allow_reset", "CHROMA_ALLOW_RESET", "--allow-reset", "enable POST /api/v2/reset"},
+      {"cors_allow_origins", "CHROMA_CORS_ALLOW_ORIGINS", "--cors-allow-origins",
+       "allowed CORS origins (JSON list or comma-separated; \"*\" for any); empty = CORS off"},
+      {"max_payload_size_bytes", "CHROMA_MAX_PAYLOAD_SIZE_BYTES", "--max-payload-size-bytes",
+       "largest accepted request body (413 above)"},
+      {"max_batch_size", "CHROMAHOUSE_MAX_BATCH_SIZE", "--max-batch-size",
+       "largest record batch, reported by pre-flight-checks"},
+      {"io_threads", "CHROMAHOUSE_IO_THREADS", "--io-threads",
+       "threads for network I/O (0 = number of cores)"},
+      {"worker_threads", "CHROMAHOUSE_WORKER_THREADS", "--worker-threads",
+       "threads that run request handlers"},
+      {"clickhouse_url", "CHROMAHOUSE_CLICKHOUSE_URL", "--clickhouse-url",
+       "external ClickHouse HTTP endpoint; empty = start an embedded ClickHouse under the data "
+       "directory"},
+      {"clickhouse_user", "CHROMAHOUSE_CLICKHOUSE_USER", "--clickhouse-user", "ClickHouse user"},
+      {"clickhouse_password", "CHROMAHOUSE_CLICKHOUSE_PASSWORD", "--clickhouse-password",
+       "ClickHouse password (never logged)"},
+      {"clickhouse_database", "CHROMAHOUSE_CLICKHOUSE_DATABASE", "--clickhouse-database",
+       "ClickHouse database that holds chromahouse's tables"},
+      {"clickhouse_binary", "CHROMAHOUSE_CLICKHOUSE_BINARY", "--clickhouse-binary",
+       "clickhouse-server executable for the embedded ClickHouse"},
+      {"log_level", "CHROMAHOUSE_LOG_LEVEL", "--log-level", "debug, info, warn or error"},
+  };
+  return kSettings;
+}
+
+Status ApplySetting(const std::string& key, const std::string& value, const std::string& source,
+                    Config* c) {
+  if (key == "host") {
+    c->host = value;
+  } else if (key == "port") {
+    ASSIGN_OR_RETURN(int64_t v, ParseInt(key, value));
+    c->port = static_cast<int>(v);
+  } else if (key == "persist_path") {
+    c->persist_path = value;
+  } else if (key == "allow_reset") {
+    ASSIGN_OR_RETURN(c->allow_reset, ParseBool(key, value));
+  } else if (key == "cors_allow_origins") {
+    c->cors_allow_origins = ParseList(value);
+  } else if (key == "max_payload_size_bytes") {
+    ASSIGN_OR_RETURN(c->max_payload_size_bytes, ParseInt(key, value));
+  } else if (key == "max_batch_size") {
+    ASSIGN_OR_RETURN(c->max_batch_size, ParseInt(key, value));
+  } else if (key == "io_threads") {
+    ASSIGN_OR_RETURN(int64_t v, ParseInt(key, value));
+    c->io_threads = static_cast<int>(v);
+  } else if (key == "worker_threads") {
+    ASSIGN_OR_RETURN(int64_t v, ParseInt(key, value));
+    c->worker_threads = static_cast<int>(v);
+  } else if (key == "clickhouse_url") {
+    c->clickhouse_url = value;
+  } else if (key == "clickhouse_user") {
+    c->clickhouse_user = value;
+  } else if (key == "clickhouse_password") {
+    c->clickhouse_password = value;
+  } else if (key == "clickhouse_database") {
+    c->clickhouse_database = value;
+  } else if (key == "clickhouse_binary") {
+    c->clickhouse_binary = value;
+  } else if (key == "log_level") {
+    c->log_level = value;
+  } else {
+    return Status::InvalidArgument("unknown setting '" + key + "' (from " + source + ")");
+  }
+  c->sources[key] = source;
+  return Status::Ok();
+}
+
+Status ApplyConfigFile(const std::string& path, Config* config) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument("cannot read config file " + path + ": " + e.what());
+  }
+  if (root.IsNull()) return Status::Ok();
+  if (!root.IsMap()) return Status::InvalidArgument("config file " + path + " is not a mapping");
+  for (const auto& kv : root) {
+    std::string key = kv.first.as<std::string>();
+    std::string value;
+    if (kv.second.IsSequence()) {
+      for (const auto& item : kv.second) {
+        if (!value.empty()) value += ",";
+        value += item.as<std::string>();
+      }
+    } else if (kv.second.IsScalar()) {
+      value = kv.second.as<std::string>();
+    } else if (!kv.second.IsNull()) {
+      return Status::InvalidArgument("config file " + path + ": setting " + key +
+                                     " must be a scalar or a list");
+    }
+    // Chroma's config file calls the listen address listen_address.
+    if (key == "listen_address") key = "host";
+    RETURN_IF_ERROR(ApplySetting(key, value, "file", config)
+                        .WithContext("config file " + path));
+  }
+  return Status::Ok();
+}
+
+Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config* config) {
+  for (const auto& s : Settings()) {
+    auto it = env.find(s.env);
+    if (it == env.end()) continue;
+    RETURN_IF_ERROR(ApplySetting(s.key, it->second, "env", config)
+                        .WithContext(std::string("environment variable ") + s.env));
+  }
+  return Status::Ok();
+}
+
+Status Validate(const Config& c) {
+  if (c.port < 0 || c.port > 65535) {
+    return Status::InvalidArgument("port must be between 0 and 65535, got " +
+                                   std::to_string(c.port));
+  }
+  if (c.max_payload_size_bytes < 1024) {
+    return Status::InvalidArgument("max_payload_size_bytes must be at least 1024, got " +
+                                   std::to_string(c.max_payload_size_bytes));
+  }
+  if (c.max_batch_size < 1) {
+    return Status::InvalidArgument("max_batch_size must be at least 1, got " +
+                                   std::to_string(c.max_batch_size));
+  }
+  if (c.io_threads < 0 || c.io_threads > 256) {
+    return Status::InvalidArgument("io_threads must be between 0 and 256, got " +
+                                   std::to_string(c.io_threads));
+  }
+  if (c.worker_threads < 1 || c.worker_threads > 1024) {
+    return Status::InvalidArgument("worker_threads must be between 1 and 1024, got " +
+                                   std::to_string(c.worker_threads));
+  }
+  if (c.persist_path.empty() && c.clickhouse_url.empty()) {
+    return Status::InvalidArgument("persist_path must not be empty with the embedded ClickHouse");
+  }
+  return Status::Ok();
+}
+
+std::map<std::string, std::string> CurrentEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+}  // namespace chromahouse

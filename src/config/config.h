@@ -1,0 +1,66 @@
+// Config: every setting of the server, with its default, in one place.
+//
+// Sources, later ones win: built-in defaults < config file (YAML, --config or
+// CHROMAHOUSE_CONFIG) < environment variables < command-line flags. Environment variables use
+// Chroma's names where Chroma has the setting (CHROMA_HOST, CHROMA_PORT, CHROMA_ALLOW_RESET,
+// CHROMA_CORS_ALLOW_ORIGINS, …) and CHROMAHOUSE_* otherwise. The README's configuration table is
+// generated from kSettings (keep them in step).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace chromahouse {
+
+struct Config {
+  // HTTP server
+  std::string host = "127.0.0.1";
+  int port = 8000;
+  bool allow_reset = false;
+  std::vector<std::string> cors_allow_origins;  // empty = CORS off
+  int64_t max_payload_size_bytes = 40 * 1024 * 1024;
+  int64_t max_batch_size = 5461;  // reported by pre-flight-checks
+  int io_threads = 0;             // 0 = number of cores
+  int worker_threads = 16;        // request handlers (may block on ClickHouse)
+
+  // Data and ClickHouse
+  std::string persist_path = "./chroma-data";  // embedded ClickHouse data lives here
+  std::string clickhouse_url;                  // empty = start an embedded ClickHouse
+  std::string clickhouse_user = "default";
+  std::string clickhouse_password;
+  std::string clickhouse_database = "chromahouse";
+  std::string clickhouse_binary = "clickhouse-server";  // for the embedded ClickHouse
+
+  // Logging
+  std::string log_level = "info";
+
+  // Where each value came from ("default", "file", "env", "flag"), for the start-up banner.
+  std::map<std::string, std::string> sources;
+};
+
+// One entry per setting: key (YAML), environment variable, flag, description.
+struct SettingInfo {
+  const char* key;
+  const char* env;
+  const char* flag;
+  const char* description;
+};
+const std::vector<SettingInfo>& Settings();
+
+// Applies a YAML config file's keys (unknown keys are an error naming the key).
+Status ApplyConfigFile(const std::string& path, Config* config);
+// Applies environment variables from `env` (name → value).
+Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config* config);
+// Applies one setting by key from text (used by file, env and flags alike).
+Status ApplySetting(const std::string& key, const std::string& value, const std::string& source,
+                    Config* config);
+// Checks ranges and combinations (port range, thread counts, payload size).
+Status Validate(const Config& config);
+
+std::map<std::string, std::string> CurrentEnvironment();
+
+}  // namespace chromahouse

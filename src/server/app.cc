@@ -1,0 +1,122 @@
+#include "server/app.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "api/api.h"
+#include "common/log.h"
+#include "server/embedded_clickhouse.h"
+#include "server/http_server.h"
+#include "service/catalog_service.h"
+#include "storage/clickhouse/clickhouse_storage.h"
+
+namespace chromahouse {
+namespace {
+
+// Initialises the schema, retrying while ClickHouse is unreachable (it may still be starting).
+Status InitializeStorage(Storage* storage, int timeout_seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  while (true) {
+    Status s = storage->Initialize();
+    if (s.ok() || s.code() != StatusCode::kUnavailable ||
+        std::chrono::steady_clock::now() > deadline) {
+      return s;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+}  // namespace
+
+int RunServer(const Config& config) {
+  SetLogLevel(config.log_level);
+
+  // Signals are taken synchronously by this thread (sigwait); block them before any thread
+  // starts so that every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<EmbeddedClickHouse> embedded;
+  CurlTransportOptions transport_options;
+  if (config.clickhouse_url.empty()) {
+    EmbeddedClickHouseOptions eo;
+    eo.data_dir = config.persist_path;
+    eo.binary = config.clickhouse_binary;
+    embedded = std::make_unique<EmbeddedClickHouse>(eo);
+    if (Status s = embedded->Start(); !s.ok()) {
+      LOG_ERROR("{}", s.message());
+      return 1;
+    }
+    transport_options.url = embedded->url();
+  } else {
+    transport_options.url = config.clickhouse_url;
+    transport_options.user = config.clickhouse_user;
+    transport_options.password = config.clickhouse_password;
+  }
+
+  auto storage_owner = std::make_unique<ClickHouseStorage>(
+      std::make_unique<CurlTransport>(transport_options), config.clickhouse_database);
+  ClickHouseStorage& storage = *storage_owner;
+  if (Status s = InitializeStorage(&storage, 30); !s.ok()) {
+    LOG_ERROR("cannot initialise ClickHouse storage: {}", s.message());
+    return 1;
+  }
+  VersionClock clock;
+  CatalogService catalog(&storage, &clock);
+  if (Status s = catalog.Initialize(); !s.ok()) {
+    LOG_ERROR("cannot load the catalog: {}", s.message());
+    return 1;
+  }
+
+  ApiOptions api_options;
+  api_options.allow_reset = config.allow_reset;
+  api_options.max_batch_size = config.max_batch_size;
+  api_options.cors_allow_origins = config.cors_allow_origins;
+  Api api(api_options, &catalog, &storage);
+
+  HttpServerOptions http_options;
+  http_options.host = config.host;
+  http_options.port = config.port;
+  http_options.io_threads =
+      config.io_threads > 0 ? config.io_threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  http_options.worker_threads = config.worker_threads;
+  http_options.max_body_bytes = config.max_payload_size_bytes;
+  HttpServer http(
+      http_options, [&api](const HttpRequest& req) { return api.Handle(req); },
+      [](const HttpRequest& req, int status, int64_t micros) {
+        LOG_INFO("{} {} {} {:.3f}ms", req.method, req.path, status, micros / 1000.0);
+      });
+  if (Status s = http.Start(); !s.ok()) {
+    LOG_ERROR("{}", s.message());
+    return 1;
+  }
+
+  auto described = storage.Describe();
+  LOG_INFO("chromahouse {} listening on http://{}:{}", kVersion, config.host, http.port());
+  if (embedded) {
+    LOG_INFO("data directory: {} (embedded ClickHouse, pid {})",
+             std::filesystem::absolute(config.persist_path).string(), embedded->pid());
+  }
+  LOG_INFO("storage: {}", described.ok() ? *described : described.status().message());
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LOG_INFO("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  http.Stop();
+  // Close our keep-alive connections first: ClickHouse waits for open connections on shutdown.
+  storage_owner.reset();
+  if (embedded) embedded->Stop();
+  LOG_INFO("stopped");
+  return 0;
+}
+
+}  // namespace chromahouse

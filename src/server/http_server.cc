@@ -1,0 +1,266 @@
+#include "server/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "common/log.h"
+
+namespace chromahouse {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+const char* ReasonOf(int status) {
+  return http::obsolete_reason(static_cast<http::status>(status)).data();
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpServerOptions options;
+  Handler handler;
+  AccessLog access_log;
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  tcp::acceptor acceptor{ioc};
+  asio::thread_pool workers;
+  std::vector<std::thread> io_threads;
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> stopping{false};
+
+  Impl(HttpServerOptions o, Handler h, AccessLog a)
+      : options(std::move(o)),
+        handler(std::move(h)),
+        access_log(std::move(a)),
+        workers(static_cast<size_t>(options.worker_threads)) {}
+
+  void Accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl* server)
+      : stream_(std::move(socket)), server_(server) {}
+
+  void Start() { DoRead(); }
+
+ private:
+  void DoRead() {
+    parser_.emplace();
+    parser_->body_limit(static_cast<uint64_t>(server_->options.max_body_bytes));
+    parser_->header_limit(64 * 1024);
+    stream_.expires_after(std::chrono::seconds(server_->options.idle_timeout_seconds));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      Close();
+      return;
+    }
+    if (ec == http::error::body_limit) {
+      HttpResponse res;
+      res.status = 413;
+      res.body = R"({"error":"ChromaError","message":"Failed to buffer the request body: length limit exceeded"})";
+      res.headers.emplace_back("chroma-trace-id", "00000000000000000000000000000000");
+      HttpRequest req;
+      req.method = std::string(parser_->get().method_string());
+      req.path = std::string(parser_->get().target());
+      Write(req, std::move(res), /*keep_alive=*/false, std::chrono::steady_clock::now());
+      return;
+    }
+    if (ec) {
+      // Malformed HTTP: answer 400 once, then close.
+      if (ec != asio::error::eof) {
+        HttpResponse res;
+        res.status = 400;
+        res.json = false;
+        HttpRequest req;
+        req.method = "?";
+        req.path = "?";
+        Write(req, std::move(res), false, std::chrono::steady_clock::now());
+        return;
+      }
+      Close();
+      return;
+    }
+    auto start = std::chrono::steady_clock::now();
+    auto& msg = parser_->get();
+    auto req = std::make_shared<HttpRequest>();
+    req->method = std::string(msg.method_string());
+    std::string_view target(msg.target().data(), msg.target().size());
+    size_t q = target.find('?');
+    req->path = std::string(target.substr(0, q));
+    if (q != std::string_view::npos) req->query = std::string(target.substr(q + 1));
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(::tolower(static_cast<unsigned char>(c)));
+      req->headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    req->body = std::move(msg.body());
+    bool keep_alive = msg.keep_alive();
+    server_->in_flight.fetch_add(1);
+    asio::post(server_->workers, [self = shared_from_this(), req, keep_alive, start]() {
+      HttpResponse res = self->server_->handler(*req);
+      asio::post(self->stream_.get_executor(),
+                 [self, req, res = std::move(res), keep_alive, start]() mutable {
+                   self->server_->in_flight.fetch_sub(1);
+                   self->Write(*req, std::move(res), keep_alive, start);
+                 });
+    });
+  }
+
+  void Write(const HttpRequest& req, HttpResponse res, bool keep_alive,
+             std::chrono::steady_clock::time_point start) {
+    auto out = std::make_shared<http::response<http::string_body>>();
+    out->version(11);
+    out->result(static_cast<unsigned>(res.status));
+    out->reason(ReasonOf(res.status));
+    if (res.json) out->set(http::field::content_type, "application/json");
+    for (auto& [k, v] : res.headers) out->insert(k, v);
+    if (server_->stopping.load()) keep_alive = false;
+    out->keep_alive(keep_alive);
+    size_t body_size = res.body.size();
+    if (!res.omit_body) out->body() = std::move(res.body);
+    out->content_length(body_size);
+    int64_t micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    if (server_->access_log) server_->access_log(req, res.status, micros);
+    const bool close_after = !keep_alive;
+    const bool drain = res.status == 413;
+    http::async_write(stream_, *out,
+                      [self = shared_from_this(), out, close_after, drain](beast::error_code ec,
+                                                                           size_t) {
+                        if (ec || close_after) {
+                          if (drain && !ec) {
+                            self->Drain();
+                          } else {
+                            self->Close();
+                          }
+                          return;
+                        }
+                        self->DoRead();
+                      });
+  }
+
+  // After an early 413 the client may still be sending its body: read and discard it for a
+  // little while so that it sees our answer instead of a reset connection.
+  void Drain() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(5));
+    drain_buf_.resize(64 * 1024);
+    stream_.async_read_some(asio::buffer(drain_buf_),
+                            [self = shared_from_this()](beast::error_code ec2, size_t) {
+                              if (ec2) {
+                                self->Close();
+                              } else {
+                                self->Drain();
+                              }
+                            });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl* server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::vector<char> drain_buf_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping.load()) return;
+      LOG_WARN("accept failed: {}", ec.message());
+    } else {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), this)->Start();
+    }
+    Accept();
+  });
+}
+
+HttpServer::HttpServer(HttpServerOptions options, Handler handler, AccessLog access_log)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler),
+                                   std::move(access_log))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  auto& o = impl_->options;
+  beast::error_code ec;
+  auto address = asio::ip::make_address(o.host == "localhost" ? "127.0.0.1" : o.host, ec);
+  if (ec) {
+    // A host name: resolve it.
+    tcp::resolver resolver(impl_->ioc);
+    auto results = resolver.resolve(o.host, std::to_string(o.port), ec);
+    if (ec || results.empty()) {
+      return Status::InvalidArgument("cannot resolve listen address '" + o.host +
+                                     "': " + ec.message());
+    }
+    address = results.begin()->endpoint().address();
+  }
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(o.port));
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("cannot listen on " + o.host + ":" + std::to_string(o.port) +
+                               ": " + ec.message());
+  }
+  bound_port_ = impl_->acceptor.local_endpoint().port();
+  impl_->work.emplace(impl_->ioc.get_executor());
+  impl_->Accept();
+  int n = std::max(1, o.io_threads);
+  for (int i = 0; i < n; ++i) {
+    impl_->io_threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  return Status::Ok();
+}
+
+void HttpServer::Stop() {
+  if (!impl_ || impl_->io_threads.empty()) return;
+  impl_->stopping.store(true);
+  asio::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  // Let in-flight requests finish.
+  for (int i = 0; i < 100 && impl_->in_flight.load() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  impl_->workers.join();
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->io_threads) t.join();
+  impl_->io_threads.clear();
+}
+
+}  // namespace chromahouse

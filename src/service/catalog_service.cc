@@ -1,0 +1,450 @@
+#include "service/catalog_service.h"
+
+#include <mutex>
+
+#include "common/log.h"
+#include "common/uuid.h"
+#include "service/names.h"
+
+namespace chromahouse {
+namespace {
+
+template <typename T>
+std::vector<T> ApplyPage(std::vector<T> rows, const Page& page) {
+  size_t offset = static_cast<size_t>(std::max<int64_t>(page.offset, 0));
+  if (offset >= rows.size()) return {};
+  rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(offset));
+  if (page.limit && static_cast<size_t>(*page.limit) < rows.size()) {
+    rows.resize(static_cast<size_t>(*page.limit));
+  }
+  return rows;
+}
+
+Status CollectionNotFound(const std::string& name_or_id) {
+  return Status::NotFound("Collection [" + name_or_id + "] does not exist");
+}
+
+void ApplyHnswInput(const HnswConfigInput& in, HnswConfig* out) {
+  if (in.space) out->space = *in.space;
+  if (in.ef_construction) out->ef_construction = *in.ef_construction;
+  if (in.ef_search) out->ef_search = *in.ef_search;
+  if (in.max_neighbors) out->max_neighbors = *in.max_neighbors;
+  if (in.num_threads) out->num_threads = *in.num_threads;
+  if (in.resize_factor) out->resize_factor = *in.resize_factor;
+  if (in.sync_threshold) out->sync_threshold = *in.sync_threshold;
+  if (in.batch_size) out->batch_size = *in.batch_size;
+}
+
+Status ValidateHnswValues(const HnswConfig& h) {
+  auto positive = [](const char* key, int64_t v) -> Status {
+    if (v < 1) {
+      return Status::InvalidArgument("Invalid HNSW configuration: " + std::string(key) +
+                                     " must be at least 1, got " + std::to_string(v));
+    }
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(positive("ef_construction", h.ef_construction));
+  RETURN_IF_ERROR(positive("ef_search", h.ef_search));
+  RETURN_IF_ERROR(positive("max_neighbors", h.max_neighbors));
+  if (h.num_threads < 0) {
+    return Status::InvalidArgument("Invalid HNSW configuration: num_threads must not be "
+                                   "negative, got " + std::to_string(h.num_threads));
+  }
+  if (!(h.resize_factor > 0)) {
+    return Status::InvalidArgument("Invalid HNSW configuration: resize_factor must be positive");
+  }
+  return Status::Ok();
+}
+
+// Parses legacy `hnsw:*` collection metadata keys. Returns nullopt when there are none.
+Result<std::optional<HnswConfigInput>> ParseLegacyHnswMetadata(const Metadata& metadata) {
+  HnswConfigInput in;
+  bool any = false;
+  const Status bad = Status::InvalidArgument(
+      "Failed to parse hnsw parameters from segment metadata");
+  for (const auto& [key, value] : metadata) {
+    if (!key.starts_with("hnsw:")) continue;
+    any = true;
+    std::string_view k = std::string_view(key).substr(5);
+    const int64_t* i = std::get_if<int64_t>(&value);
+    if (k == "space") {
+      const std::string* s = std::get_if<std::string>(&value);
+      if (!s) return bad;
+      auto space = ParseSpace(*s);
+      if (!space) return bad;
+      in.space = *space;
+    } else if (k == "resize_factor") {
+      if (const double* d = std::get_if<double>(&value)) {
+        in.resize_factor = *d;
+      } else if (i) {
+        in.resize_factor = static_cast<double>(*i);
+      } else {
+        return bad;
+      }
+    } else {
+      if (!i) return bad;
+      if (k == "construction_ef") in.ef_construction = *i;
+      else if (k == "search_ef") in.ef_search = *i;
+      else if (k == "M") in.max_neighbors = *i;
+      else if (k == "num_threads") in.num_threads = *i;
+      else if (k == "batch_size") in.batch_size = *i;
+      else if (k == "sync_threshold") in.sync_threshold = *i;
+      else return bad;
+    }
+  }
+  if (!any) return std::optional<HnswConfigInput>();
+  return std::optional<HnswConfigInput>(in);
+}
+
+}  // namespace
+
+CatalogService::CatalogService(Storage* storage, VersionClock* clock)
+    : storage_(storage), clock_(clock) {}
+
+Status CatalogService::Initialize() {
+  std::unique_lock lock(mu_);
+  ASSIGN_OR_RETURN(auto tenants, storage_->LoadTenants());
+  ASSIGN_OR_RETURN(auto databases, storage_->LoadDatabases());
+  ASSIGN_OR_RETURN(auto collections, storage_->LoadCollections());
+  tenants_.clear();
+  databases_.clear();
+  collections_.clear();
+  for (auto& t : tenants) {
+    clock_->Observe(t.version);
+    tenants_[t.name] = std::move(t);
+  }
+  for (auto& d : databases) {
+    clock_->Observe(d.version);
+    databases_[{d.tenant, d.name}] = std::move(d);
+  }
+  for (auto& c : collections) {
+    clock_->Observe(c.version);
+    collections_[c.id] = std::move(c);
+  }
+  return EnsureDefaultsLocked();
+}
+
+Status CatalogService::EnsureDefaultsLocked() {
+  std::string tenant(kDefaultTenant), database(kDefaultDatabase);
+  if (!tenants_.count(tenant)) {
+    Tenant t{tenant, std::nullopt, clock_->Next(), false};
+    RETURN_IF_ERROR(storage_->WriteTenants({t}));
+    tenants_[tenant] = t;
+  }
+  if (!databases_.count({tenant, database})) {
+    Database d{std::string(kNilUuid), database, tenant, clock_->Next(), false};
+    RETURN_IF_ERROR(storage_->WriteDatabases({d}));
+    databases_[{tenant, database}] = d;
+  }
+  return Status::Ok();
+}
+
+// ---- tenants ----
+
+Status CatalogService::CreateTenant(const std::string& name) {
+  RETURN_IF_ERROR(ValidateTenantName(name));
+  std::unique_lock lock(mu_);
+  if (tenants_.count(name)) return Status::AlreadyExists("Tenant [" + name + "] already exists");
+  Tenant t{name, std::nullopt, clock_->Next(), false};
+  RETURN_IF_ERROR(storage_->WriteTenants({t}));
+  tenants_[name] = t;
+  return Status::Ok();
+}
+
+Result<Tenant> CatalogService::GetTenant(const std::string& name) {
+  std::shared_lock lock(mu_);
+  auto it = tenants_.find(name);
+  if (it == tenants_.end()) return Status::NotFound("Tenant [" + name + "] not found");
+  return it->second;
+}
+
+Status CatalogService::UpdateTenant(const std::string& name, const std::string& resource_name) {
+  // Chroma's local server accepts and ignores the resource name (without even checking that
+  // the tenant exists); so do we.
+  (void)name;
+  (void)resource_name;
+  return Status::Ok();
+}
+
+// ---- databases ----
+
+Result<std::vector<Database>> CatalogService::ListDatabases(const std::string& tenant,
+                                                            const Page& page) {
+  std::shared_lock lock(mu_);
+  std::vector<Database> rows;
+  for (const auto& [key, db] : databases_) {
+    if (key.first == tenant) rows.push_back(db);  // map order = by name within a tenant
+  }
+  return ApplyPage(std::move(rows), page);
+}
+
+Status CatalogService::CreateDatabase(const std::string& tenant, const std::string& name) {
+  RETURN_IF_ERROR(ValidateTenantName(tenant));
+  RETURN_IF_ERROR(ValidateDatabaseNameForCreate(name));
+  std::unique_lock lock(mu_);
+  if (databases_.count({tenant, name})) {
+    return Status::AlreadyExists("Database [" + name + "] already exists");
+  }
+  Database d{NewUuidV4(), name, tenant, clock_->Next(), false};
+  RETURN_IF_ERROR(storage_->WriteDatabases({d}));
+  databases_[{tenant, name}] = d;
+  return Status::Ok();
+}
+
+Result<Database> CatalogService::GetDatabase(const std::string& tenant, const std::string& name) {
+  RETURN_IF_ERROR(ValidateDatabaseNameLength(name));
+  std::shared_lock lock(mu_);
+  auto it = databases_.find({tenant, name});
+  if (it == databases_.end()) {
+    return Status::NotFound("Database [" + name + "] not found. Are you sure it exists?");
+  }
+  return it->second;
+}
+
+Status CatalogService::DeleteDatabase(const std::string& tenant, const std::string& name) {
+  std::unique_lock lock(mu_);
+  auto it = databases_.find({tenant, name});
+  if (it == databases_.end()) return Status::NotFound("Database [" + name + "] not found");
+  // Tombstone the collections first: a crash in between leaves an empty database, never
+  // collections without a database.
+  std::vector<Collection> tombstones;
+  for (const auto& [id, c] : collections_) {
+    if (c.tenant == tenant && c.database == name) {
+      Collection t = c;
+      t.version = clock_->Next();
+      t.deleted = true;
+      tombstones.push_back(std::move(t));
+    }
+  }
+  RETURN_IF_ERROR(storage_->WriteCollections(tombstones));
+  Database d = it->second;
+  d.version = clock_->Next();
+  d.deleted = true;
+  RETURN_IF_ERROR(storage_->WriteDatabases({d}));
+  for (const auto& t : tombstones) collections_.erase(t.id);
+  databases_.erase(it);
+  return Status::Ok();
+}
+
+// ---- collections ----
+
+const Collection* CatalogService::FindByNameLocked(const std::string& tenant,
+                                                   const std::string& database,
+                                                   const std::string& name) const {
+  for (const auto& [id, c] : collections_) {
+    if (c.tenant == tenant && c.database == database && c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+Result<std::vector<Collection>> CatalogService::ListCollections(const std::string& tenant,
+                                                                const std::string& database,
+                                                                const Page& page) {
+  RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
+  std::shared_lock lock(mu_);
+  std::vector<Collection> rows;
+  for (const auto& [id, c] : collections_) {
+    if (c.tenant == tenant && c.database == database) rows.push_back(c);
+  }
+  return ApplyPage(std::move(rows), page);
+}
+
+Result<int64_t> CatalogService::CountCollections(const std::string& tenant,
+                                                 const std::string& database) {
+  RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
+  std::shared_lock lock(mu_);
+  int64_t n = 0;
+  for (const auto& [id, c] : collections_) {
+    if (c.tenant == tenant && c.database == database) ++n;
+  }
+  return n;
+}
+
+Status CatalogService::ValidateCollectionMetadata(const Metadata& metadata,
+                                                  std::string_view field) {
+  if (metadata.empty()) {
+    return Status::InvalidArgument("Validation error: " + std::string(field) +
+                                   ": Metadata cannot be empty");
+  }
+  for (const auto& [key, value] : metadata) {
+    if (key.empty()) {
+      return Status::InvalidArgument("Validation error: " + std::string(field) +
+                                     ": Metadata key cannot be empty");
+    }
+    if (key[0] == '#' || key[0] == '$') {
+      return Status::InvalidArgument("Validation error: " + std::string(field) +
+                                     ": Metadata key cannot start with '#' or '$': " + key);
+    }
+    bool scalar = std::holds_alternative<bool>(value) || std::holds_alternative<int64_t>(value) ||
+                  std::holds_alternative<double>(value) ||
+                  std::holds_alternative<std::string>(value);
+    if (!scalar) {
+      return Status::InvalidArgument("Validation error: " + std::string(field) +
+                                     ": Invalid metadata value for key '" + key +
+                                     "': collection metadata values must be strings, numbers "
+                                     "or booleans");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<CollectionConfiguration> CatalogService::ResolveConfiguration(
+    const std::optional<CollectionConfigurationInput>& configuration,
+    const std::optional<Metadata>& metadata) {
+  CollectionConfiguration out;
+  std::optional<HnswConfigInput> legacy;
+  if (metadata) {
+    ASSIGN_OR_RETURN(legacy, ParseLegacyHnswMetadata(*metadata));
+  }
+  const HnswConfigInput* given = nullptr;
+  if (configuration) {
+    if (configuration->hnsw && configuration->spann) {
+      return Status::InvalidArgument("Multiple vector index configurations provided");
+    }
+    if (configuration->hnsw) given = &*configuration->hnsw;
+    if (configuration->spann) given = &*configuration->spann;
+    if (configuration->embedding_function_json) {
+      out.embedding_function_json = *configuration->embedding_function_json;
+    }
+  }
+  if (configuration && configuration->spann) {
+    // Converted to HNSW keeping only the space, as Chroma's local server does.
+    if (configuration->spann->space) out.hnsw.space = *configuration->spann->space;
+  } else if (given) {
+    HnswConfig candidate;
+    ApplyHnswInput(*given, &candidate);
+    // An all-default configuration yields to legacy metadata keys (Chroma 1.x).
+    if (candidate == HnswConfig{} && legacy) {
+      ApplyHnswInput(*legacy, &out.hnsw);
+    } else {
+      out.hnsw = candidate;
+    }
+  } else if (legacy) {
+    ApplyHnswInput(*legacy, &out.hnsw);
+  }
+  RETURN_IF_ERROR(ValidateHnswValues(out.hnsw));
+  return out;
+}
+
+Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
+                                                    const std::string& database,
+                                                    const CreateCollectionRequest& request) {
+  RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
+  RETURN_IF_ERROR(ValidateCollectionName(request.name));
+  if (request.metadata) RETURN_IF_ERROR(ValidateCollectionMetadata(*request.metadata, "metadata"));
+  ASSIGN_OR_RETURN(CollectionConfiguration config,
+                   ResolveConfiguration(request.configuration, request.metadata));
+
+  std::unique_lock lock(mu_);
+  if (!databases_.count({tenant, database})) {
+    return Status::InvalidArgument("Database [" + database + "] does not exist");
+  }
+  if (const Collection* existing = FindByNameLocked(tenant, database, request.name)) {
+    if (request.get_or_create) return *existing;
+    return Status::AlreadyExists("Collection [" + request.name + "] already exists");
+  }
+  Collection c;
+  c.id = NewUuidV4();
+  c.name = request.name;
+  c.tenant = tenant;
+  c.database = database;
+  c.metadata = request.metadata;
+  c.configuration = std::move(config);
+  c.schema_json = request.schema_json;
+  c.version = clock_->Next();
+  RETURN_IF_ERROR(storage_->WriteCollections({c}));
+  collections_[c.id] = c;
+  return c;
+}
+
+Result<Collection> CatalogService::GetCollectionByName(const std::string& tenant,
+                                                       const std::string& database,
+                                                       const std::string& name) {
+  RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
+  std::shared_lock lock(mu_);
+  const Collection* c = FindByNameLocked(tenant, database, name);
+  if (!c) return CollectionNotFound(name);
+  return *c;
+}
+
+Result<Collection> CatalogService::GetCollectionById(const std::string& tenant,
+                                                     const std::string& database,
+                                                     const std::string& id) {
+  RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
+  std::shared_lock lock(mu_);
+  auto it = collections_.find(id);
+  if (it == collections_.end() || it->second.tenant != tenant ||
+      it->second.database != database) {
+    return CollectionNotFound(id);
+  }
+  return it->second;
+}
+
+Result<Collection> CatalogService::GetCollection(const std::string& id) {
+  std::shared_lock lock(mu_);
+  auto it = collections_.find(id);
+  if (it == collections_.end()) return Status::NotFound("Collection [" + id + "] does not exist.");
+  return it->second;
+}
+
+Status CatalogService::UpdateCollection(const std::string& id,
+                                        const UpdateCollectionRequest& request) {
+  std::unique_lock lock(mu_);
+  auto it = collections_.find(id);
+  if (it == collections_.end()) return Status::NotFound("Collection [" + id + "] does not exist.");
+  if (request.new_name) RETURN_IF_ERROR(ValidateCollectionName(*request.new_name, "new_name"));
+  if (request.new_metadata) {
+    RETURN_IF_ERROR(ValidateCollectionMetadata(*request.new_metadata, "new_metadata"));
+  }
+  if (request.new_configuration && request.new_configuration->hnsw &&
+      request.new_configuration->spann) {
+    return Status::InvalidArgument("Multiple vector index configurations provided");
+  }
+  Collection updated = it->second;
+  if (request.new_name && *request.new_name != updated.name) {
+    if (FindByNameLocked(updated.tenant, updated.database, *request.new_name)) {
+      return Status::AlreadyExists("Collection [" + *request.new_name + "] already exists");
+    }
+    updated.name = *request.new_name;
+  }
+  if (request.new_metadata) updated.metadata = *request.new_metadata;
+  if (request.clear_metadata) updated.metadata.reset();
+  if (request.new_configuration) {
+    const auto& cfg = *request.new_configuration;
+    if (cfg.hnsw) ApplyHnswInput(*cfg.hnsw, &updated.configuration.hnsw);
+    // A SPANN update on an HNSW collection is accepted and ignored, as in Chroma.
+    if (cfg.embedding_function_json) {
+      updated.configuration.embedding_function_json = *cfg.embedding_function_json;
+    }
+    RETURN_IF_ERROR(ValidateHnswValues(updated.configuration.hnsw));
+  }
+  updated.version = clock_->Next();
+  RETURN_IF_ERROR(storage_->WriteCollections({updated}));
+  it->second = std::move(updated);
+  return Status::Ok();
+}
+
+Status CatalogService::DeleteCollection(const std::string& tenant, const std::string& database,
+                                        const std::string& name) {
+  RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
+  std::unique_lock lock(mu_);
+  const Collection* c = FindByNameLocked(tenant, database, name);
+  if (!c) return CollectionNotFound(name);
+  Collection tombstone = *c;
+  tombstone.version = clock_->Next();
+  tombstone.deleted = true;
+  RETURN_IF_ERROR(storage_->WriteCollections({tombstone}));
+  collections_.erase(tombstone.id);
+  return Status::Ok();
+}
+
+Status CatalogService::Reset() {
+  std::unique_lock lock(mu_);
+  RETURN_IF_ERROR(storage_->Reset());
+  tenants_.clear();
+  databases_.clear();
+  collections_.clear();
+  return EnsureDefaultsLocked();
+}
+
+}  // namespace chromahouse

@@ -1,0 +1,84 @@
+// CatalogService: Chroma's semantics for tenants, databases and collections.
+//
+// The whole catalog is held in memory (it is small) and loaded from Storage at start-up.
+// Every change is written to Storage first and applied in memory only after Storage accepted
+// it, so nothing that is not durable becomes visible. `default_tenant` and `default_database`
+// are created on first start.
+//
+// Thread safety: all methods are thread-safe. Reads take `mu_` shared; changes take it
+// exclusively for the duration of the storage write (catalog changes are rare).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "core/catalog.h"
+#include "core/requests.h"
+#include "storage/storage.h"
+
+namespace chromahouse {
+
+class CatalogService {
+ public:
+  CatalogService(Storage* storage, VersionClock* clock);
+
+  // Loads the catalog from storage and creates the defaults if missing.
+  Status Initialize();
+
+  Status CreateTenant(const std::string& name);
+  Result<Tenant> GetTenant(const std::string& name);
+  Status UpdateTenant(const std::string& name, const std::string& resource_name);
+
+  Result<std::vector<Database>> ListDatabases(const std::string& tenant, const Page& page);
+  Status CreateDatabase(const std::string& tenant, const std::string& name);
+  Result<Database> GetDatabase(const std::string& tenant, const std::string& name);
+  Status DeleteDatabase(const std::string& tenant, const std::string& name);
+
+  Result<std::vector<Collection>> ListCollections(const std::string& tenant,
+                                                  const std::string& database, const Page& page);
+  Result<int64_t> CountCollections(const std::string& tenant, const std::string& database);
+  Result<Collection> CreateCollection(const std::string& tenant, const std::string& database,
+                                      const CreateCollectionRequest& request);
+  Result<Collection> GetCollectionByName(const std::string& tenant, const std::string& database,
+                                         const std::string& name);
+  // Scoped: a collection of another tenant/database is "not found".
+  Result<Collection> GetCollectionById(const std::string& tenant, const std::string& database,
+                                       const std::string& id);
+  // Unscoped lookup by canonical UUID (record routes ignore the tenant/database segments).
+  Result<Collection> GetCollection(const std::string& id);
+  Status UpdateCollection(const std::string& id, const UpdateCollectionRequest& request);
+  Status DeleteCollection(const std::string& tenant, const std::string& database,
+                          const std::string& name);
+
+  // Drops everything and recreates the defaults.
+  Status Reset();
+
+  // Resolves the HNSW configuration of a new collection from its configuration and legacy
+  // `hnsw:*` metadata keys (API.md §6.2). Exposed for tests.
+  static Result<CollectionConfiguration> ResolveConfiguration(
+      const std::optional<CollectionConfigurationInput>& configuration,
+      const std::optional<Metadata>& metadata);
+  // Validates collection metadata (create and modify): non-empty, keys legal, scalar values.
+  static Status ValidateCollectionMetadata(const Metadata& metadata, std::string_view field);
+
+ private:
+  using DbKey = std::pair<std::string, std::string>;  // tenant, name
+
+  Status EnsureDefaultsLocked();
+  const Collection* FindByNameLocked(const std::string& tenant, const std::string& database,
+                                     const std::string& name) const;
+
+  Storage* storage_;
+  VersionClock* clock_;
+  std::shared_mutex mu_;
+  std::map<std::string, Tenant> tenants_;            // guarded by mu_
+  std::map<DbKey, Database> databases_;              // guarded by mu_
+  std::map<std::string, Collection> collections_;    // guarded by mu_; by id (ascending UUID)
+};
+
+}  // namespace chromahouse

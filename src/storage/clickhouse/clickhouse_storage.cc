@@ -1,0 +1,390 @@
+#include "storage/clickhouse/clickhouse_storage.h"
+
+#include <simdjson.h>
+
+#include <map>
+
+#include "common/json_writer.h"
+#include "common/clock.h"
+#include "common/log.h"
+
+namespace chromahouse {
+namespace {
+
+// Ordered migrations. Never edit one that has shipped; append a new one instead.
+// `{db}` is replaced by the database name.
+struct Migration {
+  int version;
+  const char* description;
+  std::vector<const char*> statements;
+};
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1,
+       "catalog tables",
+       {
+           "CREATE TABLE IF NOT EXISTS {db}.tenants (name String, resource_name Nullable(String), "
+           "ver UInt64, deleted UInt8) ENGINE = ReplacingMergeTree(ver) ORDER BY name",
+           "CREATE TABLE IF NOT EXISTS {db}.databases (tenant String, name String, id String, "
+           "ver UInt64, deleted UInt8) ENGINE = ReplacingMergeTree(ver) ORDER BY (tenant, name)",
+           "CREATE TABLE IF NOT EXISTS {db}.collections (id String, tenant String, "
+           "database String, name String, metadata Nullable(String), configuration String, "
+           "schema Nullable(String), dimension Nullable(Int64), ver UInt64, deleted UInt8) "
+           "ENGINE = ReplacingMergeTree(ver) ORDER BY id",
+       }},
+  };
+  return kMigrations;
+}
+
+std::string Substitute(std::string_view text, const std::string& db) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  size_t pos = 0;
+  while (true) {
+    size_t at = text.find("{db}", pos);
+    if (at == std::string_view::npos) break;
+    out.append(text.substr(pos, at - pos));
+    out.append(db);
+    pos = at + 4;
+  }
+  out.append(text.substr(pos));
+  return out;
+}
+
+// Calls `fn(object)` for each JSONEachRow line of `body`.
+template <typename Fn>
+Status ForEachRow(std::string_view kind, const std::string& body, Fn&& fn) {
+  thread_local simdjson::dom::parser parser;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t end = body.find('\n', pos);
+    if (end == std::string::npos) end = body.size();
+    std::string_view line(body.data() + pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) continue;
+    simdjson::dom::object obj;
+    if (auto err = parser.parse(line.data(), line.size()).get(obj); err) {
+      return Status::Internal("unreadable ClickHouse row in " + std::string(kind) + ": " +
+                              simdjson::error_message(err));
+    }
+    RETURN_IF_ERROR(fn(obj));
+  }
+  return Status::Ok();
+}
+
+std::string GetString(simdjson::dom::object& obj, const char* key) {
+  std::string_view v;
+  if (obj[key].get_string().get(v)) return {};
+  return std::string(v);
+}
+
+std::optional<std::string> GetNullableString(simdjson::dom::object& obj, const char* key) {
+  std::string_view v;
+  if (obj[key].get_string().get(v)) return std::nullopt;
+  return std::string(v);
+}
+
+uint64_t GetUInt(simdjson::dom::object& obj, const char* key) {
+  simdjson::dom::element el;
+  if (obj[key].get(el)) return 0;
+  uint64_t u;
+  if (!el.get_uint64().get(u)) return u;
+  int64_t i;
+  if (!el.get_int64().get(i)) return static_cast<uint64_t>(i);
+  return 0;
+}
+
+// Keeps, per key, the row with the highest version; drops tombstones at the end.
+template <typename Row>
+std::vector<Row> NewestLive(std::map<std::string, Row>& newest) {
+  std::vector<Row> out;
+  out.reserve(newest.size());
+  for (auto& [key, row] : newest) {
+    if (!row.deleted) out.push_back(std::move(row));
+  }
+  return out;
+}
+
+template <typename Row>
+void KeepNewest(std::map<std::string, Row>& newest, std::string key, Row row) {
+  auto it = newest.find(key);
+  if (it == newest.end()) {
+    newest.emplace(std::move(key), std::move(row));
+  } else if (it->second.version <= row.version) {
+    it->second = std::move(row);
+  }
+}
+
+void WriteNullableString(JsonWriter& w, const std::optional<std::string>& v) {
+  if (v) {
+    w.String(*v);
+  } else {
+    w.Null();
+  }
+}
+
+}  // namespace
+
+ClickHouseStorage::ClickHouseStorage(std::unique_ptr<SqlTransport> transport,
+                                     std::string database)
+    : transport_(std::move(transport)), database_(std::move(database)) {}
+
+bool ClickHouseStorage::IsValidDatabaseName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+int ClickHouseStorage::LatestSchemaVersion() { return Migrations().back().version; }
+
+Result<int> ClickHouseStorage::CurrentSchemaVersion() {
+  ASSIGN_OR_RETURN(std::string body,
+                   transport_->Execute("read schema version",
+                                       "SELECT max(version) AS v FROM " +
+                                           Table("schema_migrations") + " FORMAT JSONEachRow"));
+  int version = 0;
+  RETURN_IF_ERROR(ForEachRow("read schema version", body, [&](simdjson::dom::object& row) {
+    version = static_cast<int>(GetUInt(row, "v"));
+    return Status::Ok();
+  }));
+  return version;
+}
+
+Status ClickHouseStorage::Initialize() {
+  if (!IsValidDatabaseName(database_)) {
+    return Status::InvalidArgument("invalid ClickHouse database name '" + database_ +
+                                   "': use letters, digits and '_'");
+  }
+  RETURN_IF_ERROR(
+      transport_->Execute("create database", "CREATE DATABASE IF NOT EXISTS " + database_)
+          .status());
+  RETURN_IF_ERROR(transport_
+                      ->Execute("create table",
+                                "CREATE TABLE IF NOT EXISTS " + Table("schema_migrations") +
+                                    " (version UInt32, description String, applied_at_unix UInt64)"
+                                    " ENGINE = MergeTree ORDER BY version")
+                      .status());
+  ASSIGN_OR_RETURN(int current, CurrentSchemaVersion());
+  if (current > LatestSchemaVersion()) {
+    return Status::FailedPrecondition(
+        "ClickHouse database '" + database_ + "' has schema version " + std::to_string(current) +
+        ", newer than this build understands (" + std::to_string(LatestSchemaVersion()) +
+        "); upgrade chromahouse");
+  }
+  for (const Migration& m : Migrations()) {
+    if (m.version <= current) continue;
+    LOG_INFO("applying schema migration {} ({})", m.version, m.description);
+    for (const char* stmt : m.statements) {
+      RETURN_IF_ERROR(transport_->Execute("migration", Substitute(stmt, database_)).status());
+    }
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("version");
+    w.Int(m.version);
+    w.Key("description");
+    w.String(m.description);
+    w.Key("applied_at_unix");
+    w.Int(NowSeconds());
+    w.EndObject();
+    RETURN_IF_ERROR(transport_
+                        ->Execute("record migration",
+                                  "INSERT INTO " + Table("schema_migrations") +
+                                      " FORMAT JSONEachRow",
+                                  w.str())
+                        .status());
+  }
+  return Status::Ok();
+}
+
+Status ClickHouseStorage::Ping() {
+  return transport_->Execute("ping", "SELECT 1").status();
+}
+
+Result<std::string> ClickHouseStorage::Describe() {
+  ASSIGN_OR_RETURN(std::string version, transport_->Execute("version", "SELECT version()"));
+  while (!version.empty() && (version.back() == '\n' || version.back() == ' ')) version.pop_back();
+  return "ClickHouse " + version + " at " + transport_->Endpoint() + ", database " + database_;
+}
+
+Result<std::vector<Tenant>> ClickHouseStorage::LoadTenants() {
+  ASSIGN_OR_RETURN(std::string body,
+                   transport_->Execute("load tenants",
+                                       "SELECT name, resource_name, ver, deleted FROM " +
+                                           Table("tenants") + " FORMAT JSONEachRow"));
+  std::map<std::string, Tenant> newest;
+  RETURN_IF_ERROR(ForEachRow("load tenants", body, [&](simdjson::dom::object& row) {
+    Tenant t;
+    t.name = GetString(row, "name");
+    t.resource_name = GetNullableString(row, "resource_name");
+    t.version = GetUInt(row, "ver");
+    t.deleted = GetUInt(row, "deleted") != 0;
+    std::string key = t.name;
+    KeepNewest(newest, std::move(key), std::move(t));
+    return Status::Ok();
+  }));
+  return NewestLive(newest);
+}
+
+Result<std::vector<Database>> ClickHouseStorage::LoadDatabases() {
+  ASSIGN_OR_RETURN(std::string body,
+                   transport_->Execute("load databases",
+                                       "SELECT tenant, name, id, ver, deleted FROM " +
+                                           Table("databases") + " FORMAT JSONEachRow"));
+  std::map<std::string, Database> newest;
+  RETURN_IF_ERROR(ForEachRow("load databases", body, [&](simdjson::dom::object& row) {
+    Database d;
+    d.tenant = GetString(row, "tenant");
+    d.name = GetString(row, "name");
+    d.id = GetString(row, "id");
+    d.version = GetUInt(row, "ver");
+    d.deleted = GetUInt(row, "deleted") != 0;
+    std::string key = d.tenant + '\0' + d.name;
+    KeepNewest(newest, std::move(key), std::move(d));
+    return Status::Ok();
+  }));
+  return NewestLive(newest);
+}
+
+Result<std::vector<Collection>> ClickHouseStorage::LoadCollections() {
+  ASSIGN_OR_RETURN(
+      std::string body,
+      transport_->Execute("load collections",
+                          "SELECT id, tenant, database, name, metadata, configuration, schema, "
+                          "dimension, ver, deleted FROM " +
+                              Table("collections") + " FORMAT JSONEachRow"));
+  std::map<std::string, Collection> newest;
+  RETURN_IF_ERROR(ForEachRow("load collections", body, [&](simdjson::dom::object& row) {
+    Collection c;
+    c.id = GetString(row, "id");
+    c.tenant = GetString(row, "tenant");
+    c.database = GetString(row, "database");
+    c.name = GetString(row, "name");
+    c.version = GetUInt(row, "ver");
+    c.deleted = GetUInt(row, "deleted") != 0;
+    if (!c.deleted) {
+      if (auto md = GetNullableString(row, "metadata")) {
+        ASSIGN_OR_RETURN(Metadata m, MetadataFromJson(*md));
+        c.metadata = std::move(m);
+      }
+      ASSIGN_OR_RETURN(c.configuration,
+                       ConfigurationFromStoredJson(GetString(row, "configuration")));
+      c.schema_json = GetNullableString(row, "schema").value_or("");
+      int64_t dim;
+      if (!row["dimension"].get_int64().get(dim)) c.dimension = dim;
+    }
+    std::string key = c.id;
+    KeepNewest(newest, std::move(key), std::move(c));
+    return Status::Ok();
+  }));
+  return NewestLive(newest);
+}
+
+Status ClickHouseStorage::WriteTenants(const std::vector<Tenant>& rows) {
+  if (rows.empty()) return Status::Ok();
+  std::string body;
+  for (const auto& t : rows) {
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("name");
+    w.String(t.name);
+    w.Key("resource_name");
+    WriteNullableString(w, t.resource_name);
+    w.Key("ver");
+    w.UInt(t.version);
+    w.Key("deleted");
+    w.Int(t.deleted ? 1 : 0);
+    w.EndObject();
+    body.push_back('\n');
+  }
+  return transport_
+      ->Execute("write tenants", "INSERT INTO " + Table("tenants") + " FORMAT JSONEachRow", body)
+      .status();
+}
+
+Status ClickHouseStorage::WriteDatabases(const std::vector<Database>& rows) {
+  if (rows.empty()) return Status::Ok();
+  std::string body;
+  for (const auto& d : rows) {
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("tenant");
+    w.String(d.tenant);
+    w.Key("name");
+    w.String(d.name);
+    w.Key("id");
+    w.String(d.id);
+    w.Key("ver");
+    w.UInt(d.version);
+    w.Key("deleted");
+    w.Int(d.deleted ? 1 : 0);
+    w.EndObject();
+    body.push_back('\n');
+  }
+  return transport_
+      ->Execute("write databases", "INSERT INTO " + Table("databases") + " FORMAT JSONEachRow",
+                body)
+      .status();
+}
+
+Status ClickHouseStorage::WriteCollections(const std::vector<Collection>& rows) {
+  if (rows.empty()) return Status::Ok();
+  std::string body;
+  for (const auto& c : rows) {
+    JsonWriter w(&body);
+    w.BeginObject();
+    w.Key("id");
+    w.String(c.id);
+    w.Key("tenant");
+    w.String(c.tenant);
+    w.Key("database");
+    w.String(c.database);
+    w.Key("name");
+    w.String(c.name);
+    w.Key("metadata");
+    if (c.metadata) {
+      w.String(MetadataToJson(*c.metadata));
+    } else {
+      w.Null();
+    }
+    w.Key("configuration");
+    w.String(ConfigurationToStoredJson(c.configuration));
+    w.Key("schema");
+    if (c.schema_json.empty()) {
+      w.Null();
+    } else {
+      w.String(c.schema_json);
+    }
+    w.Key("dimension");
+    if (c.dimension) {
+      w.Int(*c.dimension);
+    } else {
+      w.Null();
+    }
+    w.Key("ver");
+    w.UInt(c.version);
+    w.Key("deleted");
+    w.Int(c.deleted ? 1 : 0);
+    w.EndObject();
+    body.push_back('\n');
+  }
+  return transport_
+      ->Execute("write collections",
+                "INSERT INTO " + Table("collections") + " FORMAT JSONEachRow", body)
+      .status();
+}
+
+Status ClickHouseStorage::Reset() {
+  for (const char* table : {"tenants", "databases", "collections"}) {
+    RETURN_IF_ERROR(
+        transport_->Execute("reset", "TRUNCATE TABLE " + Table(table)).status());
+  }
+  return Status::Ok();
+}
+
+}  // namespace chromahouse

@@ -1,0 +1,157 @@
+#include <curl/curl.h>
+
+#include <chrono>
+#include <thread>
+
+#include "common/log.h"
+#include "storage/clickhouse/sql_transport.h"
+
+namespace chromahouse {
+namespace {
+
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+size_t AppendBody(char* data, size_t size, size_t nmemb, void* user) {
+  static_cast<std::string*>(user)->append(data, size * nmemb);
+  return size * nmemb;
+}
+
+bool IsConnectionError(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_OPERATION_TIMEDOUT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// ClickHouse puts "Code: N, e.displayText() = DB::Exception: …" in error bodies; keep it short.
+std::string TrimMessage(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (text.size() > 2000) text.resize(2000);
+  return text;
+}
+
+}  // namespace
+
+struct CurlTransport::Handle {
+  CURL* curl = nullptr;
+};
+
+CurlTransport::CurlTransport(CurlTransportOptions options) : options_(std::move(options)) {
+  static CurlGlobal global;
+  while (!options_.url.empty() && options_.url.back() == '/') options_.url.pop_back();
+}
+
+CurlTransport::~CurlTransport() {
+  for (Handle* h : idle_) {
+    curl_easy_cleanup(h->curl);
+    delete h;
+  }
+}
+
+CurlTransport::Handle* CurlTransport::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      Handle* h = idle_.back();
+      idle_.pop_back();
+      return h;
+    }
+  }
+  auto* h = new Handle;
+  h->curl = curl_easy_init();
+  return h;
+}
+
+void CurlTransport::Release(Handle* handle) {
+  std::lock_guard<std::mutex> lock(mu_);
+  idle_.push_back(handle);
+}
+
+Result<std::string> CurlTransport::Execute(std::string_view kind, std::string_view sql,
+                                           std::string_view body) {
+  // The statement goes in the URL when there is a data body, otherwise in the body.
+  Handle* h = Acquire();
+  CURL* curl = h->curl;
+  std::string url = options_.url + "/?";
+  char* user = curl_easy_escape(curl, options_.user.data(), static_cast<int>(options_.user.size()));
+  url += "user=";
+  url += user;
+  curl_free(user);
+  if (!options_.password.empty()) {
+    char* pw = curl_easy_escape(curl, options_.password.data(),
+                                static_cast<int>(options_.password.size()));
+    url += "&password=";
+    url += pw;
+    curl_free(pw);
+  }
+  url += "&output_format_json_quote_64bit_integers=0&wait_end_of_query=1";
+  std::string_view post = body;
+  if (!body.empty()) {
+    char* q = curl_easy_escape(curl, sql.data(), static_cast<int>(sql.size()));
+    url += "&query=";
+    url += q;
+    curl_free(q);
+  } else {
+    post = sql;
+  }
+
+  std::string response;
+  long http_status = 0;
+  CURLcode rc = CURLE_OK;
+  int backoff = options_.retry_backoff_ms;
+  for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+    response.clear();
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(post.size()));
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, long(options_.connect_timeout_ms));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, long(options_.request_timeout_ms));
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+    struct curl_slist* headers = curl_slist_append(nullptr, "Expect:");
+    headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    rc = curl_easy_perform(curl);
+    curl_slist_free_all(headers);
+    if (rc == CURLE_OK) {
+      curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
+      break;
+    }
+    if (!IsConnectionError(rc) || attempt == options_.max_attempts) break;
+    LOG_DEBUG("clickhouse {}: {} (attempt {}), retrying", kind, curl_easy_strerror(rc), attempt);
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+    backoff *= 2;
+  }
+  Release(h);
+
+  if (rc != CURLE_OK) {
+    std::string msg = "ClickHouse at " + options_.url + " is unavailable (" +
+                      std::string(kind) + "): " + curl_easy_strerror(rc);
+    if (options_.log_errors) LOG_WARN("{}", msg);
+    return Status::Unavailable(std::move(msg));
+  }
+  if (http_status != 200) {
+    std::string msg = "ClickHouse error (" + std::string(kind) + ", HTTP " +
+                      std::to_string(http_status) + "): " + TrimMessage(response);
+    if (options_.log_errors) LOG_ERROR("{}", msg);
+    // 503 from ClickHouse (or its proxy) means "try again later".
+    if (http_status == 503) return Status::Unavailable(std::move(msg));
+    return Status::Internal(std::move(msg));
+  }
+  return response;
+}
+
+}  // namespace chromahouse

@@ -1,0 +1,61 @@
+// SqlTransport: sends one ClickHouse statement (plus an optional data body, e.g. the rows of an
+// INSERT … FORMAT x) and returns the response body. CurlTransport speaks ClickHouse's HTTP
+// interface; tests may plug in other engines (see tests/integration).
+#pragma once
+
+#include <string>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace chromahouse {
+
+class SqlTransport {
+ public:
+  virtual ~SqlTransport() = default;
+  // `kind` names the statement for logs and errors ("create table", "load collections", …).
+  // The statement must qualify table names with their database.
+  virtual Result<std::string> Execute(std::string_view kind, std::string_view sql,
+                                      std::string_view body = {}) = 0;
+  // Where the statements go, for logs ("http://127.0.0.1:8123").
+  virtual std::string Endpoint() const = 0;
+};
+
+struct CurlTransportOptions {
+  std::string url = "http://127.0.0.1:8123";
+  std::string user = "default";
+  std::string password;
+  int connect_timeout_ms = 2000;
+  int request_timeout_ms = 300000;
+  // Attempts for connection-level failures (refused, reset, nothing received); waits double
+  // from `retry_backoff_ms` between them.
+  int max_attempts = 4;
+  int retry_backoff_ms = 50;
+  // Off for probes that expect failures (e.g. waiting for a server to start).
+  bool log_errors = true;
+};
+
+class CurlTransport : public SqlTransport {
+ public:
+  explicit CurlTransport(CurlTransportOptions options);
+  ~CurlTransport() override;
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  Result<std::string> Execute(std::string_view kind, std::string_view sql,
+                              std::string_view body = {}) override;
+  std::string Endpoint() const override { return options_.url; }
+
+ private:
+  struct Handle;
+  Handle* Acquire();
+  void Release(Handle* handle);
+
+  CurlTransportOptions options_;
+  std::mutex mu_;
+  std::vector<Handle*> idle_;  // guarded by mu_; keep-alive connections ready for reuse
+};
+
+}  // namespace chromahouse

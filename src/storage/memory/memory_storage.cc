@@ -1,0 +1,83 @@
+#include "storage/memory/memory_storage.h"
+
+namespace chromahouse {
+namespace {
+
+template <typename Row>
+void Upsert(std::map<std::string, Row>& table, const std::string& key, const Row& row) {
+  auto it = table.find(key);
+  if (it == table.end() || it->second.version <= row.version) table[key] = row;
+}
+
+template <typename Row>
+std::vector<Row> Live(const std::map<std::string, Row>& table) {
+  std::vector<Row> out;
+  for (const auto& [key, row] : table) {
+    if (!row.deleted) out.push_back(row);
+  }
+  return out;
+}
+
+Status Down() { return Status::Unavailable("memory storage is marked unavailable"); }
+
+}  // namespace
+
+Status MemoryStorage::Ping() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return unavailable_ ? Down() : Status::Ok();
+}
+
+void MemoryStorage::SetUnavailable(bool unavailable) {
+  std::lock_guard<std::mutex> lock(mu_);
+  unavailable_ = unavailable;
+}
+
+Result<std::vector<Tenant>> MemoryStorage::LoadTenants() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  return Live(tenants_);
+}
+
+Result<std::vector<Database>> MemoryStorage::LoadDatabases() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  return Live(databases_);
+}
+
+Result<std::vector<Collection>> MemoryStorage::LoadCollections() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  return Live(collections_);
+}
+
+Status MemoryStorage::WriteTenants(const std::vector<Tenant>& rows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  for (const auto& r : rows) Upsert(tenants_, r.name, r);
+  return Status::Ok();
+}
+
+Status MemoryStorage::WriteDatabases(const std::vector<Database>& rows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  for (const auto& r : rows) Upsert(databases_, r.tenant + '\0' + r.name, r);
+  return Status::Ok();
+}
+
+Status MemoryStorage::WriteCollections(const std::vector<Collection>& rows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  for (const auto& r : rows) Upsert(collections_, r.id, r);
+  return Status::Ok();
+}
+
+Status MemoryStorage::Reset() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  tenants_.clear();
+  databases_.clear();
+  collections_.clear();
+  return Status::Ok();
+}
+
+}  // namespace chromahouse

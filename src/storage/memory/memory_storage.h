@@ -1,0 +1,38 @@
+// MemoryStorage: a Storage kept in process memory, for unit tests. Same newest-version-wins
+// rules as ClickHouse's ReplacingMergeTree.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "storage/storage.h"
+
+namespace chromahouse {
+
+class MemoryStorage : public Storage {
+ public:
+  Status Initialize() override { return Status::Ok(); }
+  Status Ping() override;
+  Result<std::string> Describe() override { return std::string("in-memory storage"); }
+
+  Result<std::vector<Tenant>> LoadTenants() override;
+  Result<std::vector<Database>> LoadDatabases() override;
+  Result<std::vector<Collection>> LoadCollections() override;
+  Status WriteTenants(const std::vector<Tenant>& rows) override;
+  Status WriteDatabases(const std::vector<Database>& rows) override;
+  Status WriteCollections(const std::vector<Collection>& rows) override;
+  Status Reset() override;
+
+  // Test hook: while set, every call fails with kUnavailable.
+  void SetUnavailable(bool unavailable);
+
+ private:
+  std::mutex mu_;
+  bool unavailable_ = false;                           // guarded by mu_
+  std::map<std::string, Tenant> tenants_;              // guarded by mu_
+  std::map<std::string, Database> databases_;          // key tenant + '\0' + name
+  std::map<std::string, Collection> collections_;      // key id
+};
+
+}  // namespace chromahouse

@@ -1,0 +1,46 @@
+// Storage: the seam between the server and its source of truth.
+//
+// Every write appends full row versions (a tombstone for a delete); readers get the newest
+// version of each key, tombstones removed. ClickHouseStorage is the real implementation;
+// MemoryStorage is a fake for unit tests. Only server/ (and tests) name a concrete class.
+//
+// Thread safety: implementations are safe to call from many threads at once.
+// Errors: kUnavailable when the backend cannot be reached (the client may retry), kInternal
+// with the backend's own message otherwise.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "core/catalog.h"
+
+namespace chromahouse {
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // Creates the schema if missing and applies pending migrations, in order. Idempotent.
+  virtual Status Initialize() = 0;
+  // Cheap liveness probe of the backend.
+  virtual Status Ping() = 0;
+  // Human-readable description of the backend, e.g. "ClickHouse 18.16.1 at http://…".
+  virtual Result<std::string> Describe() = 0;
+
+  // Catalog reads: newest version per key, tombstones dropped.
+  virtual Result<std::vector<Tenant>> LoadTenants() = 0;
+  virtual Result<std::vector<Database>> LoadDatabases() = 0;
+  virtual Result<std::vector<Collection>> LoadCollections() = 0;
+
+  // Catalog writes: each row is a full version (row.version set by the caller, row.deleted
+  // marks a tombstone). All rows of one call are written in one batch.
+  virtual Status WriteTenants(const std::vector<Tenant>& rows) = 0;
+  virtual Status WriteDatabases(const std::vector<Database>& rows) = 0;
+  virtual Status WriteCollections(const std::vector<Collection>& rows) = 0;
+
+  // Removes all data (the reset route). The schema stays.
+  virtual Status Reset() = 0;
+};
+
+}  // namespace chromahouse

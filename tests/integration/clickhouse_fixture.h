@@ -1,0 +1,21 @@
+// A real ClickHouse for integration tests: one clickhouse-server child per test binary, on free
+// loopback ports and a fresh temp directory (the same EmbeddedClickHouse the server uses), and
+// a fresh ClickHouse database per test.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "server/embedded_clickhouse.h"
+#include "storage/clickhouse/clickhouse_storage.h"
+
+namespace chromahouse::testing {
+
+// The URL of the shared ClickHouse (started on first use, stopped at exit).
+std::string ClickHouseUrl();
+// A database name unique within this process run ("it_<pid>_<n>").
+std::string FreshDatabaseName();
+
+}  // namespace chromahouse::testing

@@ -1,0 +1,153 @@
+// ClickHouseStorage against a real ClickHouse 18.16 (started by the fixture).
+#include <gtest/gtest.h>
+
+#include "clickhouse_fixture.h"
+#include "common/clock.h"
+#include "service/catalog_service.h"
+
+namespace chromahouse {
+namespace {
+
+std::unique_ptr<ClickHouseStorage> NewStorage(const std::string& database) {
+  CurlTransportOptions o;
+  o.url = testing::ClickHouseUrl();
+  return std::make_unique<ClickHouseStorage>(std::make_unique<CurlTransport>(o), database);
+}
+
+class ClickHouseStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = testing::FreshDatabaseName();
+    storage_ = NewStorage(db_);
+    ASSERT_TRUE(storage_->Initialize().ok());
+  }
+  std::string db_;
+  std::unique_ptr<ClickHouseStorage> storage_;
+};
+
+TEST_F(ClickHouseStorageTest, InitializeIsIdempotentAndRecordsSchemaVersion) {
+  ASSERT_TRUE(storage_->Initialize().ok());
+  auto v = storage_->CurrentSchemaVersion();
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, ClickHouseStorage::LatestSchemaVersion());
+}
+
+TEST_F(ClickHouseStorageTest, NewestVersionWinsAndTombstonesHide) {
+  ASSERT_TRUE(storage_->WriteTenants({{"t_one", std::nullopt, 10, false},
+                                      {"t_two", std::string("rn"), 10, false}})
+                  .ok());
+  ASSERT_TRUE(storage_->WriteTenants({{"t_one", std::nullopt, 5, true}}).ok());   // older: loses
+  ASSERT_TRUE(storage_->WriteTenants({{"t_two", std::nullopt, 11, true}}).ok());  // newer: deletes
+  auto tenants = storage_->LoadTenants();
+  ASSERT_TRUE(tenants.ok()) << tenants.status().ToString();
+  ASSERT_EQ(tenants->size(), 1u);
+  EXPECT_EQ((*tenants)[0].name, "t_one");
+  EXPECT_EQ((*tenants)[0].version, 10u);
+}
+
+TEST_F(ClickHouseStorageTest, CollectionsRoundTripExactly) {
+  Collection c;
+  c.id = "0b5d2c6e-5b8a-4f4e-9d0a-8f7c2d1e3a4b";
+  c.name = "docs \"quoted\" \\ é";
+  c.tenant = "tenant\n1";
+  c.database = "db1";
+  c.metadata = Metadata{{"i", int64_t{-3}}, {"f", 2.0}, {"s", std::string("x\ty")},
+                        {"b", false}, {"big", int64_t{9223372036854775807}}};
+  c.configuration.hnsw.space = Space::kIp;
+  c.configuration.hnsw.ef_search = 7;
+  c.configuration.embedding_function_json = R"({"type":"known","name":"n","config":{"k":[1,2]}})";
+  c.schema_json = R"({"defaults":{}})";
+  c.dimension = 128;
+  c.version = (uint64_t{1} << 63) + 5;  // the full UInt64 range survives
+  ASSERT_TRUE(storage_->WriteCollections({c}).ok());
+  auto loaded = storage_->LoadCollections();
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->size(), 1u);
+  const Collection& got = (*loaded)[0];
+  EXPECT_EQ(got.id, c.id);
+  EXPECT_EQ(got.name, c.name);
+  EXPECT_EQ(got.tenant, c.tenant);
+  EXPECT_EQ(got.metadata, c.metadata);
+  EXPECT_TRUE(std::holds_alternative<double>(got.metadata->at("f")));
+  EXPECT_EQ(got.configuration.hnsw, c.configuration.hnsw);
+  EXPECT_EQ(got.configuration.embedding_function_json, c.configuration.embedding_function_json);
+  EXPECT_EQ(got.schema_json, c.schema_json);
+  EXPECT_EQ(got.dimension, c.dimension);
+  EXPECT_EQ(got.version, c.version);
+
+  Collection null_fields = c;
+  null_fields.metadata.reset();
+  null_fields.schema_json.clear();
+  null_fields.dimension.reset();
+  null_fields.version = c.version + 1;
+  ASSERT_TRUE(storage_->WriteCollections({null_fields}).ok());
+  loaded = storage_->LoadCollections();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_FALSE((*loaded)[0].metadata.has_value());
+  EXPECT_TRUE((*loaded)[0].schema_json.empty());
+  EXPECT_FALSE((*loaded)[0].dimension.has_value());
+}
+
+TEST_F(ClickHouseStorageTest, ResetEmptiesEveryCatalogTable) {
+  ASSERT_TRUE(storage_->WriteTenants({{"t_one", std::nullopt, 1, false}}).ok());
+  ASSERT_TRUE(storage_->WriteDatabases({{"id", "d_one", "t_one", 1, false}}).ok());
+  ASSERT_TRUE(storage_->Reset().ok());
+  EXPECT_TRUE(storage_->LoadTenants()->empty());
+  EXPECT_TRUE(storage_->LoadDatabases()->empty());
+}
+
+TEST_F(ClickHouseStorageTest, CatalogSurvivesANewServiceInstance) {
+  VersionClock clock;
+  {
+    CatalogService catalog(storage_.get(), &clock);
+    ASSERT_TRUE(catalog.Initialize().ok());
+    ASSERT_TRUE(catalog.CreateTenant("acme").ok());
+    ASSERT_TRUE(catalog.CreateDatabase("acme", "prod").ok());
+    CreateCollectionRequest req;
+    req.name = "notes";
+    req.metadata = Metadata{{"hnsw:space", std::string("cosine")}, {"n", 1.5}};
+    ASSERT_TRUE(catalog.CreateCollection("acme", "prod", req).ok());
+  }
+  auto fresh_storage = NewStorage(db_);
+  ASSERT_TRUE(fresh_storage->Initialize().ok());
+  VersionClock clock2;
+  CatalogService catalog(fresh_storage.get(), &clock2);
+  ASSERT_TRUE(catalog.Initialize().ok());
+  ASSERT_TRUE(catalog.GetTenant("acme").ok());
+  auto c = catalog.GetCollectionByName("acme", "prod", "notes");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->configuration.hnsw.space, Space::kCosine);
+  EXPECT_EQ(std::get<double>(c->metadata->at("n")), 1.5);
+  // Defaults exist exactly once.
+  auto dbs = catalog.ListDatabases("default_tenant", Page{});
+  ASSERT_TRUE(dbs.ok());
+  EXPECT_EQ(dbs->size(), 1u);
+}
+
+TEST(ClickHouseUnavailable, ConnectionRefusedIsUnavailableWithTheAddress) {
+  CurlTransportOptions o;
+  o.url = "http://127.0.0.1:1";  // nothing listens on port 1
+  o.max_attempts = 2;
+  o.retry_backoff_ms = 1;
+  o.log_errors = false;
+  ClickHouseStorage storage(std::make_unique<CurlTransport>(o), "x");
+  Status s = storage.Ping();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_NE(s.message().find("127.0.0.1:1"), std::string::npos) << s.message();
+}
+
+TEST(ClickHouseErrors, ServerErrorsCarryClickHousesMessage) {
+  CurlTransportOptions o;
+  o.url = testing::ClickHouseUrl();
+  o.log_errors = false;
+  CurlTransport t(o);
+  auto r = t.Execute("bad statement", "SELEC 1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_NE(r.status().message().find("Syntax error"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("bad statement"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace chromahouse
