@@ -39,7 +39,7 @@ npm-deps:
 	  npm ci --no-audit --no-fund --loglevel=error; else echo "npm packages present"; fi
 
 $(BUILD_DIR)/build.ninja:
-	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake --preset release -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
 
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -47,14 +47,16 @@ build: deps $(BUILD_DIR)/build.ninja
 run: build
 	./$(BUILD_DIR)/chromahouse run $(RUN_ARGS)
 
-test: build npm-deps
+# The whole suite: unit, integration (real ClickHouse 18.16 and chDB) and end-to-end (npm
+# client) tests on the optimised build, then the unit tests again under ASan + UBSan.
+test: build npm-deps asan
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 600
 
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (separate build tree).
 asan: deps
-	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCHROMAHOUSE_SANITIZE=ON
-	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure -L unit
+	@[ -f build-asan/build.ninja ] || cmake --preset asan
+	cmake --build build-asan -j $(JOBS) --target unit_tests
+	cd build-asan && ctest --output-on-failure -L unit -j 2
 
 bench: build
 	@echo "benchmarks arrive with the records engine (see bench/README.md)"

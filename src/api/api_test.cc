@@ -1,0 +1,213 @@
+// The HTTP surface over the in-memory storage: transport rules of API.md §1 and the catalog
+// routes' statuses and bodies.
+#include "api/api.h"
+
+#include <gtest/gtest.h>
+
+#include "storage/memory/memory_storage.h"
+
+namespace chromahouse {
+namespace {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(catalog_.Initialize().ok());
+    api_ = std::make_unique<Api>(options_, &catalog_, &storage_);
+  }
+
+  HttpResponse Call(std::string method, std::string target, std::string body = "",
+                    std::vector<std::pair<std::string, std::string>> headers = {}) {
+    HttpRequest req;
+    req.method = std::move(method);
+    size_t q = target.find('?');
+    req.path = target.substr(0, q);
+    if (q != std::string::npos) req.query = target.substr(q + 1);
+    req.body = std::move(body);
+    req.headers = std::move(headers);
+    return api_->Handle(req);
+  }
+
+  static bool HasHeader(const HttpResponse& r, const std::string& name, std::string* value = nullptr) {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) {
+        if (value) *value = v;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static constexpr const char* kColls = "/api/v2/tenants/default_tenant/databases/default_database/collections";
+
+  ApiOptions options_;
+  MemoryStorage storage_;
+  VersionClock clock_;
+  CatalogService catalog_{&storage_, &clock_};
+  std::unique_ptr<Api> api_;
+};
+
+TEST_F(ApiTest, UnknownPathIs404WithEmptyBodyAndTraceId) {
+  for (const char* path : {"/api/v2/nope", "/api/v2/heartbeat/", "/", "/api/v2//heartbeat"}) {
+    HttpResponse r = Call("GET", path);
+    EXPECT_EQ(r.status, 404) << path;
+    EXPECT_TRUE(r.body.empty());
+    EXPECT_FALSE(r.json);
+    EXPECT_TRUE(HasHeader(r, "chroma-trace-id"));
+  }
+}
+
+TEST_F(ApiTest, WrongMethodIs405WithAllowHeader) {
+  HttpResponse r = Call("POST", "/api/v2/heartbeat");
+  EXPECT_EQ(r.status, 405);
+  std::string allow;
+  ASSERT_TRUE(HasHeader(r, "allow", &allow));
+  EXPECT_EQ(allow, "GET,HEAD");
+}
+
+TEST_F(ApiTest, HeadRunsGetWithoutBodyAndSuccessHasNoTraceId) {
+  HttpResponse r = Call("HEAD", "/api/v2/heartbeat");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(r.omit_body);
+  EXPECT_FALSE(r.body.empty());  // kept for Content-Length
+  EXPECT_FALSE(HasHeader(r, "chroma-trace-id"));
+}
+
+TEST_F(ApiTest, SystemRoutesHaveChromasShapes) {
+  EXPECT_EQ(Call("GET", "/api/v2/version").body, "\"1.0.0\"");
+  EXPECT_EQ(Call("GET", "/api/v2/pre-flight-checks").body,
+            R"({"max_batch_size":5461,"supports_base64_encoding":true})");
+  EXPECT_EQ(Call("GET", "/api/v2/auth/identity").body,
+            R"({"user_id":"","tenant":"default_tenant","databases":["default_database"]})");
+  EXPECT_NE(Call("GET", "/api/v2").body.find("\"nanosecond heartbeat\":"), std::string::npos);
+  HttpResponse reset = Call("POST", "/api/v2/reset");
+  EXPECT_EQ(reset.status, 403);
+  EXPECT_EQ(reset.body, R"({"error":"ChromaError","message":"Reset is disabled by config"})");
+}
+
+TEST_F(ApiTest, HealthcheckIs503WhileStorageIsUnavailable) {
+  EXPECT_EQ(Call("GET", "/api/v2/healthcheck").status, 200);
+  storage_.SetUnavailable(true);
+  HttpResponse r = Call("GET", "/api/v2/healthcheck");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, R"({"is_executor_ready":false,"is_log_client_ready":false})");
+  HttpResponse write = Call("POST", "/api/v2/tenants", R"({"name":"acme"})");
+  EXPECT_EQ(write.status, 503);
+  EXPECT_NE(write.body.find("\"error\":\"ChromaError\""), std::string::npos);
+  storage_.SetUnavailable(false);
+  EXPECT_EQ(Call("GET", "/api/v2/healthcheck").status, 200);
+}
+
+TEST_F(ApiTest, ContentTypeRules) {
+  auto with_type = [&](const char* type) {
+    return Call("POST", "/api/v2/tenants", R"({"name":"t_ct"})", {{"content-type", type}}).status;
+  };
+  EXPECT_EQ(with_type("text/plain"), 415);
+  EXPECT_EQ(with_type(""), 415);
+  EXPECT_EQ(with_type("application/x-json"), 415);
+  EXPECT_EQ(with_type("application/json; charset=utf-8"), 200);
+  EXPECT_EQ(with_type("application/vnd.api+json"), 409);  // accepted, then a duplicate
+  EXPECT_EQ(Call("POST", "/api/v2/tenants", R"({"name":"t_ct2"})").status, 200);  // no header
+  HttpResponse r = Call("POST", "/api/v2/tenants", "x", {{"content-type", "text/plain"}});
+  EXPECT_EQ(r.body,
+            R"({"error":"ChromaError","message":"Expected request with `Content-Type: application/json`"})");
+}
+
+TEST_F(ApiTest, MalformedJsonIs400AndWrongShapeIs422) {
+  HttpResponse bad = Call("POST", "/api/v2/tenants", "{\"name\": \"x\"");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("\"error\":\"InvalidArgumentError\""), std::string::npos);
+  EXPECT_NE(bad.body.find("Failed to parse the request body as JSON: "), std::string::npos);
+  EXPECT_EQ(Call("POST", "/api/v2/tenants", "").status, 400);
+  HttpResponse shape = Call("POST", "/api/v2/tenants", R"({"name":5})");
+  EXPECT_EQ(shape.status, 422);
+  EXPECT_NE(shape.body.find(
+                "Failed to deserialize the JSON body into the target type: name: invalid type: "
+                "integer `5`, expected a string"),
+            std::string::npos)
+      << shape.body;
+  EXPECT_EQ(Call("POST", "/api/v2/tenants", R"({})").status, 422);
+  EXPECT_EQ(Call("POST", "/api/v2/tenants", R"([])").status, 422);
+  EXPECT_EQ(Call("POST", "/api/v2/tenants", R"({"name":"a","name":"b"})").status, 422);
+}
+
+TEST_F(ApiTest, CollectionLifecycleOverHttp) {
+  HttpResponse created = Call("POST", kColls, R"({"name":"docs","metadata":{"f":2.0,"i":3}})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_NE(created.body.find(R"("metadata":{"f":2.0,"i":3})"), std::string::npos);
+  EXPECT_NE(created.body.find(
+                R"("configuration_json":{"hnsw":{"space":"l2","ef_construction":100,"ef_search":100,"max_neighbors":16,"resize_factor":1.2,"sync_threshold":1000},"spann":null,"embedding_function":null})"),
+            std::string::npos)
+      << created.body;
+  std::string id = created.body.substr(7, 36);
+  EXPECT_EQ(Call("POST", kColls, R"({"name":"docs"})").status, 409);
+  EXPECT_EQ(Call("GET", std::string(kColls) + "/docs").status, 200);
+  EXPECT_EQ(Call("GET", std::string(kColls) + "/by-id/" + id).status, 200);
+  EXPECT_EQ(Call("GET", std::string(kColls) + "/by-id/nope").status, 400);
+  EXPECT_EQ(Call("GET", "/api/v2/tenants/default_tenant/databases/default_database/collections_count").body, "1");
+  EXPECT_EQ(Call("PUT", std::string(kColls) + "/" + id, R"({"new_name":"docs2"})").status, 200);
+  EXPECT_EQ(Call("PUT", std::string(kColls) + "/not-a-uuid", R"({})").status, 400);
+  HttpResponse missing = Call("GET", std::string(kColls) + "/docs");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.body, R"({"error":"NotFoundError","message":"Collection [docs] does not exist"})");
+  EXPECT_EQ(Call("DELETE", std::string(kColls) + "/docs2").status, 200);
+  EXPECT_EQ(Call("GET", std::string(kColls)).body, "[]");
+}
+
+TEST_F(ApiTest, QueryStringErrorsAre400) {
+  std::string base = "/api/v2/tenants/default_tenant/databases";
+  EXPECT_EQ(Call("GET", base + "?limit=1").status, 200);
+  for (const char* q : {"?limit=abc", "?limit=-1", "?offset=1.5", "?limit=", "?limit=99999999999",
+                        "?limit=1&limit=2"}) {
+    HttpResponse r = Call("GET", base + q);
+    EXPECT_EQ(r.status, 400) << q;
+    EXPECT_NE(r.body.find("Failed to deserialize query string: "), std::string::npos) << q;
+  }
+}
+
+TEST_F(ApiTest, V1PrefixIsRetired) {
+  HttpResponse r = Call("GET", "/api/v1/collections");
+  EXPECT_EQ(r.status, 410);
+  EXPECT_EQ(r.body,
+            R"({"error":"Unimplemented","message":"The v1 API is deprecated. Please use /v2 apis"})");
+  EXPECT_EQ(Call("POST", "/api/v1/collections").status, 405);
+}
+
+TEST_F(ApiTest, CloudOnlyRoutesAnswerLikeTheLocalServer) {
+  HttpResponse created = Call("POST", kColls, R"({"name":"docs"})");
+  std::string id = created.body.substr(7, 36);
+  std::string coll = std::string(kColls) + "/" + id;
+  EXPECT_EQ(Call("POST", coll + "/fork", R"({"new_name":"x"})").status, 501);
+  EXPECT_EQ(Call("GET", coll + "/fork_count").status, 501);
+  EXPECT_EQ(Call("POST", coll + "/search", R"({"searches":[]})").status, 501);
+  EXPECT_EQ(Call("GET", coll + "/functions/f").status, 404);
+  EXPECT_EQ(Call("POST", std::string(kColls) + "/00000000-0000-0000-0000-000000000001/fork",
+                 R"({"new_name":"x"})")
+                .body,
+            R"({"error":"NotFoundError","message":"Collection [00000000-0000-0000-0000-000000000001] does not exist."})");
+  EXPECT_EQ(Call("POST", "/api/v2/tenants/default_tenant/databases/db/collections/" + id + "/fork",
+                 R"({"new_name":"x"})")
+                .status,
+            400);
+}
+
+TEST_F(ApiTest, CorsWhenConfigured) {
+  options_.cors_allow_origins = {"http://app.example"};
+  api_ = std::make_unique<Api>(options_, &catalog_, &storage_);
+  HttpResponse pre = Call("OPTIONS", "/api/v2/tenants", "",
+                          {{"origin", "http://app.example"},
+                           {"access-control-request-method", "POST"}});
+  EXPECT_EQ(pre.status, 200);
+  std::string origin;
+  ASSERT_TRUE(HasHeader(pre, "access-control-allow-origin", &origin));
+  EXPECT_EQ(origin, "http://app.example");
+  HttpResponse other = Call("GET", "/api/v2/heartbeat", "", {{"origin", "http://evil.example"}});
+  EXPECT_FALSE(HasHeader(other, "access-control-allow-origin"));
+}
+
+TEST_F(ApiTest, WithoutCorsOptionsIs405) {
+  EXPECT_EQ(Call("OPTIONS", "/api/v2/tenants").status, 405);
+}
+
+}  // namespace
+}  // namespace chromahouse
