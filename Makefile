@@ -34,9 +34,11 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "all Debian packages present"; fi
 
+# `npm install` from the committed lock file (`npm ci` refuses this lock: the chdb package lists
+# platform packages for other systems that are never in a lock made on Linux).
 npm-deps:
 	@cd tests/e2e && if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
-	  npm ci --no-audit --no-fund --loglevel=error; else echo "npm packages present"; fi
+	  npm install --no-audit --no-fund --no-save --loglevel=error; else echo "npm packages present"; fi
 
 $(BUILD_DIR)/build.ninja:
 	cmake --preset release -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
