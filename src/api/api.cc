@@ -4,12 +4,13 @@
 
 namespace chromahouse {
 
-Api::Api(ApiOptions options, CatalogService* catalog, Storage* storage)
-    : options_(std::move(options)), catalog_(catalog), storage_(storage) {
+Api::Api(ApiOptions options, CatalogService* catalog, RecordService* records, Storage* storage)
+    : options_(std::move(options)), catalog_(catalog), records_(records), storage_(storage) {
   AddSystemRoutes();
   AddTenantRoutes();
   AddCollectionRoutes();
   AddUnsupportedRoutes();
+  AddRecordRoutes();
 }
 
 void Api::ApplyCors(const HttpRequest& request, HttpResponse* response) const {

@@ -10,6 +10,7 @@
 #include "api/http_types.h"
 #include "api/router.h"
 #include "service/catalog_service.h"
+#include "service/record_service.h"
 #include "storage/storage.h"
 
 namespace chromahouse {
@@ -22,7 +23,7 @@ struct ApiOptions {
 
 class Api {
  public:
-  Api(ApiOptions options, CatalogService* catalog, Storage* storage);
+  Api(ApiOptions options, CatalogService* catalog, RecordService* records, Storage* storage);
 
   HttpResponse Handle(const HttpRequest& request) const;
   // Route pattern for logs ("/api/v2/tenants/{tenant}"), or "unmatched".
@@ -33,10 +34,12 @@ class Api {
   void AddTenantRoutes();
   void AddCollectionRoutes();
   void AddUnsupportedRoutes();
+  void AddRecordRoutes();
   void ApplyCors(const HttpRequest& request, HttpResponse* response) const;
 
   ApiOptions options_;
   CatalogService* catalog_;
+  RecordService* records_;
   Storage* storage_;
   Router router_;
 };

@@ -13,7 +13,7 @@ class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(catalog_.Initialize().ok());
-    api_ = std::make_unique<Api>(options_, &catalog_, &storage_);
+    api_ = std::make_unique<Api>(options_, &catalog_, &records_, &storage_);
   }
 
   HttpResponse Call(std::string method, std::string target, std::string body = "",
@@ -44,6 +44,7 @@ class ApiTest : public ::testing::Test {
   MemoryStorage storage_;
   VersionClock clock_;
   CatalogService catalog_{&storage_, &clock_};
+  RecordService records_{&catalog_, &storage_, &clock_};
   std::unique_ptr<Api> api_;
 };
 
@@ -193,7 +194,7 @@ TEST_F(ApiTest, CloudOnlyRoutesAnswerLikeTheLocalServer) {
 
 TEST_F(ApiTest, CorsWhenConfigured) {
   options_.cors_allow_origins = {"http://app.example"};
-  api_ = std::make_unique<Api>(options_, &catalog_, &storage_);
+  api_ = std::make_unique<Api>(options_, &catalog_, &records_, &storage_);
   HttpResponse pre = Call("OPTIONS", "/api/v2/tenants", "",
                           {{"origin", "http://app.example"},
                            {"access-control-request-method", "POST"}});

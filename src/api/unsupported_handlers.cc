@@ -1,5 +1,5 @@
 // Routes this server answers the way Chroma's local (single-node) server does: cloud-only
-// features (fork, search, functions, CRN lookup), and record routes until they are built.
+// features (fork, search, functions, CRN lookup).
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "common/json_writer.h"
@@ -57,12 +57,6 @@ void Api::AddUnsupportedRoutes() {
                     R"({"op_indexing_progress":1.0,"num_unindexed_ops":0,"num_indexed_ops":0,"total_ops":0})");
               });
 
-  const std::string records_message =
-      "Record operations are not available yet in this chromahouse build";
-  for (const char* op : {"add", "update", "upsert", "delete", "get", "query"}) {
-    router_.Add("POST", coll + "/" + op, true, unimplemented(records_message));
-  }
-  router_.Add("GET", coll + "/count", false, unimplemented(records_message));
 }
 
 }  // namespace chromahouse

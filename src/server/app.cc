@@ -12,6 +12,7 @@
 #include "server/embedded_clickhouse.h"
 #include "server/http_server.h"
 #include "service/catalog_service.h"
+#include "service/record_service.h"
 #include "storage/clickhouse/clickhouse_storage.h"
 
 namespace chromahouse {
@@ -76,11 +77,21 @@ int RunServer(const Config& config) {
     return 1;
   }
 
+  auto records_owner = std::make_unique<RecordService>(&catalog, &storage, &clock);
+  RecordService& records = *records_owner;
+  catalog.SetDeletionListener([&records](const std::vector<std::string>& ids, bool reset) {
+    if (reset) {
+      records.OnReset();
+    } else {
+      records.OnCollectionsDeleted(ids);
+    }
+  });
+
   ApiOptions api_options;
   api_options.allow_reset = config.allow_reset;
   api_options.max_batch_size = config.max_batch_size;
   api_options.cors_allow_origins = config.cors_allow_origins;
-  Api api(api_options, &catalog, &storage);
+  Api api(api_options, &catalog, &records, &storage);
 
   HttpServerOptions http_options;
   http_options.host = config.host;
@@ -113,6 +124,8 @@ int RunServer(const Config& config) {
   LOG_INFO("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   http.Stop();
   // Close our keep-alive connections first: ClickHouse waits for open connections on shutdown.
+  catalog.SetDeletionListener(nullptr);
+  records_owner.reset();
   storage_owner.reset();
   if (embedded) embedded->Stop();
   LOG_INFO("stopped");

@@ -221,8 +221,14 @@ Status CatalogService::DeleteDatabase(const std::string& tenant, const std::stri
   d.version = clock_->Next();
   d.deleted = true;
   RETURN_IF_ERROR(storage_->WriteDatabases({d}));
-  for (const auto& t : tombstones) collections_.erase(t.id);
+  std::vector<std::string> ids;
+  for (const auto& t : tombstones) {
+    collections_.erase(t.id);
+    ids.push_back(t.id);
+  }
   databases_.erase(it);
+  lock.unlock();
+  if (listener_ && !ids.empty()) listener_(ids, false);
   return Status::Ok();
 }
 
@@ -435,6 +441,21 @@ Status CatalogService::DeleteCollection(const std::string& tenant, const std::st
   tombstone.deleted = true;
   RETURN_IF_ERROR(storage_->WriteCollections({tombstone}));
   collections_.erase(tombstone.id);
+  lock.unlock();
+  if (listener_) listener_({tombstone.id}, false);
+  return Status::Ok();
+}
+
+Status CatalogService::SetDimension(const std::string& id, int64_t dimension) {
+  std::unique_lock lock(mu_);
+  auto it = collections_.find(id);
+  if (it == collections_.end()) return Status::NotFound("Collection [" + id + "] does not exist.");
+  if (it->second.dimension == dimension) return Status::Ok();
+  Collection updated = it->second;
+  updated.dimension = dimension;
+  updated.version = clock_->Next();
+  RETURN_IF_ERROR(storage_->WriteCollections({updated}));
+  it->second = std::move(updated);
   return Status::Ok();
 }
 
@@ -444,7 +465,10 @@ Status CatalogService::Reset() {
   tenants_.clear();
   databases_.clear();
   collections_.clear();
-  return EnsureDefaultsLocked();
+  Status s = EnsureDefaultsLocked();
+  lock.unlock();
+  if (listener_) listener_({}, true);
+  return s;
 }
 
 }  // namespace chromahouse

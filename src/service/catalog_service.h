@@ -9,6 +9,7 @@
 // exclusively for the duration of the storage write (catalog changes are rare).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -55,8 +56,16 @@ class CatalogService {
   Status DeleteCollection(const std::string& tenant, const std::string& database,
                           const std::string& name);
 
+  // Records the dimension fixed by a collection's first embedding write.
+  Status SetDimension(const std::string& id, int64_t dimension);
+
   // Drops everything and recreates the defaults.
   Status Reset();
+
+  // Called (outside the catalog lock) with the ids of collections that were deleted, directly
+  // or with their database, and with an empty list after a reset.
+  using DeletionListener = std::function<void(const std::vector<std::string>& ids, bool reset)>;
+  void SetDeletionListener(DeletionListener listener) { listener_ = std::move(listener); }
 
   // Resolves the HNSW configuration of a new collection from its configuration and legacy
   // `hnsw:*` metadata keys (API.md §6.2). Exposed for tests.
@@ -75,6 +84,7 @@ class CatalogService {
 
   Storage* storage_;
   VersionClock* clock_;
+  DeletionListener listener_;
   std::shared_mutex mu_;
   std::map<std::string, Tenant> tenants_;            // guarded by mu_
   std::map<DbKey, Database> databases_;              // guarded by mu_

@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "core/catalog.h"
+#include "core/record.h"
 
 namespace chromahouse {
 
@@ -38,6 +39,15 @@ class Storage {
   virtual Status WriteTenants(const std::vector<Tenant>& rows) = 0;
   virtual Status WriteDatabases(const std::vector<Database>& rows) = 0;
   virtual Status WriteCollections(const std::vector<Collection>& rows) = 0;
+
+  // Records of one collection. Write appends full versions (tombstones for deletes) in one
+  // batch; Load returns the newest version of each live record, in no particular order.
+  virtual Status WriteRecords(const std::string& collection_id,
+                              const std::vector<RecordRow>& rows) = 0;
+  virtual Result<std::vector<RecordRow>> LoadRecords(const std::string& collection_id) = 0;
+  // Physically removes a deleted collection's records. May run in the background; readers
+  // never see them anyway (the collection is gone from the catalog).
+  virtual Status PurgeRecords(const std::string& collection_id) = 0;
 
   // Removes all data (the reset route). The schema stays.
   virtual Status Reset() = 0;

@@ -3,10 +3,12 @@
 #include <simdjson.h>
 
 #include <map>
+#include <unordered_map>
 
 #include "common/json_writer.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "storage/clickhouse/row_binary.h"
 
 namespace chromahouse {
 namespace {
@@ -32,6 +34,14 @@ const std::vector<Migration>& Migrations() {
            "database String, name String, metadata Nullable(String), configuration String, "
            "schema Nullable(String), dimension Nullable(Int64), ver UInt64, deleted UInt8) "
            "ENGINE = ReplacingMergeTree(ver) ORDER BY id",
+       }},
+      {2,
+       "records table",
+       {
+           "CREATE TABLE IF NOT EXISTS {db}.records (collection String, id String, ver UInt64, "
+           "created UInt64, deleted UInt8, embedding Array(Float32), document Nullable(String), "
+           "uri Nullable(String), metadata Nullable(String)) "
+           "ENGINE = ReplacingMergeTree(ver) ORDER BY (collection, id)",
        }},
   };
   return kMigrations;
@@ -379,8 +389,104 @@ Status ClickHouseStorage::WriteCollections(const std::vector<Collection>& rows) 
       .status();
 }
 
+namespace {
+
+// A single-quoted SQL string literal.
+std::string Quote(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\\' || c == '\'') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+}  // namespace
+
+Status ClickHouseStorage::WriteRecords(const std::string& collection_id,
+                                       const std::vector<RecordRow>& rows) {
+  if (rows.empty()) return Status::Ok();
+  std::string body;
+  size_t estimate = 0;
+  for (const auto& r : rows) estimate += 64 + r.id.size() + r.embedding.size() * 4;
+  body.reserve(estimate);
+  RowBinaryWriter w(&body);
+  for (const auto& r : rows) {
+    w.String(collection_id);
+    w.String(r.id);
+    w.UInt64(r.version);
+    w.UInt64(r.created);
+    w.UInt8(r.deleted ? 1 : 0);
+    w.FloatArray(r.embedding);
+    w.NullableString(r.document);
+    w.NullableString(r.uri);
+    if (r.metadata) {
+      w.NullableString(MetadataToJson(*r.metadata));
+    } else {
+      w.NullableString(std::nullopt);
+    }
+  }
+  return transport_
+      ->Execute("write records",
+                "INSERT INTO " + Table("records") +
+                    " (collection, id, ver, created, deleted, embedding, document, uri, metadata)"
+                    " FORMAT RowBinary",
+                body)
+      .status();
+}
+
+Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecords(const std::string& collection_id) {
+  ASSIGN_OR_RETURN(
+      std::string body,
+      transport_->Execute("load records",
+                          "SELECT id, ver, created, deleted, embedding, document, uri, metadata "
+                          "FROM " + Table("records") + " WHERE collection = " +
+                              Quote(collection_id) + " FORMAT RowBinary"));
+  std::unordered_map<std::string, RecordRow> newest;
+  RowBinaryReader r(body);
+  while (!r.AtEnd()) {
+    RecordRow row;
+    uint8_t deleted = 0;
+    std::optional<std::string> metadata;
+    if (!r.String(&row.id) || !r.UInt64(&row.version) || !r.UInt64(&row.created) ||
+        !r.UInt8(&deleted) || !r.FloatArray(&row.embedding) || !r.NullableString(&row.document) ||
+        !r.NullableString(&row.uri) || !r.NullableString(&metadata)) {
+      return Status::Internal("truncated or malformed RowBinary from ClickHouse while loading "
+                              "collection " + collection_id);
+    }
+    row.deleted = deleted != 0;
+    auto it = newest.find(row.id);
+    if (it != newest.end() && it->second.version > row.version) continue;
+    if (metadata && !row.deleted) {
+      ASSIGN_OR_RETURN(Metadata m, MetadataFromJson(*metadata));
+      row.metadata = std::move(m);
+    }
+    if (it == newest.end()) {
+      std::string key = row.id;
+      newest.emplace(std::move(key), std::move(row));
+    } else {
+      it->second = std::move(row);
+    }
+  }
+  std::vector<RecordRow> out;
+  out.reserve(newest.size());
+  for (auto& [id, row] : newest) {
+    if (!row.deleted) out.push_back(std::move(row));
+  }
+  return out;
+}
+
+Status ClickHouseStorage::PurgeRecords(const std::string& collection_id) {
+  // A mutation: asynchronous in ClickHouse, never run on a request path.
+  return transport_
+      ->Execute("purge records", "ALTER TABLE " + Table("records") +
+                                     " DELETE WHERE collection = " + Quote(collection_id))
+      .status();
+}
+
 Status ClickHouseStorage::Reset() {
-  for (const char* table : {"tenants", "databases", "collections"}) {
+  for (const char* table : {"tenants", "databases", "collections", "records"}) {
     RETURN_IF_ERROR(
         transport_->Execute("reset", "TRUNCATE TABLE " + Table(table)).status());
   }

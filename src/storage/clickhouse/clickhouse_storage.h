@@ -6,6 +6,9 @@
 //   databases(tenant, name, id, ver, deleted)                     ORDER BY (tenant, name)
 //   collections(id, tenant, database, name, metadata, configuration, schema, dimension,
 //               ver, deleted)                                     ORDER BY id
+//   records(collection, id, ver, created, deleted, embedding Array(Float32), document, uri,
+//           metadata)                                             ORDER BY (collection, id)
+//   (records are written and read in RowBinary)
 // Every table is ReplacingMergeTree(ver): a write appends a full row version, a delete appends a
 // tombstone (deleted = 1). Reads are plain SELECTs (no FINAL: 3–6× slower on 18.16) and keep the
 // newest version per key here. No mutations run on request paths.
@@ -35,6 +38,10 @@ class ClickHouseStorage : public Storage {
   Status WriteTenants(const std::vector<Tenant>& rows) override;
   Status WriteDatabases(const std::vector<Database>& rows) override;
   Status WriteCollections(const std::vector<Collection>& rows) override;
+  Status WriteRecords(const std::string& collection_id,
+                      const std::vector<RecordRow>& rows) override;
+  Result<std::vector<RecordRow>> LoadRecords(const std::string& collection_id) override;
+  Status PurgeRecords(const std::string& collection_id) override;
   Status Reset() override;
 
   // The schema version this build expects (the number of migrations).

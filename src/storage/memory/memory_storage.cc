@@ -71,12 +71,37 @@ Status MemoryStorage::WriteCollections(const std::vector<Collection>& rows) {
   return Status::Ok();
 }
 
+Status MemoryStorage::WriteRecords(const std::string& collection_id,
+                                   const std::vector<RecordRow>& rows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  auto& table = records_[collection_id];
+  for (const auto& r : rows) Upsert(table, r.id, r);
+  return Status::Ok();
+}
+
+Result<std::vector<RecordRow>> MemoryStorage::LoadRecords(const std::string& collection_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  auto it = records_.find(collection_id);
+  if (it == records_.end()) return std::vector<RecordRow>{};
+  return Live(it->second);
+}
+
+Status MemoryStorage::PurgeRecords(const std::string& collection_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  records_.erase(collection_id);
+  return Status::Ok();
+}
+
 Status MemoryStorage::Reset() {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();
   tenants_.clear();
   databases_.clear();
   collections_.clear();
+  records_.clear();
   return Status::Ok();
 }
 

@@ -22,6 +22,10 @@ class MemoryStorage : public Storage {
   Status WriteTenants(const std::vector<Tenant>& rows) override;
   Status WriteDatabases(const std::vector<Database>& rows) override;
   Status WriteCollections(const std::vector<Collection>& rows) override;
+  Status WriteRecords(const std::string& collection_id,
+                      const std::vector<RecordRow>& rows) override;
+  Result<std::vector<RecordRow>> LoadRecords(const std::string& collection_id) override;
+  Status PurgeRecords(const std::string& collection_id) override;
   Status Reset() override;
 
   // Test hook: while set, every call fails with kUnavailable.
@@ -33,6 +37,7 @@ class MemoryStorage : public Storage {
   std::map<std::string, Tenant> tenants_;              // guarded by mu_
   std::map<std::string, Database> databases_;          // key tenant + '\0' + name
   std::map<std::string, Collection> collections_;      // key id
+  std::map<std::string, std::map<std::string, RecordRow>> records_;  // collection → id → row
 };
 
 }  // namespace chromahouse

@@ -1,0 +1,63 @@
+// Record routes: add, update, upsert, delete, get, query, count (API.md §2 #25–#31).
+#include "api/api.h"
+#include "api/api_internal.h"
+#include "codec/record_codec.h"
+
+namespace chromahouse {
+
+void Api::AddRecordRoutes() {
+  const std::string coll =
+      "/api/v2/tenants/{tenant}/databases/{database}/collections/{collection_id}";
+
+  // Every record route checks the database segment, then the body, then the UUID (Chroma's
+  // order; the tenant/database segments are otherwise ignored).
+  auto write = [this](RecordWriteKind kind, int status) {
+    return [this, kind, status](const RouteContext& ctx) -> Result<HttpResponse> {
+      RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+      ASSIGN_OR_RETURN(RecordWriteRequest req, DecodeRecordWrite(ctx.request.body, kind));
+      ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+      RETURN_IF_ERROR(records_->Write(id, kind, req));
+      return JsonResponse("{}", status);
+    };
+  };
+  router_.Add("POST", coll + "/add", true, write(RecordWriteKind::kAdd, 201));
+  router_.Add("POST", coll + "/upsert", true, write(RecordWriteKind::kUpsert, 200));
+  router_.Add("POST", coll + "/update", true, write(RecordWriteKind::kUpdate, 200));
+
+  router_.Add("POST", coll + "/delete", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
+    RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+    ASSIGN_OR_RETURN(DeleteRequest req, DecodeDelete(ctx.request.body));
+    ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+    ASSIGN_OR_RETURN(int64_t deleted, records_->Delete(id, req));
+    return JsonResponse("{\"deleted\":" + std::to_string(deleted) + "}");
+  });
+  router_.Add("POST", coll + "/get", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
+    RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+    ASSIGN_OR_RETURN(GetRequest req, DecodeGet(ctx.request.body));
+    ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+    ASSIGN_OR_RETURN(GetResult result, records_->Get(id, req));
+    return JsonResponse(EncodeGetResponse(result.records, req.include));
+  });
+  router_.Add("POST", coll + "/query", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
+    RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+    ASSIGN_OR_RETURN(QueryRequest req, DecodeQuery(ctx.request.body));
+    ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+    ASSIGN_OR_RETURN(QueryResult result, records_->Query(id, req));
+    return JsonResponse(EncodeQueryResponse(result.per_query, req.include));
+  });
+  router_.Add("GET", coll + "/count", false, [this](const RouteContext& ctx) -> Result<HttpResponse> {
+    RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+    auto level = ctx.Query("read_level");
+    if (level && *level != "index_and_wal" && *level != "index_only" &&
+        *level != "index_and_bounded_wal") {
+      return Status::InvalidArgument(
+          "Failed to deserialize query string: read_level: unknown variant `" + *level +
+          "`, expected one of `index_and_wal`, `index_only`, `index_and_bounded_wal`");
+    }
+    ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+    ASSIGN_OR_RETURN(int64_t n, records_->Count(id));
+    return JsonResponse(std::to_string(n));
+  });
+}
+
+}  // namespace chromahouse

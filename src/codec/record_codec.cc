@@ -1,0 +1,528 @@
+#include "codec/record_codec.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+
+#include "codec/json_body.h"
+#include "codec/metadata_codec.h"
+#include "codec/where_codec.h"
+#include "common/json_writer.h"
+
+namespace chromahouse {
+namespace {
+
+using T = simdjson::dom::element_type;
+
+// Number token text → float32, rounded once (from_chars is correctly rounded).
+bool ParseFloat32(std::string_view token, float* out) {
+  while (!token.empty() && (token.back() == ' ' || token.back() == '\n' || token.back() == '\t' ||
+                            token.back() == '\r' || token.back() == ',' || token.back() == ']')) {
+    token.remove_suffix(1);
+  }
+  if (!token.empty() && token.front() == '+') return false;
+  auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), *out);
+  if (ec == std::errc::result_out_of_range) {
+    *out = token.front() == '-' ? -INFINITY : INFINITY;
+    return true;
+  }
+  return ec == std::errc() && ptr == token.data() + token.size();
+}
+
+Status NonFinite(std::string_view field, size_t row) {
+  return Status::InvalidArgument("Validation error: " + std::string(field) + ": embedding at index " +
+                                 std::to_string(row) + " contains NaN or infinity");
+}
+
+// Reads the float32 values of `field` (an array of number arrays, possibly with nulls) with
+// simdjson's on-demand parser, which exposes each number's text. The DOM pass has already
+// checked the shape.
+Status ReadFloatRows(std::string_view body, std::string_view field,
+                     std::vector<std::optional<std::vector<float>>>* rows) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(body);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) return Status::Internal("cannot re-read request body");
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj)) return Status::Internal("cannot re-read request body");
+  for (auto f : obj) {
+    std::string_view key;
+    if (f.unescaped_key().get(key)) return Status::Internal("cannot re-read request body");
+    if (key != field) continue;
+    simdjson::ondemand::array outer;
+    if (f.value().get_array().get(outer)) return Status::Internal("cannot re-read embeddings");
+    size_t row = 0;
+    for (auto element : outer) {
+      simdjson::ondemand::value v;
+      if (element.get(v)) return Status::Internal("cannot re-read embeddings");
+      bool is_null = false;
+      if (!v.is_null().get(is_null) && is_null) {
+        ++row;
+        continue;
+      }
+      simdjson::ondemand::array inner;
+      if (v.get_array().get(inner)) {
+        ++row;  // a base64 string: decoded from the DOM
+        continue;
+      }
+      std::vector<float>& out = *(*rows)[row];
+      out.clear();
+      for (auto number : inner) {
+        simdjson::ondemand::value nv;
+        if (number.get(nv)) return Status::Internal("cannot re-read embeddings");
+        std::string_view token = nv.raw_json_token();
+        float x;
+        if (!ParseFloat32(token, &x)) {
+          return Status::InvalidArgument("Validation error: " + std::string(field) +
+                                         ": invalid number " + std::string(token));
+        }
+        if (!std::isfinite(x)) return NonFinite(field, row);
+        out.push_back(x);
+      }
+      ++row;
+    }
+    return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> DecodeIds(simdjson::dom::element el, std::string_view path) {
+  simdjson::dom::array arr;
+  if (el.get_array().get(arr)) return TypeError(path, el, "a sequence");
+  std::vector<std::string> ids;
+  ids.reserve(arr.size());
+  size_t i = 0;
+  for (auto e : arr) {
+    std::string_view s;
+    if (e.get_string().get(s)) {
+      return TypeError(std::string(path) + "[" + std::to_string(i) + "]", e, "a string");
+    }
+    ids.emplace_back(s);
+    ++i;
+  }
+  return ids;
+}
+
+Result<std::optional<std::vector<std::optional<std::string>>>> DecodeOptionalStrings(
+    simdjson::dom::object obj, std::string_view key) {
+  auto el = Field(obj, key);
+  if (!el) return std::optional<std::vector<std::optional<std::string>>>();
+  simdjson::dom::array arr;
+  if (el->get_array().get(arr)) return TypeError(key, *el, "a sequence");
+  std::vector<std::optional<std::string>> out;
+  out.reserve(arr.size());
+  size_t i = 0;
+  for (auto e : arr) {
+    if (e.is_null()) {
+      out.emplace_back();
+    } else {
+      std::string_view s;
+      if (e.get_string().get(s)) {
+        return TypeError(std::string(key) + "[" + std::to_string(i) + "]", e, "a string");
+      }
+      out.emplace_back(std::string(s));
+    }
+    ++i;
+  }
+  return std::optional<std::vector<std::optional<std::string>>>(std::move(out));
+}
+
+// Embeddings of a write: arrays of numbers, or base64 strings (never mixed).
+Result<std::optional<std::vector<std::optional<std::vector<float>>>>> DecodeWriteEmbeddings(
+    std::string_view body, simdjson::dom::object obj, bool allow_null_rows, bool required) {
+  using Rows = std::vector<std::optional<std::vector<float>>>;
+  simdjson::dom::element el;
+  bool present = !obj.at_key("embeddings").get(el);
+  if (!present || el.is_null()) {
+    if (required) return ShapeError("", "missing field `embeddings`");
+    return std::optional<Rows>();
+  }
+  simdjson::dom::array arr;
+  if (el.get_array().get(arr)) return TypeError("embeddings", el, "a sequence");
+  Rows rows;
+  rows.reserve(arr.size());
+  int kind = 0;  // 1 = arrays, 2 = strings
+  bool need_tokens = false;
+  size_t i = 0;
+  for (auto e : arr) {
+    std::string path = "embeddings[" + std::to_string(i) + "]";
+    if (e.is_null()) {
+      if (!allow_null_rows) return TypeError(path, e, "a sequence of floats or a base64 string");
+      rows.emplace_back();
+    } else if (e.type() == T::ARRAY) {
+      if (kind == 2) return ShapeError(path, "embeddings mix float arrays and base64 strings");
+      kind = 1;
+      simdjson::dom::array inner = e.get_array().value();
+      size_t j = 0;
+      for (auto x : inner) {
+        T t = x.type();
+        if (t != T::DOUBLE && t != T::INT64 && t != T::UINT64) {
+          return TypeError(path + "[" + std::to_string(j) + "]", x, "f32");
+        }
+        ++j;
+      }
+      rows.emplace_back(std::vector<float>());
+      rows.back()->reserve(inner.size());
+      need_tokens = need_tokens || inner.size() > 0;
+    } else if (e.type() == T::STRING) {
+      if (kind == 1) return ShapeError(path, "embeddings mix float arrays and base64 strings");
+      kind = 2;
+      ASSIGN_OR_RETURN(std::vector<float> v, DecodeBase64Floats(e.get_string().value()));
+      for (float x : v) {
+        if (!std::isfinite(x)) return NonFinite("embeddings", i);
+      }
+      rows.emplace_back(std::move(v));
+    } else {
+      return TypeError(path, e, "a sequence of floats or a base64 string");
+    }
+    ++i;
+  }
+  if (need_tokens) RETURN_IF_ERROR(ReadFloatRows(body, "embeddings", &rows));
+  return std::optional<Rows>(std::move(rows));
+}
+
+Result<std::optional<std::vector<std::optional<MetadataPatch>>>> DecodeMetadatas(
+    simdjson::dom::object obj, bool nulls_delete) {
+  using Rows = std::vector<std::optional<MetadataPatch>>;
+  auto el = Field(obj, "metadatas");
+  if (!el) return std::optional<Rows>();
+  simdjson::dom::array arr;
+  if (el->get_array().get(arr)) return TypeError("metadatas", *el, "a sequence");
+  Rows rows;
+  rows.reserve(arr.size());
+  size_t i = 0;
+  for (auto e : arr) {
+    std::string path = "metadatas[" + std::to_string(i) + "]";
+    if (e.is_null()) {
+      rows.emplace_back();
+    } else {
+      simdjson::dom::object mobj;
+      if (e.get_object().get(mobj)) return TypeError(path, e, "a map");
+      MetadataPatch patch;
+      ASSIGN_OR_RETURN(patch.set,
+                       DecodeMetadata(mobj, path,
+                                      nulls_delete ? MetadataNulls::kCollect : MetadataNulls::kReject,
+                                      &patch.remove));
+      rows.emplace_back(std::move(patch));
+    }
+    ++i;
+  }
+  return std::optional<Rows>(std::move(rows));
+}
+
+Result<Include> DecodeInclude(simdjson::dom::object obj, std::vector<IncludeField> defaults) {
+  Include inc;
+  auto el = Field(obj, "include");
+  if (!el) {
+    inc.fields = std::move(defaults);
+    return inc;
+  }
+  simdjson::dom::array arr;
+  if (el->get_array().get(arr)) return TypeError("include", *el, "a sequence");
+  size_t i = 0;
+  for (auto e : arr) {
+    std::string path = "include[" + std::to_string(i++) + "]";
+    std::string_view s;
+    if (e.get_string().get(s)) return TypeError(path, e, "a string");
+    if (s == "documents") inc.fields.push_back(IncludeField::kDocuments);
+    else if (s == "embeddings") inc.fields.push_back(IncludeField::kEmbeddings);
+    else if (s == "metadatas") inc.fields.push_back(IncludeField::kMetadatas);
+    else if (s == "distances") inc.fields.push_back(IncludeField::kDistances);
+    else if (s == "uris") inc.fields.push_back(IncludeField::kUris);
+    else {
+      return ShapeError(path, "unknown variant `" + std::string(s) +
+                                  "`, expected one of `distances`, `documents`, `embeddings`, "
+                                  "`metadatas`, `uris`");
+    }
+  }
+  return inc;
+}
+
+Result<std::optional<std::vector<std::string>>> DecodeOptionalIds(simdjson::dom::object obj) {
+  auto el = Field(obj, "ids");
+  if (!el) return std::optional<std::vector<std::string>>();
+  ASSIGN_OR_RETURN(auto ids, DecodeIds(*el, "ids"));
+  return std::optional<std::vector<std::string>>(std::move(ids));
+}
+
+Status DecodeFilters(simdjson::dom::object obj, std::optional<Where>* where,
+                     std::optional<Where>* where_document) {
+  if (auto w = Field(obj, "where")) {
+    ASSIGN_OR_RETURN(Where v, DecodeWhere(*w, WhereDialect::kV2));
+    *where = std::move(v);
+  }
+  if (auto w = Field(obj, "where_document")) {
+    ASSIGN_OR_RETURN(Where v, DecodeWhereDocument(*w, WhereDialect::kV2));
+    *where_document = std::move(v);
+  }
+  return Status::Ok();
+}
+
+Result<simdjson::dom::object> ParseObject(JsonBody& json, std::string_view body,
+                                          std::initializer_list<std::string_view> fields) {
+  RETURN_IF_ERROR(json.Parse(body));
+  ASSIGN_OR_RETURN(simdjson::dom::object obj, RequireObject(json.root(), ""));
+  RETURN_IF_ERROR(RejectDuplicateFields(obj, fields, ""));
+  return obj;
+}
+
+}  // namespace
+
+Result<std::vector<float>> DecodeBase64Floats(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  auto bad = [&](const std::string& why) {
+    std::string shown(text.substr(0, 64));
+    if (text.size() > 64) shown += "…";
+    return Status::InvalidArgument("Invalid base64 string: " + why + " (\"" + shown + "\")");
+  };
+  if (text.size() % 4 != 0) return bad("length is not a multiple of 4");
+  std::string bytes;
+  bytes.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    int v[4];
+    int pad = 0;
+    for (int j = 0; j < 4; ++j) {
+      char c = text[i + j];
+      if (c == '=' && i + 4 == text.size() && j >= 2) {
+        v[j] = 0;
+        ++pad;
+      } else {
+        if (pad > 0) return bad("padding in the middle");
+        v[j] = value(c);
+        if (v[j] < 0) return bad("invalid character at offset " + std::to_string(i + j));
+      }
+    }
+    uint32_t triple = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) |
+                      uint32_t(v[3]);
+    bytes.push_back(static_cast<char>(triple >> 16));
+    if (pad < 2) bytes.push_back(static_cast<char>((triple >> 8) & 0xff));
+    if (pad < 1) bytes.push_back(static_cast<char>(triple & 0xff));
+  }
+  if (bytes.size() % 4 != 0) {
+    return bad("decoded length " + std::to_string(bytes.size()) + " is not a multiple of 4");
+  }
+  std::vector<float> out(bytes.size() / 4);
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+std::string_view IncludeName(IncludeField field) {
+  switch (field) {
+    case IncludeField::kDocuments: return "documents";
+    case IncludeField::kEmbeddings: return "embeddings";
+    case IncludeField::kMetadatas: return "metadatas";
+    case IncludeField::kDistances: return "distances";
+    case IncludeField::kUris: return "uris";
+  }
+  return "";
+}
+
+Result<RecordWriteRequest> DecodeRecordWrite(std::string_view body, RecordWriteKind kind) {
+  JsonBody json;
+  ASSIGN_OR_RETURN(simdjson::dom::object obj,
+                   ParseObject(json, body, {"ids", "embeddings", "documents", "uris", "metadatas"}));
+  RecordWriteRequest req;
+  simdjson::dom::element ids_el;
+  if (obj.at_key("ids").get(ids_el)) return ShapeError("", "missing field `ids`");
+  ASSIGN_OR_RETURN(req.ids, DecodeIds(ids_el, "ids"));
+  ASSIGN_OR_RETURN(req.embeddings,
+                   DecodeWriteEmbeddings(body, obj, kind != RecordWriteKind::kAdd,
+                                         kind != RecordWriteKind::kUpdate));
+  ASSIGN_OR_RETURN(req.documents, DecodeOptionalStrings(obj, "documents"));
+  ASSIGN_OR_RETURN(req.uris, DecodeOptionalStrings(obj, "uris"));
+  ASSIGN_OR_RETURN(req.metadatas, DecodeMetadatas(obj, kind != RecordWriteKind::kAdd));
+  return req;
+}
+
+Result<GetRequest> DecodeGet(std::string_view body) {
+  JsonBody json;
+  ASSIGN_OR_RETURN(simdjson::dom::object obj,
+                   ParseObject(json, body, {"ids", "where", "where_document", "limit", "offset",
+                                            "include"}));
+  GetRequest req;
+  ASSIGN_OR_RETURN(req.ids, DecodeOptionalIds(obj));
+  RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document));
+  ASSIGN_OR_RETURN(req.limit, OptionalInt(obj, "limit", "", true));
+  ASSIGN_OR_RETURN(auto offset, OptionalInt(obj, "offset", "", true));
+  req.offset = offset.value_or(0);
+  ASSIGN_OR_RETURN(req.include,
+                   DecodeInclude(obj, {IncludeField::kDocuments, IncludeField::kMetadatas}));
+  return req;
+}
+
+Result<QueryRequest> DecodeQuery(std::string_view body) {
+  JsonBody json;
+  ASSIGN_OR_RETURN(simdjson::dom::object obj,
+                   ParseObject(json, body, {"query_embeddings", "n_results", "ids", "where",
+                                            "where_document", "include"}));
+  QueryRequest req;
+  simdjson::dom::element qe;
+  if (obj.at_key("query_embeddings").get(qe) || qe.is_null()) {
+    return ShapeError("", "missing field `query_embeddings`");
+  }
+  simdjson::dom::array arr;
+  if (qe.get_array().get(arr)) return TypeError("query_embeddings", qe, "a sequence");
+  std::vector<std::optional<std::vector<float>>> rows;
+  size_t i = 0;
+  bool need_tokens = false;
+  for (auto e : arr) {
+    std::string path = "query_embeddings[" + std::to_string(i++) + "]";
+    simdjson::dom::array inner;
+    if (e.get_array().get(inner)) return TypeError(path, e, "a sequence");
+    size_t j = 0;
+    for (auto x : inner) {
+      T t = x.type();
+      if (t != T::DOUBLE && t != T::INT64 && t != T::UINT64) {
+        return TypeError(path + "[" + std::to_string(j) + "]", x, "f32");
+      }
+      ++j;
+    }
+    need_tokens = need_tokens || inner.size() > 0;
+    rows.emplace_back(std::vector<float>());
+  }
+  if (need_tokens) RETURN_IF_ERROR(ReadFloatRows(body, "query_embeddings", &rows));
+  for (auto& r : rows) req.query_embeddings.push_back(std::move(*r));
+  ASSIGN_OR_RETURN(auto n, OptionalInt(obj, "n_results", "", true));
+  req.n_results = n.value_or(10);
+  ASSIGN_OR_RETURN(req.ids, DecodeOptionalIds(obj));
+  RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document));
+  ASSIGN_OR_RETURN(req.include, DecodeInclude(obj, {IncludeField::kDocuments,
+                                                    IncludeField::kMetadatas,
+                                                    IncludeField::kDistances}));
+  return req;
+}
+
+Result<DeleteRequest> DecodeDelete(std::string_view body) {
+  JsonBody json;
+  ASSIGN_OR_RETURN(simdjson::dom::object obj,
+                   ParseObject(json, body, {"ids", "where", "where_document", "limit"}));
+  DeleteRequest req;
+  ASSIGN_OR_RETURN(req.ids, DecodeOptionalIds(obj));
+  RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document));
+  ASSIGN_OR_RETURN(req.limit, OptionalInt(obj, "limit", "", true));
+  return req;
+}
+
+}  // namespace chromahouse
+
+namespace chromahouse {
+namespace {
+
+void WriteEmbedding(JsonWriter& w, const RecordView& v) {
+  w.BeginArray();
+  for (size_t i = 0; i < v.dim; ++i) w.Float(v.embedding[i]);
+  w.EndArray();
+}
+
+void WriteOptionalString(JsonWriter& w, const std::optional<std::string>* s) {
+  if (s && *s) {
+    w.String(**s);
+  } else {
+    w.Null();
+  }
+}
+
+void WriteRecordMetadata(JsonWriter& w, const RecordView& v) {
+  bool has_user_keys = false;
+  if (v.metadata && *v.metadata) {
+    for (const auto& [key, value] : **v.metadata) {
+      if (!key.starts_with("chroma:")) has_user_keys = true;
+    }
+  }
+  if (has_user_keys) {
+    WriteMetadata(w, **v.metadata, /*hide_reserved=*/true);
+  } else if (v.uri && *v.uri) {
+    // Chroma keeps the URI as a reserved metadata key, so such a record reads back as {}.
+    w.BeginObject();
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+}
+
+// Writes one column for `records` (a list), or null when the column is not included.
+template <typename Fn>
+void Column(JsonWriter& w, const char* key, bool included, const std::vector<RecordView>& records,
+            Fn&& fn) {
+  w.Key(key);
+  if (!included) {
+    w.Null();
+    return;
+  }
+  w.BeginArray();
+  for (const auto& r : records) fn(w, r);
+  w.EndArray();
+}
+
+template <typename Fn>
+void NestedColumn(JsonWriter& w, const char* key, bool included,
+                  const std::vector<std::vector<RecordView>>& per_query, Fn&& fn) {
+  w.Key(key);
+  if (!included) {
+    w.Null();
+    return;
+  }
+  w.BeginArray();
+  for (const auto& records : per_query) {
+    w.BeginArray();
+    for (const auto& r : records) fn(w, r);
+    w.EndArray();
+  }
+  w.EndArray();
+}
+
+void WriteInclude(JsonWriter& w, const Include& include) {
+  w.Key("include");
+  w.BeginArray();
+  for (auto f : include.fields) w.String(IncludeName(f));
+  w.EndArray();
+}
+
+}  // namespace
+
+std::string EncodeGetResponse(const std::vector<RecordView>& records, const Include& include) {
+  std::string out;
+  size_t dim = records.empty() ? 0 : records[0].dim;
+  out.reserve(64 + records.size() * (48 + (include.Has(IncludeField::kEmbeddings) ? dim * 12 : 0)));
+  JsonWriter w(&out);
+  w.BeginObject();
+  Column(w, "ids", true, records, [](JsonWriter& w, const RecordView& r) { w.String(r.id); });
+  Column(w, "embeddings", include.Has(IncludeField::kEmbeddings), records, WriteEmbedding);
+  Column(w, "documents", include.Has(IncludeField::kDocuments), records,
+         [](JsonWriter& w, const RecordView& r) { WriteOptionalString(w, r.document); });
+  Column(w, "uris", include.Has(IncludeField::kUris), records,
+         [](JsonWriter& w, const RecordView& r) { WriteOptionalString(w, r.uri); });
+  Column(w, "metadatas", include.Has(IncludeField::kMetadatas), records, WriteRecordMetadata);
+  WriteInclude(w, include);
+  w.EndObject();
+  return out;
+}
+
+std::string EncodeQueryResponse(const std::vector<std::vector<RecordView>>& per_query,
+                                const Include& include) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject();
+  NestedColumn(w, "ids", true, per_query, [](JsonWriter& w, const RecordView& r) { w.String(r.id); });
+  NestedColumn(w, "embeddings", include.Has(IncludeField::kEmbeddings), per_query, WriteEmbedding);
+  NestedColumn(w, "documents", include.Has(IncludeField::kDocuments), per_query,
+               [](JsonWriter& w, const RecordView& r) { WriteOptionalString(w, r.document); });
+  NestedColumn(w, "uris", include.Has(IncludeField::kUris), per_query,
+               [](JsonWriter& w, const RecordView& r) { WriteOptionalString(w, r.uri); });
+  NestedColumn(w, "metadatas", include.Has(IncludeField::kMetadatas), per_query,
+               WriteRecordMetadata);
+  NestedColumn(w, "distances", include.Has(IncludeField::kDistances), per_query,
+               [](JsonWriter& w, const RecordView& r) { w.Float(r.distance); });
+  WriteInclude(w, include);
+  w.EndObject();
+  return out;
+}
+
+}  // namespace chromahouse

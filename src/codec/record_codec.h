@@ -1,0 +1,39 @@
+// JSON ↔ record requests and responses (API.md §2.4, §3.2–3.5).
+//
+// Embeddings: JSON numbers are rounded directly from their decimal text to the nearest
+// float32 (not through a double), as Chroma does; base64 strings (little-endian float32) are
+// accepted in add/upsert/update, never in query. NaN and ±Inf are rejected (400).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "core/record_requests.h"
+#include "core/where.h"
+
+namespace chromahouse {
+
+Result<RecordWriteRequest> DecodeRecordWrite(std::string_view body, RecordWriteKind kind);
+Result<GetRequest> DecodeGet(std::string_view body);
+Result<QueryRequest> DecodeQuery(std::string_view body);
+Result<DeleteRequest> DecodeDelete(std::string_view body);
+
+// Standard base64 (with padding) → little-endian float32 values.
+Result<std::vector<float>> DecodeBase64Floats(std::string_view text);
+
+std::string_view IncludeName(IncludeField field);
+
+}  // namespace chromahouse
+
+namespace chromahouse {
+
+// GetResponse: {"ids","embeddings","documents","uris","metadatas","include"}; columns not
+// included are null. Reserved "chroma:" metadata keys are hidden.
+std::string EncodeGetResponse(const std::vector<RecordView>& records, const Include& include);
+// QueryResponse: one inner list per query embedding, plus "distances".
+std::string EncodeQueryResponse(const std::vector<std::vector<RecordView>>& per_query,
+                                const Include& include);
+
+}  // namespace chromahouse

@@ -1,0 +1,54 @@
+// CollectionCache: the collections whose records are in memory.
+//
+// A miss loads the collection's records from Storage in one read; concurrent misses on the
+// same collection share that load. Each LoadedCollection carries its locks:
+//   writer_mu  serialises writes to the collection (held across the storage write and the
+//              apply, so ClickHouse order equals memory order);
+//   data_mu    readers take it shared; applying a write takes it exclusively (short).
+// Lock order: cache mutex (never held across I/O) → writer_mu → data_mu.
+// There is no eviction yet: every collection that was used stays loaded.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include "collection/record_store.h"
+#include "common/status.h"
+#include "storage/storage.h"
+
+namespace chromahouse {
+
+struct LoadedCollection {
+  explicit LoadedCollection(std::string collection_id, Metric metric)
+      : id(std::move(collection_id)), store(metric) {}
+  const std::string id;
+  std::mutex writer_mu;
+  std::shared_mutex data_mu;
+  RecordStore store;  // guarded by data_mu
+};
+
+class CollectionCache {
+ public:
+  explicit CollectionCache(Storage* storage) : storage_(storage) {}
+
+  // The loaded collection, loading it on a miss. Thread-safe.
+  Result<std::shared_ptr<LoadedCollection>> Get(const std::string& collection_id, Metric metric);
+  // Forgets a collection (deleted, or reset).
+  void Drop(const std::string& collection_id);
+  void Clear();
+  size_t size();
+
+ private:
+  struct Entry {
+    std::mutex load_mu;
+    std::shared_ptr<LoadedCollection> value;  // guarded by load_mu
+  };
+  Storage* storage_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Entry>> entries_;  // guarded by mu_
+};
+
+}  // namespace chromahouse

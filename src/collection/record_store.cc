@@ -1,0 +1,150 @@
+#include "collection/record_store.h"
+
+#include <algorithm>
+
+#include "index/brute_force.h"
+
+namespace chromahouse {
+
+uint32_t RecordStore::Allocate() {
+  if (!free_.empty()) {
+    uint32_t o = free_.back();
+    free_.pop_back();
+    return o;
+  }
+  uint32_t o = static_cast<uint32_t>(ids_.size());
+  ids_.emplace_back();
+  documents_.emplace_back();
+  uris_.emplace_back();
+  metadatas_.emplace_back();
+  versions_.push_back(0);
+  created_.push_back(0);
+  live_.push_back(0);
+  if (dim_ > 0) {
+    // Grow geometrically: fresh pages are expensive on these machines.
+    size_t need = ids_.size() * dim_;
+    if (vectors_.capacity() < need) vectors_.reserve(std::max(need, vectors_.capacity() * 2));
+    vectors_.resize(need);
+  }
+  return o;
+}
+
+void RecordStore::Release(uint32_t offset) {
+  ids_[offset].clear();
+  documents_[offset].reset();
+  uris_[offset].reset();
+  metadatas_[offset].reset();
+  live_[offset] = 0;
+  free_.push_back(offset);
+}
+
+void RecordStore::Store(uint32_t offset, const RecordRow& row) {
+  ids_[offset] = row.id;
+  documents_[offset] = row.document;
+  uris_[offset] = row.uri;
+  metadatas_[offset] = row.metadata;
+  versions_[offset] = row.version;
+  created_[offset] = row.created;
+  live_[offset] = 1;
+  if (dim_ > 0 && row.embedding.size() == dim_) {
+    std::copy(row.embedding.begin(), row.embedding.end(), vectors_.begin() + size_t{offset} * dim_);
+  }
+}
+
+void RecordStore::Apply(const std::vector<RecordRow>& rows) {
+  for (const RecordRow& row : rows) {
+    if (dim_ == 0 && !row.deleted && !row.embedding.empty()) {
+      dim_ = row.embedding.size();
+      vectors_.assign(ids_.size() * dim_, 0.0f);
+    }
+    auto it = id_to_offset_.find(row.id);
+    if (it != id_to_offset_.end() && versions_[it->second] > row.version) continue;
+    auto tomb = tombstones_.find(row.id);
+    if (tomb != tombstones_.end() && tomb->second > row.version) continue;
+    if (row.deleted) {
+      tombstones_[row.id] = row.version;
+      if (it != id_to_offset_.end()) {
+        Release(it->second);
+        id_to_offset_.erase(it);
+      }
+      continue;
+    }
+    if (tomb != tombstones_.end()) tombstones_.erase(tomb);
+    if (it != id_to_offset_.end()) {
+      uint32_t o = it->second;
+      bool reorder = created_[o] != row.created;
+      Store(o, row);
+      if (reorder) {
+        order_.emplace_back(row.created, o);
+        order_sorted_ = false;
+      }
+      continue;
+    }
+    uint32_t o = Allocate();
+    Store(o, row);
+    id_to_offset_.emplace(row.id, o);
+    if (!order_.empty() && order_.back().first > row.created) order_sorted_ = false;
+    order_.emplace_back(row.created, o);
+  }
+  if (order_.size() > 2 * id_to_offset_.size() + 64) {
+    std::vector<std::pair<uint64_t, uint32_t>> kept;
+    kept.reserve(id_to_offset_.size());
+    for (auto e : order_) {
+      if (live_[e.second] && created_[e.second] == e.first) kept.push_back(e);
+    }
+    order_.swap(kept);
+  }
+  if (!order_sorted_) {
+    std::stable_sort(order_.begin(), order_.end());
+    order_sorted_ = true;
+  }
+}
+
+std::optional<uint32_t> RecordStore::Find(const std::string& id) const {
+  auto it = id_to_offset_.find(id);
+  if (it == id_to_offset_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<uint32_t> RecordStore::OffsetsInInsertionOrder() const {
+  std::vector<uint32_t> out;
+  out.reserve(id_to_offset_.size());
+  for (auto [created, o] : order_) {
+    if (live_[o] && created_[o] == created) out.push_back(o);
+  }
+  // An offset reused for the same created value cannot appear twice: created versions are
+  // unique per record.
+  return out;
+}
+
+RecordRow RecordStore::Row(uint32_t offset) const {
+  RecordRow r;
+  r.id = ids_[offset];
+  r.version = versions_[offset];
+  r.created = created_[offset];
+  if (dim_ > 0) r.embedding.assign(embedding(offset), embedding(offset) + dim_);
+  r.document = documents_[offset];
+  r.uri = uris_[offset];
+  r.metadata = metadatas_[offset];
+  return r;
+}
+
+std::vector<Neighbor> RecordStore::Nearest(const float* query,
+                                           const std::vector<uint32_t>& offsets,
+                                           size_t k) const {
+  if (dim_ == 0 || k == 0 || offsets.empty()) return {};
+  MatrixView m{vectors_.data(), ids_.size(), dim_, dim_};
+  return BruteForceSearch(metric_, query, m, std::span<const uint32_t>(offsets), k);
+}
+
+size_t RecordStore::MemoryBytes() const {
+  size_t bytes = vectors_.capacity() * sizeof(float);
+  for (size_t o = 0; o < ids_.size(); ++o) {
+    bytes += ids_[o].capacity() + 64;
+    if (documents_[o]) bytes += documents_[o]->capacity();
+    if (metadatas_[o]) bytes += metadatas_[o]->size() * 64;
+  }
+  return bytes;
+}
+
+}  // namespace chromahouse

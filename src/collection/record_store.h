@@ -1,0 +1,84 @@
+// RecordStore: the in-memory form of one collection's records.
+//
+// Records live at dense uint32 offsets; ids map to offsets through one hash map; deleted
+// offsets are reused. Embeddings sit in one contiguous float32 matrix (row = offset). get()
+// order is insertion order (each record's `created` version), kept in `order_`.
+//
+// Thread safety: none inside; the owner (LoadedCollection) guards it with its data mutex:
+// readers shared, Apply exclusive.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/record.h"
+#include "index/distance.h"
+#include "index/vector_index.h"
+
+namespace chromahouse {
+
+class RecordStore {
+ public:
+  explicit RecordStore(Metric metric) : metric_(metric) {}
+
+  // Applies full row versions (inserts, replacements, tombstones). A row older than the stored
+  // version of its id is ignored, so applying is idempotent. Rows must match dim() (the caller
+  // validated); the first row with an embedding fixes dim() when it is still 0.
+  void Apply(const std::vector<RecordRow>& rows);
+
+  size_t dim() const { return dim_; }
+  size_t size() const { return id_to_offset_.size(); }
+  Metric metric() const { return metric_; }
+
+  // Offset of a live record, or nullopt.
+  std::optional<uint32_t> Find(const std::string& id) const;
+  // Live offsets in insertion order.
+  std::vector<uint32_t> OffsetsInInsertionOrder() const;
+
+  const std::string& id(uint32_t offset) const { return ids_[offset]; }
+  const float* embedding(uint32_t offset) const { return vectors_.data() + size_t{offset} * dim_; }
+  const std::optional<std::string>& document(uint32_t offset) const { return documents_[offset]; }
+  const std::optional<std::string>& uri(uint32_t offset) const { return uris_[offset]; }
+  const std::optional<Metadata>& metadata(uint32_t offset) const { return metadatas_[offset]; }
+  uint64_t version(uint32_t offset) const { return versions_[offset]; }
+  uint64_t created(uint32_t offset) const { return created_[offset]; }
+  // The full current row of a live record (for merges on update/upsert).
+  RecordRow Row(uint32_t offset) const;
+
+  // Exact k nearest among `offsets` (sorted by distance, then insertion order).
+  std::vector<Neighbor> Nearest(const float* query, const std::vector<uint32_t>& offsets,
+                                size_t k) const;
+
+  // Approximate bytes held (for the cache budget).
+  size_t MemoryBytes() const;
+
+ private:
+  uint32_t Allocate();
+  void Release(uint32_t offset);
+  void Store(uint32_t offset, const RecordRow& row);
+
+  Metric metric_;
+  size_t dim_ = 0;
+  std::unordered_map<std::string, uint32_t> id_to_offset_;
+  std::vector<std::string> ids_;
+  std::vector<float> vectors_;
+  std::vector<std::optional<std::string>> documents_;
+  std::vector<std::optional<std::string>> uris_;
+  std::vector<std::optional<Metadata>> metadatas_;
+  std::vector<uint64_t> versions_;
+  std::vector<uint64_t> created_;
+  std::vector<uint8_t> live_;
+  std::vector<uint32_t> free_;
+  // (created, offset) in ascending created order; entries whose offset no longer holds that
+  // record are stale and skipped (and compacted away once they dominate).
+  std::vector<std::pair<uint64_t, uint32_t>> order_;
+  bool order_sorted_ = true;
+  // Newest tombstone version seen per deleted id, so that an older write applied late cannot
+  // resurrect it.
+  std::unordered_map<std::string, uint64_t> tombstones_;
+};
+
+}  // namespace chromahouse

@@ -1,0 +1,416 @@
+#include "index/hnsw_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+
+namespace chromahouse {
+
+// Reused by every search on one thread. `visited[i] == epoch` marks node i as seen in the
+// current search; bumping the epoch clears all marks in O(1) (a full reset every 65535 searches).
+struct HnswSearchScratch {
+  std::vector<uint16_t> visited;
+  uint16_t epoch = 0;
+  std::vector<Neighbor> candidates;  // min-heap: nodes still to expand
+  std::vector<Neighbor> top;         // max-heap: best accepted nodes so far
+  std::vector<float> query;          // prepared (normalised, zero-padded) query
+  bool in_use = false;
+
+  uint16_t NewEpoch(size_t slots) {
+    if (visited.size() < slots) visited.resize(slots, 0);
+    if (++epoch == 0) {
+      std::fill(visited.begin(), visited.end(), uint16_t{0});
+      epoch = 1;
+    }
+    return epoch;
+  }
+};
+
+namespace {
+
+constexpr int kMaxLevel = 16;  // P(level >= 16) = M^-16: never reached in practice
+constexpr size_t kMaxNeighbors = 4096;
+constexpr size_t kMinGrowth = 64;
+
+// Hands out this thread's scratch; a nested use on the same thread (an allow predicate that
+// searches) gets a private one instead of corrupting the outer search.
+class ScratchLease {
+ public:
+  ScratchLease() {
+    thread_local HnswSearchScratch tls;
+    if (!tls.in_use) {
+      scratch_ = &tls;
+      tls.in_use = true;
+    } else {
+      own_ = std::make_unique<HnswSearchScratch>();
+      scratch_ = own_.get();
+    }
+  }
+  ~ScratchLease() {
+    if (!own_) scratch_->in_use = false;
+  }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+
+  HnswSearchScratch& get() { return *scratch_; }
+
+ private:
+  HnswSearchScratch* scratch_;
+  std::unique_ptr<HnswSearchScratch> own_;
+};
+
+inline void Prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
+
+inline void PrefetchBytes(const void* p, size_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (size_t off = 0; off < bytes; off += 64) Prefetch(c + off);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HnswIndex>> HnswIndex::Create(const HnswParams& params) {
+  if (params.dim < 1) return Status::InvalidArgument("hnsw: dimension must be >= 1, got 0");
+  if (params.max_neighbors < 2 || params.max_neighbors > kMaxNeighbors) {
+    return Status::InvalidArgument("hnsw: max_neighbors must be in [2, " +
+                                   std::to_string(kMaxNeighbors) + "], got " +
+                                   std::to_string(params.max_neighbors));
+  }
+  if (params.ef_construction < 1) {
+    return Status::InvalidArgument("hnsw: ef_construction must be >= 1, got 0");
+  }
+  if (params.ef_search < 1) return Status::InvalidArgument("hnsw: ef_search must be >= 1, got 0");
+  return std::unique_ptr<HnswIndex>(new HnswIndex(params));
+}
+
+HnswIndex::HnswIndex(const HnswParams& params)
+    : params_(params),
+      stride_((params.dim + 15) / 16 * 16),
+      max_links_(params.max_neighbors),
+      max_links0_(2 * params.max_neighbors),
+      link0_slots_(1 + 2 * params.max_neighbors),
+      prefetch_bytes_(std::min<size_t>(stride_ * sizeof(float), 256)),
+      level_mult_(1.0 / std::log(static_cast<double>(params.max_neighbors))),
+      dist_(PreparedDistanceFn(params.metric)),
+      ef_search_(params.ef_search),
+      level_rng_(params.seed) {}
+
+const uint32_t* HnswIndex::Links(uint32_t id, int level) const {
+  if (level == 0) return links0_.data() + size_t{id} * link0_slots_;
+  return upper_[id].get() + size_t(level - 1) * (max_links_ + 1);
+}
+
+void HnswIndex::Reserve(size_t capacity) {
+  if (capacity <= capacity_) return;
+  vectors_.Resize(capacity * stride_);
+  links0_.resize(capacity * link0_slots_, 0);
+  upper_.resize(capacity);
+  state_.resize(capacity, kAbsent);
+  level_.resize(capacity, 0);
+  capacity_ = capacity;
+}
+
+bool HnswIndex::Contains(uint32_t offset) const {
+  return offset < capacity_ && state_[offset] == kLive;
+}
+
+bool HnswIndex::Remove(uint32_t offset) {
+  if (!Contains(offset)) return false;
+  state_[offset] = kDeleted;
+  --live_count_;
+  ++deleted_count_;
+  return true;
+}
+
+Status HnswIndex::Add(uint32_t offset, const float* vector) {
+  if (offset == std::numeric_limits<uint32_t>::max()) {
+    return Status::InvalidArgument("hnsw: offset 4294967295 is reserved");
+  }
+  for (size_t i = 0; i < params_.dim; ++i) {
+    if (!std::isfinite(vector[i])) {
+      return Status::InvalidArgument("hnsw: vector for offset " + std::to_string(offset) +
+                                     " has a non-finite component at index " + std::to_string(i));
+    }
+  }
+  if (offset >= capacity_) {
+    Reserve(std::max({size_t{offset} + 1, capacity_ + capacity_ / 2, kMinGrowth}));
+  }
+  // Padding past dim stays zero: it was zeroed at allocation and is never written.
+  NormalizedCopy(params_.metric, vector, MutableVector(offset), params_.dim);
+
+  if (state_[offset] != kAbsent) {
+    if (state_[offset] == kDeleted) {
+      state_[offset] = kLive;
+      --deleted_count_;
+      ++live_count_;
+    }
+    Update(offset);
+    return Status::Ok();
+  }
+
+  const int level = RandomLevel();
+  level_[offset] = static_cast<uint8_t>(level);
+  if (level > 0) {
+    size_t slots = size_t(level) * (max_links_ + 1);
+    upper_[offset] = std::make_unique<uint32_t[]>(slots);  // zeroed: every count starts at 0
+    upper_slots_ += slots;
+  }
+  state_[offset] = kLive;
+  ++live_count_;
+  if (max_level_ < 0) {
+    entry_point_ = offset;
+    max_level_ = level;
+    return Status::Ok();
+  }
+  Insert(offset, level);
+  return Status::Ok();
+}
+
+int HnswIndex::RandomLevel() {
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  double r = 1.0 - uniform(level_rng_);  // in (0, 1]
+  double level = -std::log(r) * level_mult_;
+  return static_cast<int>(std::min(level, double{kMaxLevel}));
+}
+
+uint32_t HnswIndex::GreedyDescent(const float* query, int target) const {
+  uint32_t cur = entry_point_;
+  float cur_dist = Dist(query, Vector(cur));
+  for (int level = max_level_; level > target; --level) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      const uint32_t* links = Links(cur, level);
+      const uint32_t count = links[0];
+      for (uint32_t j = 1; j <= count; ++j) {
+        if (j < count) PrefetchBytes(Vector(links[j + 1]), prefetch_bytes_);
+        float d = Dist(query, Vector(links[j]));
+        if (d < cur_dist) {
+          cur_dist = d;
+          cur = links[j];
+          changed = true;
+        }
+      }
+    }
+  }
+  return cur;
+}
+
+void HnswIndex::SearchLevel(const float* query, uint32_t entry, int level, size_t ef,
+                            const AllowFn* allow, HnswSearchScratch& scratch) const {
+  std::vector<Neighbor>& cands = scratch.candidates;
+  std::vector<Neighbor>& top = scratch.top;
+  cands.clear();
+  top.clear();
+  const uint16_t tag = scratch.NewEpoch(capacity_);
+  uint16_t* visited = scratch.visited.data();
+  const auto min_first = std::greater<Neighbor>();
+  auto accepted = [&](uint32_t id) {
+    return state_[id] == kLive && (allow == nullptr || (*allow)(id));
+  };
+
+  float d = Dist(query, Vector(entry));
+  visited[entry] = tag;
+  // `bound` is the worst distance in `top`; while top holds fewer than ef nodes every visited
+  // node is a candidate, which is what lets filtered search walk through rejected regions.
+  float bound = std::numeric_limits<float>::max();
+  if (accepted(entry)) {
+    top.push_back({d, entry});
+    bound = d;
+  }
+  cands.push_back({d, entry});
+
+  while (!cands.empty()) {
+    const Neighbor current = cands.front();
+    if (current.first > bound && top.size() >= ef) break;
+    std::pop_heap(cands.begin(), cands.end(), min_first);
+    cands.pop_back();
+
+    const uint32_t* links = Links(current.second, level);
+    const uint32_t count = links[0];
+    if (count > 0) {
+      Prefetch(visited + links[1]);
+      PrefetchBytes(Vector(links[1]), prefetch_bytes_);
+    }
+    for (uint32_t j = 1; j <= count; ++j) {
+      const uint32_t id = links[j];
+      if (j < count) {
+        Prefetch(visited + links[j + 1]);
+        PrefetchBytes(Vector(links[j + 1]), prefetch_bytes_);
+      }
+      if (visited[id] == tag) continue;
+      visited[id] = tag;
+      const float dist = Dist(query, Vector(id));
+      if (top.size() >= ef && dist >= bound) continue;
+      cands.push_back({dist, id});
+      std::push_heap(cands.begin(), cands.end(), min_first);
+      if (accepted(id)) {
+        top.push_back({dist, id});
+        std::push_heap(top.begin(), top.end());
+        if (top.size() > ef) {
+          std::pop_heap(top.begin(), top.end());
+          top.pop_back();
+        }
+        bound = top.front().first;
+      }
+    }
+    if (!cands.empty()) Prefetch(Links(cands.front().second, level));
+  }
+}
+
+std::vector<Neighbor> HnswIndex::Search(const float* query, size_t k, const AllowFn* allow) const {
+  return Search(query, k, ef_search(), allow);
+}
+
+std::vector<Neighbor> HnswIndex::Search(const float* query, size_t k, size_t ef,
+                                        const AllowFn* allow) const {
+  if (k == 0 || live_count_ == 0) return {};
+  ScratchLease lease;
+  HnswSearchScratch& scratch = lease.get();
+  scratch.query.assign(stride_, 0.0f);
+  NormalizedCopy(params_.metric, query, scratch.query.data(), params_.dim);
+  const float* q = scratch.query.data();
+
+  const uint32_t entry = GreedyDescent(q, 0);
+  SearchLevel(q, entry, 0, std::max(ef, k), allow, scratch);
+
+  std::vector<Neighbor> result(scratch.top.begin(), scratch.top.end());
+  std::sort(result.begin(), result.end());
+  if (result.size() > k) result.resize(k);
+  return result;
+}
+
+void HnswIndex::SelectNeighbors(std::vector<Neighbor>& cands, size_t m) {
+  std::sort(cands.begin(), cands.end());
+  if (cands.size() < m) return;
+  // Keep a candidate only if it is closer to the base node than to every neighbour kept so far:
+  // links then point in diverse directions instead of into one dense cluster.
+  select_kept_.clear();
+  for (const Neighbor& c : cands) {
+    if (select_kept_.size() >= m) break;
+    const float* cv = Vector(c.second);
+    bool keep = true;
+    for (const Neighbor& kept : select_kept_) {
+      if (Dist(cv, Vector(kept.second)) < c.first) {
+        keep = false;
+        break;
+      }
+    }
+    if (keep) select_kept_.push_back(c);
+  }
+  cands.swap(select_kept_);
+}
+
+uint32_t HnswIndex::Connect(uint32_t id, std::vector<Neighbor>& cands, int level,
+                            bool is_update) {
+  // As hnswlib: the node itself gets at most M links on every level; back links may fill a
+  // neighbour's list up to MaxLinks(level) (2M on level 0) before it is re-pruned.
+  SelectNeighbors(cands, max_links_);
+  uint32_t* own = MutableLinks(id, level);
+  own[0] = static_cast<uint32_t>(cands.size());
+  for (size_t i = 0; i < cands.size(); ++i) own[1 + i] = cands[i].second;
+
+  const size_t max_links = MaxLinks(level);
+  for (const Neighbor& c : cands) {
+    const uint32_t n = c.second;
+    uint32_t* links = MutableLinks(n, level);
+    const uint32_t count = links[0];
+    if (is_update && std::find(links + 1, links + 1 + count, id) != links + 1 + count) continue;
+    if (count < max_links) {
+      links[1 + count] = id;
+      links[0] = count + 1;
+      continue;
+    }
+    const float* nv = Vector(n);
+    prune_cands_.clear();
+    prune_cands_.push_back({c.first, id});
+    for (uint32_t j = 1; j <= count; ++j) {
+      prune_cands_.push_back({Dist(nv, Vector(links[j])), links[j]});
+    }
+    SelectNeighbors(prune_cands_, max_links);
+    links[0] = static_cast<uint32_t>(prune_cands_.size());
+    for (size_t i = 0; i < prune_cands_.size(); ++i) links[1 + i] = prune_cands_[i].second;
+  }
+  return cands.front().second;
+}
+
+void HnswIndex::Insert(uint32_t id, int level) {
+  Reconnect(id, level, /*is_update=*/false);
+  if (level > max_level_) {
+    max_level_ = level;
+    entry_point_ = id;
+  }
+}
+
+void HnswIndex::Reconnect(uint32_t id, int level, bool is_update) {
+  ScratchLease lease;
+  HnswSearchScratch& scratch = lease.get();
+  const float* q = Vector(id);
+  uint32_t cur = level < max_level_ ? GreedyDescent(q, level) : entry_point_;
+  const bool entry_deleted = state_[entry_point_] == kDeleted && entry_point_ != id;
+
+  for (int l = std::min(level, max_level_); l >= 0; --l) {
+    SearchLevel(q, cur, l, params_.ef_construction, nullptr, scratch);
+    level_cands_.assign(scratch.top.begin(), scratch.top.end());
+    if (is_update) {
+      std::erase_if(level_cands_, [id](const Neighbor& n) { return n.second == id; });
+    }
+    // Deleted nodes are never chosen as neighbours, except a deleted entry point: it keeps
+    // the new node reachable from the top of the graph (as hnswlib does).
+    if (entry_deleted && !level_cands_.empty()) {
+      level_cands_.push_back({Dist(q, Vector(entry_point_)), entry_point_});
+    }
+    if (level_cands_.empty()) continue;
+    cur = Connect(id, level_cands_, l, is_update);
+  }
+}
+
+void HnswIndex::Update(uint32_t id) {
+  if (live_count_ + deleted_count_ <= 1) return;
+  const int level = level_[id];
+  for (int l = 0; l <= level; ++l) {
+    const uint32_t* own = Links(id, l);
+    update_one_hop_.assign(own + 1, own + 1 + own[0]);
+    if (update_one_hop_.empty()) continue;
+    // Candidate pool: the node, its neighbours and their neighbours (hnswlib updatePoint).
+    update_ids_.assign(1, id);
+    for (uint32_t n : update_one_hop_) {
+      const uint32_t* links = Links(n, l);
+      update_ids_.push_back(n);
+      update_ids_.insert(update_ids_.end(), links + 1, links + 1 + links[0]);
+    }
+    std::sort(update_ids_.begin(), update_ids_.end());
+    update_ids_.erase(std::unique(update_ids_.begin(), update_ids_.end()), update_ids_.end());
+
+    // Rebuild each old neighbour's list from the pool, relative to the node's new vector.
+    for (uint32_t n : update_one_hop_) {
+      const float* nv = Vector(n);
+      prune_cands_.clear();
+      for (uint32_t c : update_ids_) {
+        if (c != n) prune_cands_.push_back({Dist(nv, Vector(c)), c});
+      }
+      if (prune_cands_.size() > params_.ef_construction) {
+        std::nth_element(prune_cands_.begin(), prune_cands_.begin() + params_.ef_construction,
+                         prune_cands_.end());
+        prune_cands_.resize(params_.ef_construction);
+      }
+      SelectNeighbors(prune_cands_, MaxLinks(l));
+      uint32_t* links = MutableLinks(n, l);
+      links[0] = static_cast<uint32_t>(prune_cands_.size());
+      for (size_t i = 0; i < prune_cands_.size(); ++i) links[1 + i] = prune_cands_[i].second;
+    }
+  }
+  Reconnect(id, level, /*is_update=*/true);
+}
+
+size_t HnswIndex::MemoryBytes() const {
+  return sizeof(*this) + vectors_.size() * sizeof(float) + links0_.capacity() * sizeof(uint32_t) +
+         upper_.capacity() * sizeof(upper_[0]) + upper_slots_ * sizeof(uint32_t) +
+         state_.capacity() + level_.capacity() +
+         (select_kept_.capacity() + prune_cands_.capacity() + level_cands_.capacity()) *
+             sizeof(Neighbor) +
+         (update_one_hop_.capacity() + update_ids_.capacity()) * sizeof(uint32_t);
+}
+
+}  // namespace chromahouse

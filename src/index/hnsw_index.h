@@ -1,0 +1,160 @@
+// HnswIndex: a Hierarchical Navigable Small World graph (Malkov & Yashunin, 2016) over offsets.
+//
+// Design note.
+// - Node id == caller offset. The caller owns the dense offset space and reuses freed offsets;
+//   the index grows its arrays to the largest offset seen (geometrically, or via Reserve).
+// - Layout (per node slot, whether used or not):
+//     vectors_   64-byte aligned, stride = dim rounded up to 16 floats, zero padding. For
+//                kCosine the row is the normalised vector; the caller keeps the original.
+//     links0_    level-0 adjacency, fixed 1 + 2M uint32 slots: [count, n_1 … n_2M].
+//     upper_     levels 1..L: one heap block of L × (1 + M) slots, only for nodes with L > 0.
+//     state_, level_  one byte each.
+// - Insertion follows the paper: a random level ⌊−ln U / ln M⌋, greedy descent through upper
+//   levels, then a beam search of width ef_construction on each level, neighbours chosen by
+//   the paper's heuristic (hnswlib getNeighborsByHeuristic2), links made both ways; a full
+//   neighbour list is re-pruned with the same heuristic.
+// - Remove marks the node deleted: it keeps routing searches but is never returned and is not
+//   chosen as a neighbour of later inserts. Add on an existing (live or deleted) offset replaces
+//   the vector in place and repairs links as hnswlib's updatePoint does: the old neighbours'
+//   lists are rebuilt from their 1- and 2-hop neighbourhood, then the node is reconnected by a
+//   fresh search. Its level is kept.
+// - Filtered search (allow != null) keeps exploring through disallowed and deleted nodes until
+//   it holds max(ef, k) accepted nodes or the reachable graph is exhausted (hnswlib ≥ 0.7
+//   isIdAllowed), so it returns k results whenever k allowed nodes are reachable. With a very
+//   selective filter that approaches a full graph walk: the caller should use BruteForceSearch
+//   when the allowed set is small (see README.md).
+// - Search scratch (visited marks with an epoch counter, heaps, the prepared query) lives in a
+//   thread_local object reused across searches and indexes: no allocation per query once warm.
+//
+// Thread safety: const methods (Search, size, MemoryBytes, …) may run concurrently with each
+// other and with set_ef_search. Add, Remove and Reserve need exclusive access; the caller holds
+// a lock (shared for searches, exclusive for writes). The index owns no threads.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "common/status.h"
+#include "index/aligned_buffer.h"
+#include "index/distance.h"
+#include "index/vector_index.h"
+
+namespace chromahouse {
+
+struct HnswSearchScratch;  // per-thread search state (hnsw_index.cc)
+
+struct HnswParams {
+  size_t dim = 0;
+  Metric metric = Metric::kL2;
+  size_t max_neighbors = 16;     // M: links per node on levels >= 1; level 0 gets 2M
+  size_t ef_construction = 100;  // beam width while inserting
+  size_t ef_search = 100;        // default beam width while searching (raised to k if smaller)
+  uint64_t seed = 100;           // level generator; same seed + same inserts = same graph
+};
+
+class HnswIndex final : public VectorIndex {
+ public:
+  // InvalidArgument unless dim >= 1, 2 <= max_neighbors <= 4096, ef_construction >= 1 and
+  // ef_search >= 1.
+  static Result<std::unique_ptr<HnswIndex>> Create(const HnswParams& params);
+
+  HnswIndex(const HnswIndex&) = delete;
+  HnswIndex& operator=(const HnswIndex&) = delete;
+
+  size_t dim() const override { return params_.dim; }
+  Metric metric() const override { return params_.metric; }
+  const HnswParams& params() const { return params_; }
+
+  // Inserts, or updates in place when `offset` is already present (live or removed).
+  // InvalidArgument for a NaN/infinite component or offset == UINT32_MAX. Exclusive.
+  Status Add(uint32_t offset, const float* vector) override;
+  // Marks `offset` deleted; false if it is not live. O(1). Exclusive.
+  bool Remove(uint32_t offset) override;
+  bool Contains(uint32_t offset) const override;
+
+  // Search with ef = ef_search().
+  std::vector<Neighbor> Search(const float* query, size_t k,
+                               const AllowFn* allow) const override;
+  // Up to k live, allowed offsets, sorted by (distance, offset); beam width max(ef, k).
+  std::vector<Neighbor> Search(const float* query, size_t k, size_t ef,
+                               const AllowFn* allow) const;
+
+  size_t ef_search() const { return ef_search_.load(std::memory_order_relaxed); }
+  void set_ef_search(size_t ef) { ef_search_.store(ef < 1 ? 1 : ef, std::memory_order_relaxed); }
+
+  // Grows the node arrays to hold offsets [0, capacity). Never shrinks. Exclusive.
+  void Reserve(size_t capacity);
+
+  size_t size() const override { return live_count_; }
+  size_t deleted_count() const { return deleted_count_; }
+  size_t capacity() const { return capacity_; }
+  size_t MemoryBytes() const override;
+
+ private:
+  enum : uint8_t { kAbsent = 0, kLive = 1, kDeleted = 2 };
+
+  explicit HnswIndex(const HnswParams& params);
+
+  const float* Vector(uint32_t id) const { return vectors_.data() + size_t{id} * stride_; }
+  float* MutableVector(uint32_t id) { return vectors_.data() + size_t{id} * stride_; }
+  // [count, ids…] of `id` on `level`; the node must exist on that level.
+  const uint32_t* Links(uint32_t id, int level) const;
+  uint32_t* MutableLinks(uint32_t id, int level) {
+    return const_cast<uint32_t*>(static_cast<const HnswIndex*>(this)->Links(id, level));
+  }
+  size_t MaxLinks(int level) const { return level == 0 ? max_links0_ : max_links_; }
+  float Dist(const float* a, const float* b) const { return dist_(a, b, stride_); }
+
+  int RandomLevel();
+  // Closest node to `query` on level `target`, walking greedily down from the entry point.
+  uint32_t GreedyDescent(const float* query, int target) const;
+  // Beam search on one level from `entry`; leaves up to ef accepted nodes in scratch.top as a
+  // max-heap. Accepted = live and allowed (allow may be null).
+  void SearchLevel(const float* query, uint32_t entry, int level, size_t ef,
+                   const AllowFn* allow, HnswSearchScratch& scratch) const;
+  // The paper's heuristic: keeps at most m of `cands` (sorted ascending on return).
+  void SelectNeighbors(std::vector<Neighbor>& cands, size_t m);
+  // Links `id` to the heuristic choice from `cands` on `level` and back; returns the closest
+  // chosen node (next entry point). `is_update` tolerates links that already exist.
+  uint32_t Connect(uint32_t id, std::vector<Neighbor>& cands, int level, bool is_update);
+  void Insert(uint32_t id, int level);
+  void Update(uint32_t id);
+  // Searches for `id`'s own vector from the top and connects it on levels level..0.
+  void Reconnect(uint32_t id, int level, bool is_update);
+
+  HnswParams params_;
+  size_t stride_;       // floats per stored vector (dim rounded up to 16)
+  size_t max_links_;    // M
+  size_t max_links0_;   // 2M
+  size_t link0_slots_;  // 1 + 2M
+  size_t prefetch_bytes_;  // leading bytes of a neighbour's vector to prefetch
+  double level_mult_;   // 1 / ln M
+  DistanceFn dist_;     // on prepared vectors, over stride_ floats
+  std::atomic<size_t> ef_search_;
+  std::mt19937_64 level_rng_;
+
+  size_t capacity_ = 0;
+  AlignedFloatBuffer vectors_;                        // capacity_ × stride_
+  std::vector<uint32_t> links0_;                      // capacity_ × link0_slots_
+  std::vector<std::unique_ptr<uint32_t[]>> upper_;    // per node, null when level 0
+  std::vector<uint8_t> state_;                        // kAbsent / kLive / kDeleted
+  std::vector<uint8_t> level_;                        // top level of each node
+  size_t live_count_ = 0;
+  size_t deleted_count_ = 0;
+  size_t upper_slots_ = 0;  // uint32 slots allocated in upper_
+  uint32_t entry_point_ = 0;
+  int max_level_ = -1;      // -1 while the graph is empty
+
+  // Insert-time scratch (Add is exclusive, so members are safe).
+  std::vector<Neighbor> select_kept_;
+  std::vector<Neighbor> prune_cands_;
+  std::vector<Neighbor> level_cands_;
+  std::vector<uint32_t> update_one_hop_;
+  std::vector<uint32_t> update_ids_;
+};
+
+}  // namespace chromahouse

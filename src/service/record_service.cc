@@ -1,0 +1,345 @@
+#include "service/record_service.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/log.h"
+#include "filter/evaluator.h"
+
+namespace chromahouse {
+namespace {
+
+Metric MetricOf(Space space) {
+  switch (space) {
+    case Space::kL2: return Metric::kL2;
+    case Space::kCosine: return Metric::kCosine;
+    case Space::kIp: return Metric::kInnerProduct;
+  }
+  return Metric::kL2;
+}
+
+Status ValidateRecordMetadata(const MetadataPatch& patch, size_t index) {
+  auto bad = [&] {
+    return Status::InvalidArgument("Validation error: metadatas: Invalid metadata at index " +
+                                   std::to_string(index));
+  };
+  for (const auto& [key, value] : patch.set) {
+    if (key.empty() || key[0] == '#' || key[0] == '$') return bad();
+  }
+  for (const auto& key : patch.remove) {
+    if (key.empty() || key[0] == '#' || key[0] == '$') return bad();
+  }
+  return Status::Ok();
+}
+
+Status DimensionMismatch(size_t expected, size_t got) {
+  return Status::InvalidArgument("Collection expecting embedding with dimension of " +
+                                 std::to_string(expected) + ", got " + std::to_string(got));
+}
+
+// Applies a patch on top of `base` (merge: given keys overwrite, removed keys go).
+std::optional<Metadata> Merge(const std::optional<Metadata>& base, const MetadataPatch& patch) {
+  Metadata out = base.value_or(Metadata{});
+  for (const auto& key : patch.remove) out.erase(key);
+  for (const auto& [key, value] : patch.set) out[key] = value;
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+RecordService::RecordService(CatalogService* catalog, Storage* storage, VersionClock* clock)
+    : catalog_(catalog), storage_(storage), clock_(clock), cache_(storage) {
+  purge_thread_ = std::thread([this] { PurgeLoop(); });
+}
+
+RecordService::~RecordService() {
+  {
+    std::lock_guard lock(purge_mu_);
+    stopping_ = true;
+  }
+  purge_cv_.notify_all();
+  purge_thread_.join();
+}
+
+void RecordService::PurgeLoop() {
+  std::unique_lock lock(purge_mu_);
+  while (true) {
+    purge_cv_.wait(lock, [this] { return stopping_ || !purge_queue_.empty(); });
+    if (stopping_) return;
+    std::string id = purge_queue_.front();
+    purge_queue_.pop_front();
+    lock.unlock();
+    if (Status s = storage_->PurgeRecords(id); !s.ok()) {
+      LOG_WARN("could not purge the records of deleted collection {}: {}", id, s.message());
+    }
+    lock.lock();
+  }
+}
+
+void RecordService::OnCollectionsDeleted(const std::vector<std::string>& ids) {
+  for (const auto& id : ids) cache_.Drop(id);
+  {
+    std::lock_guard lock(purge_mu_);
+    for (const auto& id : ids) purge_queue_.push_back(id);
+  }
+  purge_cv_.notify_all();
+}
+
+void RecordService::OnReset() { cache_.Clear(); }
+
+Result<std::pair<Collection, std::shared_ptr<LoadedCollection>>> RecordService::Open(
+    const std::string& collection_id) {
+  ASSIGN_OR_RETURN(Collection c, catalog_->GetCollection(collection_id));
+  ASSIGN_OR_RETURN(auto loaded, cache_.Get(collection_id, MetricOf(c.configuration.hnsw.space)));
+  return std::make_pair(std::move(c), std::move(loaded));
+}
+
+Status RecordService::Write(const std::string& collection_id, RecordWriteKind kind,
+                            const RecordWriteRequest& req) {
+  // Stateless checks first.
+  const size_t n = req.ids.size();
+  auto same_length = [n](const auto& column) { return !column || column->size() == n; };
+  if (!same_length(req.embeddings) || !same_length(req.documents) || !same_length(req.uris) ||
+      !same_length(req.metadatas)) {
+    return Status::InvalidArgument(
+        "Inconsistent number of IDs, embeddings, documents, URIs and metadatas");
+  }
+  for (const auto& id : req.ids) {
+    if (id.empty()) return Status::InvalidArgument("Empty ID, ID must have at least one character");
+  }
+  size_t request_dim = 0;
+  if (req.embeddings) {
+    for (const auto& e : *req.embeddings) {
+      if (!e) continue;
+      if (e->empty()) {
+        return Status::InvalidArgument(
+            "Validation error: embeddings: Each embedding must have at least 1 dimension");
+      }
+      if (request_dim == 0) {
+        request_dim = e->size();
+      } else if (e->size() != request_dim) {
+        return Status::InvalidArgument("Inconsistent dimensions in provided embeddings");
+      }
+    }
+  }
+  if (req.metadatas) {
+    for (size_t i = 0; i < n; ++i) {
+      if ((*req.metadatas)[i]) RETURN_IF_ERROR(ValidateRecordMetadata(*(*req.metadatas)[i], i));
+    }
+  }
+  ASSIGN_OR_RETURN(auto opened, Open(collection_id));
+  auto& [collection, loaded] = opened;
+  if (n == 0) return Status::Ok();
+
+  std::lock_guard writer(loaded->writer_mu);
+  // The collection's dimension: fixed by the first write that carries embeddings.
+  size_t dim = loaded->store.dim();
+  if (dim == 0 && collection.dimension) dim = static_cast<size_t>(*collection.dimension);
+  if (request_dim != 0) {
+    if (dim != 0 && dim != request_dim) return DimensionMismatch(dim, request_dim);
+    if (!collection.dimension) {
+      RETURN_IF_ERROR(catalog_->SetDimension(collection_id, static_cast<int64_t>(request_dim)));
+    }
+  }
+
+  // Compute the full new version of every touched record. `pending` holds rows of this
+  // request, so that repeated ids see the earlier ones.
+  std::vector<RecordRow> rows;
+  std::unordered_map<std::string, size_t> pending;
+  const RecordStore& store = loaded->store;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& id = req.ids[i];
+    const RecordRow* current = nullptr;
+    RecordRow existing;
+    if (auto p = pending.find(id); p != pending.end()) {
+      current = &rows[p->second];
+    } else if (auto o = store.Find(id)) {
+      existing = store.Row(*o);
+      current = &existing;
+    }
+    const std::optional<std::vector<float>>* embedding =
+        req.embeddings ? &(*req.embeddings)[i] : nullptr;
+    const std::optional<std::string>* document = req.documents ? &(*req.documents)[i] : nullptr;
+    const std::optional<std::string>* uri = req.uris ? &(*req.uris)[i] : nullptr;
+    const std::optional<MetadataPatch>* patch = req.metadatas ? &(*req.metadatas)[i] : nullptr;
+
+    if (kind == RecordWriteKind::kAdd && current) continue;      // add never overwrites
+    if (kind == RecordWriteKind::kUpdate && !current) continue;  // update of a missing id
+    RecordRow row;
+    if (current) {
+      row = *current;  // update / upsert: start from the current state
+    } else {
+      row.id = id;
+      row.created = 0;
+    }
+    if (embedding && *embedding) row.embedding = **embedding;
+    if (document && *document) row.document = *document;
+    if (uri && *uri) row.uri = *uri;
+    if (patch && *patch) {
+      row.metadata = current ? Merge(row.metadata, **patch) : Merge(std::nullopt, **patch);
+    }
+    row.version = clock_->Next();
+    if (row.created == 0) row.created = row.version;
+    row.deleted = false;
+    if (row.embedding.empty()) {
+      // Only update can reach here without an embedding for a new row, and update never
+      // creates rows; keep the invariant explicit.
+      continue;
+    }
+    if (auto p = pending.find(id); p != pending.end()) {
+      rows[p->second] = std::move(row);
+    } else {
+      pending.emplace(id, rows.size());
+      rows.push_back(std::move(row));
+    }
+  }
+  if (rows.empty()) return Status::Ok();
+  RETURN_IF_ERROR(storage_->WriteRecords(collection_id, rows));
+  std::unique_lock data(loaded->data_mu);
+  loaded->store.Apply(rows);
+  return Status::Ok();
+}
+
+std::vector<uint32_t> RecordService::Select(const RecordStore& store,
+                                            const std::optional<std::vector<std::string>>& ids,
+                                            const std::optional<Where>& where,
+                                            const std::optional<Where>& where_document) const {
+  std::vector<uint32_t> offsets;
+  if (ids) {
+    std::unordered_set<uint32_t> seen;
+    for (const auto& id : *ids) {
+      if (auto o = store.Find(id); o && seen.insert(*o).second) offsets.push_back(*o);
+    }
+    std::sort(offsets.begin(), offsets.end(), [&store](uint32_t a, uint32_t b) {
+      return store.created(a) < store.created(b);
+    });
+  } else {
+    offsets = store.OffsetsInInsertionOrder();
+  }
+  if (!where && !where_document) return offsets;
+  std::vector<uint32_t> out;
+  out.reserve(offsets.size());
+  for (uint32_t o : offsets) {
+    const auto& md = store.metadata(o);
+    const auto& doc = store.document(o);
+    const Metadata* mp = md ? &*md : nullptr;
+    const std::string* dp = doc ? &*doc : nullptr;
+    if (where && !Matches(*where, mp, dp)) continue;
+    if (where_document && !Matches(*where_document, mp, dp)) continue;
+    out.push_back(o);
+  }
+  return out;
+}
+
+Result<int64_t> RecordService::Delete(const std::string& collection_id,
+                                      const DeleteRequest& req) {
+  const bool has_filter = req.where.has_value() || req.where_document.has_value();
+  if (req.limit && !has_filter) {
+    return Status::InvalidArgument("limit can only be specified when a where clause is provided");
+  }
+  if (req.ids && req.ids->empty() && !has_filter) {
+    return Status::InvalidArgument("Either ids or where must be specified");
+  }
+  ASSIGN_OR_RETURN(auto opened, Open(collection_id));
+  auto& loaded = opened.second;
+  if (!req.ids && !has_filter) return int64_t{0};
+
+  std::lock_guard writer(loaded->writer_mu);
+  std::vector<uint32_t> offsets;
+  {
+    std::shared_lock data(loaded->data_mu);
+    offsets = Select(loaded->store, req.ids, req.where, req.where_document);
+  }
+  if (req.limit && offsets.size() > static_cast<size_t>(*req.limit)) {
+    offsets.resize(static_cast<size_t>(*req.limit));
+  }
+  std::vector<RecordRow> tombstones;
+  tombstones.reserve(offsets.size());
+  for (uint32_t o : offsets) {
+    RecordRow t;
+    t.id = loaded->store.id(o);
+    t.version = clock_->Next();
+    t.created = loaded->store.created(o);
+    t.deleted = true;
+    tombstones.push_back(std::move(t));
+  }
+  if (!tombstones.empty()) {
+    RETURN_IF_ERROR(storage_->WriteRecords(collection_id, tombstones));
+    std::unique_lock data(loaded->data_mu);
+    loaded->store.Apply(tombstones);
+  }
+  // Chroma reports the number of ids sent when deleting by ids alone.
+  if (!has_filter) return static_cast<int64_t>(req.ids->size());
+  return static_cast<int64_t>(tombstones.size());
+}
+
+Result<GetResult> RecordService::Get(const std::string& collection_id, const GetRequest& req) {
+  ASSIGN_OR_RETURN(auto opened, Open(collection_id));
+  GetResult result;
+  result.collection = opened.second;
+  result.lock = std::shared_lock(result.collection->data_mu);
+  const RecordStore& store = result.collection->store;
+  std::vector<uint32_t> offsets = Select(store, req.ids, req.where, req.where_document);
+  size_t begin = std::min(offsets.size(), static_cast<size_t>(req.offset));
+  size_t end = offsets.size();
+  if (req.limit) end = std::min(end, begin + static_cast<size_t>(*req.limit));
+  result.records.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) {
+    uint32_t o = offsets[i];
+    RecordView v;
+    v.id = store.id(o);
+    v.embedding = store.embedding(o);
+    v.dim = store.dim();
+    v.document = &store.document(o);
+    v.uri = &store.uri(o);
+    v.metadata = &store.metadata(o);
+    result.records.push_back(std::move(v));
+  }
+  return result;
+}
+
+Result<QueryResult> RecordService::Query(const std::string& collection_id,
+                                         const QueryRequest& req) {
+  ASSIGN_OR_RETURN(auto opened, Open(collection_id));
+  QueryResult result;
+  result.collection = opened.second;
+  result.lock = std::shared_lock(result.collection->data_mu);
+  const RecordStore& store = result.collection->store;
+  size_t dim = store.dim();
+  if (dim == 0 && opened.first.dimension) dim = static_cast<size_t>(*opened.first.dimension);
+  for (const auto& q : req.query_embeddings) {
+    if (dim != 0 && q.size() != dim) return DimensionMismatch(dim, q.size());
+  }
+  result.per_query.resize(req.query_embeddings.size());
+  if (store.dim() == 0 || store.size() == 0) return result;  // nothing to search yet
+  std::vector<uint32_t> candidates = Select(store, req.ids, req.where, req.where_document);
+  for (size_t qi = 0; qi < req.query_embeddings.size(); ++qi) {
+    auto neighbors = store.Nearest(req.query_embeddings[qi].data(), candidates,
+                                   static_cast<size_t>(req.n_results));
+    auto& out = result.per_query[qi];
+    out.reserve(neighbors.size());
+    for (auto [distance, o] : neighbors) {
+      RecordView v;
+      v.id = store.id(o);
+      v.embedding = store.embedding(o);
+      v.dim = store.dim();
+      v.document = &store.document(o);
+      v.uri = &store.uri(o);
+      v.metadata = &store.metadata(o);
+      v.distance = distance;
+      out.push_back(std::move(v));
+    }
+  }
+  return result;
+}
+
+Result<int64_t> RecordService::Count(const std::string& collection_id) {
+  ASSIGN_OR_RETURN(auto opened, Open(collection_id));
+  std::shared_lock data(opened.second->data_mu);
+  return static_cast<int64_t>(opened.second->store.size());
+}
+
+}  // namespace chromahouse

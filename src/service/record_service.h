@@ -1,0 +1,79 @@
+// RecordService: Chroma's record semantics (API.md §3) on top of the catalog, the collection
+// cache and Storage.
+//
+// Writes: validate → writer lock → compute full new row versions from the current state (merge
+// rules of update/upsert) → one Storage write → apply in memory → reply. If Storage fails,
+// nothing is applied and the error (kUnavailable → 503) goes back to the client, who may retry.
+// Reads: shared lock → filter to offsets → exact nearest neighbours → project `include`.
+//
+// Thread safety: all methods are thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collection/collection_cache.h"
+#include "common/clock.h"
+#include "core/record_requests.h"
+#include "service/catalog_service.h"
+#include "storage/storage.h"
+
+namespace chromahouse {
+
+// Results hold a shared lock on the collection while they are encoded.
+struct GetResult {
+  std::shared_ptr<LoadedCollection> collection;
+  std::shared_lock<std::shared_mutex> lock;
+  std::vector<RecordView> records;
+};
+
+struct QueryResult {
+  std::shared_ptr<LoadedCollection> collection;
+  std::shared_lock<std::shared_mutex> lock;
+  std::vector<std::vector<RecordView>> per_query;
+};
+
+class RecordService {
+ public:
+  RecordService(CatalogService* catalog, Storage* storage, VersionClock* clock);
+  ~RecordService();
+
+  Status Write(const std::string& collection_id, RecordWriteKind kind,
+               const RecordWriteRequest& request);
+  Result<int64_t> Delete(const std::string& collection_id, const DeleteRequest& request);
+  Result<GetResult> Get(const std::string& collection_id, const GetRequest& request);
+  Result<QueryResult> Query(const std::string& collection_id, const QueryRequest& request);
+  Result<int64_t> Count(const std::string& collection_id);
+
+  // Called when collections are deleted: forget them and purge their records in the background.
+  void OnCollectionsDeleted(const std::vector<std::string>& ids);
+  // Called after a reset: forget every loaded collection.
+  void OnReset();
+
+ private:
+  Result<std::pair<Collection, std::shared_ptr<LoadedCollection>>> Open(
+      const std::string& collection_id);
+  // Offsets of live records matching ids/where/where_document, in insertion order.
+  std::vector<uint32_t> Select(const RecordStore& store,
+                               const std::optional<std::vector<std::string>>& ids,
+                               const std::optional<Where>& where,
+                               const std::optional<Where>& where_document) const;
+  void PurgeLoop();
+
+  CatalogService* catalog_;
+  Storage* storage_;
+  VersionClock* clock_;
+  CollectionCache cache_;
+
+  std::mutex purge_mu_;
+  std::condition_variable purge_cv_;
+  std::deque<std::string> purge_queue_;  // guarded by purge_mu_
+  bool stopping_ = false;                // guarded by purge_mu_
+  std::thread purge_thread_;
+};
+
+}  // namespace chromahouse
