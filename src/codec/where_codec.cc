@@ -22,7 +22,8 @@ constexpr size_t kMaxShown = 64;  // bytes of a value or pattern quoted in a mes
 enum class Clause { kWhere, kWhereDocument };
 
 Status Invalid(Clause clause, std::string_view path, std::string reason) {
-  std::string msg = clause == Clause::kWhere ? "Invalid where clause: " : "Invalid where document clause: ";
+  std::string msg =
+      clause == Clause::kWhere ? "Invalid where clause: " : "Invalid where document clause: ";
   msg += reason;
   if (!path.empty()) {
     msg += " (at ";
@@ -55,7 +56,8 @@ std::string Describe(element el) {
     case element_type::INT64:
     case element_type::UINT64: return "integer " + simdjson::minify(el);
     case element_type::DOUBLE: return "float " + simdjson::minify(el);
-    case element_type::BOOL: return std::string("boolean ") + (el.get_bool().value() ? "true" : "false");
+    case element_type::BOOL:
+      return std::string("boolean ") + (el.get_bool().value() ? "true" : "false");
     case element_type::NULL_VALUE: return "null";
     case element_type::ARRAY: return "array " + Shorten(simdjson::minify(el));
     case element_type::OBJECT: return "object " + Shorten(simdjson::minify(el));
@@ -198,11 +200,16 @@ Result<std::shared_ptr<const re2::RE2>> CompileRegex(std::string_view pattern) {
 // Operators.
 
 constexpr std::pair<std::string_view, MetadataOp> kMetadataOps[] = {
-    {"$eq", MetadataOp::kEq},       {"$ne", MetadataOp::kNe},
-    {"$gt", MetadataOp::kGt},       {"$gte", MetadataOp::kGte},
-    {"$lt", MetadataOp::kLt},       {"$lte", MetadataOp::kLte},
-    {"$in", MetadataOp::kIn},       {"$nin", MetadataOp::kNin},
-    {"$contains", MetadataOp::kContains}, {"$not_contains", MetadataOp::kNotContains},
+    {"$eq", MetadataOp::kEq},
+    {"$ne", MetadataOp::kNe},
+    {"$gt", MetadataOp::kGt},
+    {"$gte", MetadataOp::kGte},
+    {"$lt", MetadataOp::kLt},
+    {"$lte", MetadataOp::kLte},
+    {"$in", MetadataOp::kIn},
+    {"$nin", MetadataOp::kNin},
+    {"$contains", MetadataOp::kContains},
+    {"$not_contains", MetadataOp::kNotContains},
 };
 
 constexpr std::pair<std::string_view, DocumentOp> kDocumentOps[] = {
@@ -353,9 +360,9 @@ struct Decoder {
     simdjson::dom::array arr;
     const char* what = clause == Clause::kWhere ? "where" : "where_document";
     if (value.get_array().get(arr)) {
-      return Invalid(clause, path,
-                     std::string(op_name) + " needs an array of " + what + " objects, got " +
-                         Describe(value));
+      return Invalid(
+          clause, path,
+          std::string(op_name) + " needs an array of " + what + " objects, got " + Describe(value));
     }
     if (dialect == WhereDialect::kV1 && arr.size() < 2) {
       return Invalid(clause, path,
@@ -421,7 +428,8 @@ struct Decoder {
       }
       std::optional<MetadataValue> literal = Scalar(value);
       if (!literal) {
-        std::string hint = value.type() == element_type::ARRAY ? " (use {\"$in\": [...]} for a list)" : "";
+        std::string hint =
+            value.type() == element_type::ARRAY ? " (use {\"$in\": [...]} for a list)" : "";
         return Invalid(clause, path,
                        "the value for key " + Quote(key) +
                            " must be a string, number, boolean or operator object; " +
@@ -481,8 +489,8 @@ struct Decoder {
       }
       return Invalid(clause, path,
                      "operator " + std::string(op_name) +
-                         " needs a string, number or boolean operand, " +
-                         NotScalarReason(operand) + ForKey(key) + hint);
+                         " needs a string, number or boolean operand, " + NotScalarReason(operand) +
+                         ForKey(key) + hint);
     }
     if (IsOrdering(*op) && !std::holds_alternative<int64_t>(*scalar) &&
         !std::holds_alternative<double>(*scalar)) {

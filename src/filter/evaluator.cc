@@ -2,6 +2,7 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -164,19 +165,29 @@ bool IsNegative(MetadataOp op) {
 
 constexpr std::string_view kDocumentMetadataKey = "chroma:document";
 
+// The positive form of `op` on a string value that is not stored in a MetadataValue (the
+// document read as "chroma:document"); same rules as Positive(), without copying the document.
+bool PositiveOnString(const std::string& value, MetadataOp op, const MetadataValue& operand) {
+  if (op == MetadataOp::kEq || op == MetadataOp::kNe) {
+    const auto* s = std::get_if<std::string>(&operand);
+    return s != nullptr && *s == value;
+  }
+  if (op == MetadataOp::kIn || op == MetadataOp::kNin) {
+    const auto* list = std::get_if<std::vector<std::string>>(&operand);
+    return list != nullptr && std::find(list->begin(), list->end(), value) != list->end();
+  }
+  return false;  // no ordering on strings; $contains needs an array value
+}
+
 bool MatchesMetadata(const MetadataCondition& c, const Metadata* metadata,
                      const std::string* document) {
-  const MetadataValue* stored = nullptr;
-  if (metadata != nullptr) {
-    auto it = metadata->find(c.key);
-    if (it != metadata->end()) stored = &it->second;
+  bool positive = false;
+  auto it = metadata != nullptr ? metadata->find(c.key) : Metadata::const_iterator();
+  if (metadata != nullptr && it != metadata->end()) {
+    positive = Positive(it->second, c.op, c.operand);
+  } else if (document != nullptr && c.key == kDocumentMetadataKey) {
+    positive = PositiveOnString(*document, c.op, c.operand);
   }
-  MetadataValue document_value;
-  if (stored == nullptr && document != nullptr && c.key == kDocumentMetadataKey) {
-    document_value = *document;
-    stored = &document_value;
-  }
-  const bool positive = stored != nullptr && Positive(*stored, c.op, c.operand);
   return IsNegative(c.op) ? !positive : positive;
 }
 

@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <cmath>
 #include <filesystem>
+#include <map>
 
 #include "chdb_transport.h"
 #include "clickhouse_fixture.h"
@@ -172,6 +175,64 @@ TEST_P(ClickHouseStorageTest, CatalogSurvivesANewServiceInstance) {
   auto dbs = catalog.ListDatabases("default_tenant", Page{});
   ASSERT_TRUE(dbs.ok());
   EXPECT_EQ(dbs->size(), 1u);
+}
+
+TEST_P(ClickHouseStorageTest, RecordsRoundTripBitExact) {
+  const std::string coll = "7d5e1c2a-0000-4000-8000-000000000001";
+  std::vector<RecordRow> rows;
+  for (int i = 0; i < 300; ++i) {
+    RecordRow r;
+    r.id = "id-" + std::to_string(i) + (i % 7 == 0 ? "\"\\\n é" : "");
+    r.version = 1000 + i;
+    r.created = 1000 + i;
+    r.embedding = {0.1f * i, -1e-45f, 3.4028235e38f, std::nextafter(1.0f, 2.0f)};
+    if (i % 2) r.document = "doc " + std::to_string(i) + " with 'quotes' and \t tabs";
+    if (i % 3 == 0) r.uri = "s3://bucket/" + std::to_string(i);
+    if (i % 5) {
+      r.metadata = Metadata{{"i", int64_t{i}}, {"f", 2.0}, {"b", i % 2 == 0},
+                            {"arr", std::vector<std::string>{"x", "y"}}};
+    }
+    rows.push_back(std::move(r));
+  }
+  ASSERT_TRUE(storage_->WriteRecords(coll, rows).ok());
+  // A newer version of record 1, a tombstone for record 2, and a stale (older) version of
+  // record 3 that must lose.
+  RecordRow newer = rows[1];
+  newer.version = 5000;
+  newer.embedding = {9, 9, 9, 9};
+  RecordRow tomb;
+  tomb.id = rows[2].id;
+  tomb.version = 5001;
+  tomb.created = rows[2].created;
+  tomb.deleted = true;
+  RecordRow stale = rows[3];
+  stale.version = 1;
+  stale.document = "stale";
+  ASSERT_TRUE(storage_->WriteRecords(coll, {newer, tomb, stale}).ok());
+  ASSERT_TRUE(storage_->WriteRecords("other-collection", {rows[0]}).ok());
+
+  auto fresh = NewStorage(GetParam(), db_);  // a new process's view
+  ASSERT_TRUE(fresh->Initialize().ok());
+  auto loaded = fresh->LoadRecords(coll);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->size(), 299u);
+  std::map<std::string, RecordRow> by_id;
+  for (auto& r : *loaded) by_id[r.id] = r;
+  EXPECT_EQ(by_id.count(rows[2].id), 0u);
+  EXPECT_EQ(by_id[rows[1].id].embedding, (std::vector<float>{9, 9, 9, 9}));
+  EXPECT_EQ(by_id[rows[3].id].document, rows[3].document);
+  for (size_t i = 4; i < rows.size(); ++i) {
+    const RecordRow& want = rows[i];
+    const RecordRow& got = by_id[want.id];
+    ASSERT_EQ(std::memcmp(got.embedding.data(), want.embedding.data(), 16), 0) << want.id;
+    EXPECT_EQ(got.document, want.document) << want.id;
+    EXPECT_EQ(got.uri, want.uri) << want.id;
+    EXPECT_EQ(got.metadata, want.metadata) << want.id;
+    EXPECT_EQ(got.created, want.created);
+    EXPECT_EQ(got.version, want.version);
+  }
+  EXPECT_EQ(fresh->LoadRecords("other-collection")->size(), 1u);
+  ASSERT_TRUE(fresh->PurgeRecords("other-collection").ok());
 }
 
 TEST(ClickHouseUnavailable, ConnectionRefusedIsUnavailableWithTheAddress) {
