@@ -311,6 +311,11 @@ Result<QueryResult> RecordService::Query(const std::string& collection_id,
   size_t dim = store.dim();
   if (dim == 0 && opened.first.dimension) dim = static_cast<size_t>(*opened.first.dimension);
   for (const auto& q : req.query_embeddings) {
+    if (q.size() != req.query_embeddings[0].size()) {
+      return Status::InvalidArgument("Inconsistent dimensions in provided embeddings");
+    }
+  }
+  for (const auto& q : req.query_embeddings) {
     if (dim != 0 && q.size() != dim) return DimensionMismatch(dim, q.size());
   }
   result.per_query.resize(req.query_embeddings.size());
