@@ -2,13 +2,17 @@
 //
 // A miss loads the collection's records from Storage in one read; concurrent misses on the
 // same collection share that load. Each LoadedCollection carries its locks:
-//   writer_mu  serialises writes to the collection (held across the storage write and the
+//   queue_mu   guards the group-commit queue of writers;
+//   writer_mu  serialises commits to the collection (held across the storage write and the
 //              apply, so ClickHouse order equals memory order);
 //   data_mu    readers take it shared; applying a write takes it exclusively (short).
-// Lock order: cache mutex (never held across I/O) → writer_mu → data_mu.
+// Lock order: cache mutex (never held across I/O) → queue_mu (never held across I/O) →
+// writer_mu → data_mu.
 // There is no eviction yet: every collection that was used stays loaded.
 #pragma once
 
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,9 +21,20 @@
 
 #include "collection/record_store.h"
 #include "common/status.h"
+#include "core/record_requests.h"
 #include "storage/storage.h"
 
 namespace chromahouse {
+
+// A write waiting in a collection's group-commit queue (see service/record_service.cc).
+struct PendingWrite {
+  RecordWriteKind kind;
+  const RecordWriteRequest* request;
+  size_t request_dim;  // the request's embedding dimension, 0 when it carries none
+  Status status;
+  bool done = false;           // guarded by the collection's queue_mu
+  std::condition_variable cv;  // waits on queue_mu
+};
 
 struct LoadedCollection {
   explicit LoadedCollection(std::string collection_id, Metric metric)
@@ -28,6 +43,10 @@ struct LoadedCollection {
   std::mutex writer_mu;
   std::shared_mutex data_mu;
   RecordStore store;  // guarded by data_mu
+  // Group commit: writers queue here; the one at the front commits everything queued behind
+  // it in one storage write.
+  std::mutex queue_mu;
+  std::deque<PendingWrite*> queue;  // guarded by queue_mu
 };
 
 class CollectionCache {

@@ -34,6 +34,9 @@ Status ValidateRecordMetadata(const MetadataPatch& patch, size_t index) {
   return Status::Ok();
 }
 
+// Upper bound on the rows of one group commit (one INSERT).
+constexpr size_t kMaxGroupRows = 50000;
+
 Status DimensionMismatch(size_t expected, size_t got) {
   return Status::InvalidArgument("Collection expecting embedding with dimension of " +
                                  std::to_string(expected) + ", got " + std::to_string(got));
@@ -131,76 +134,124 @@ Status RecordService::Write(const std::string& collection_id, RecordWriteKind ki
     }
   }
   ASSIGN_OR_RETURN(auto opened, Open(collection_id));
-  auto& [collection, loaded] = opened;
+  auto& loaded = opened.second;
   if (n == 0) return Status::Ok();
 
-  std::lock_guard writer(loaded->writer_mu);
-  // The collection's dimension: fixed by the first write that carries embeddings.
-  size_t dim = loaded->store.dim();
-  if (dim == 0 && collection.dimension) dim = static_cast<size_t>(*collection.dimension);
-  if (request_dim != 0) {
-    if (dim != 0 && dim != request_dim) return DimensionMismatch(dim, request_dim);
-    if (!collection.dimension) {
-      RETURN_IF_ERROR(catalog_->SetDimension(collection_id, static_cast<int64_t>(request_dim)));
+  PendingWrite self{kind, &req, request_dim, Status::Ok()};
+  std::unique_lock queue_lock(loaded->queue_mu);
+  loaded->queue.push_back(&self);
+  while (!self.done && loaded->queue.front() != &self) self.cv.wait(queue_lock);
+  if (self.done) return self.status;
+
+  // This writer leads: it commits itself and everything queued behind it (up to a bound).
+  std::vector<PendingWrite*> group;
+  size_t group_rows = 0;
+  for (PendingWrite* w : loaded->queue) {
+    if (!group.empty() && group_rows + w->request->ids.size() > kMaxGroupRows) break;
+    group.push_back(w);
+    group_rows += w->request->ids.size();
+  }
+  queue_lock.unlock();
+  CommitGroup(collection_id, *loaded, group);
+  queue_lock.lock();
+  for (size_t i = 0; i < group.size(); ++i) loaded->queue.pop_front();
+  Status mine = self.status;
+  for (PendingWrite* w : group) {
+    w->done = true;
+    if (w != &self) w->cv.notify_one();
+  }
+  if (!loaded->queue.empty()) loaded->queue.front()->cv.notify_one();
+  return mine;
+}
+
+void RecordService::CommitGroup(const std::string& collection_id, LoadedCollection& loaded,
+                                const std::vector<PendingWrite*>& group) {
+  std::lock_guard writer(loaded.writer_mu);
+  const RecordStore& store = loaded.store;
+  // The collection's dimension: fixed by the first write that carries embeddings. The catalog
+  // is read again here: an earlier group may have set it.
+  size_t dim = store.dim();
+  if (dim == 0) {
+    auto c = catalog_->GetCollection(collection_id);
+    if (!c.ok()) {
+      for (PendingWrite* w : group) w->status = c.status();
+      return;
     }
+    if (c->dimension) dim = static_cast<size_t>(*c->dimension);
   }
 
-  // Compute the full new version of every touched record. `pending` holds rows of this
-  // request, so that repeated ids see the earlier ones.
+  // Full new versions of every touched record; `pending` maps ids to rows of this group, so
+  // that later requests (and repeated ids) see earlier ones.
   std::vector<RecordRow> rows;
   std::unordered_map<std::string, size_t> pending;
-  const RecordStore& store = loaded->store;
-  for (size_t i = 0; i < n; ++i) {
-    const std::string& id = req.ids[i];
-    const RecordRow* current = nullptr;
-    RecordRow existing;
-    if (auto p = pending.find(id); p != pending.end()) {
-      current = &rows[p->second];
-    } else if (auto o = store.Find(id)) {
-      existing = store.Row(*o);
-      current = &existing;
+  std::vector<PendingWrite*> committed;
+  for (PendingWrite* w : group) {
+    const RecordWriteRequest& req = *w->request;
+    if (w->request_dim != 0) {
+      if (dim != 0 && dim != w->request_dim) {
+        w->status = DimensionMismatch(dim, w->request_dim);
+        continue;
+      }
+      if (dim == 0) {
+        Status s = catalog_->SetDimension(collection_id, static_cast<int64_t>(w->request_dim));
+        if (!s.ok()) {
+          w->status = s;
+          continue;
+        }
+        dim = w->request_dim;
+      }
     }
-    const std::optional<std::vector<float>>* embedding =
-        req.embeddings ? &(*req.embeddings)[i] : nullptr;
-    const std::optional<std::string>* document = req.documents ? &(*req.documents)[i] : nullptr;
-    const std::optional<std::string>* uri = req.uris ? &(*req.uris)[i] : nullptr;
-    const std::optional<MetadataPatch>* patch = req.metadatas ? &(*req.metadatas)[i] : nullptr;
-
-    if (kind == RecordWriteKind::kAdd && current) continue;      // add never overwrites
-    if (kind == RecordWriteKind::kUpdate && !current) continue;  // update of a missing id
-    RecordRow row;
-    if (current) {
-      row = *current;  // update / upsert: start from the current state
-    } else {
-      row.id = id;
-      row.created = 0;
-    }
-    if (embedding && *embedding) row.embedding = **embedding;
-    if (document && *document) row.document = *document;
-    if (uri && *uri) row.uri = *uri;
-    if (patch && *patch) {
-      row.metadata = current ? Merge(row.metadata, **patch) : Merge(std::nullopt, **patch);
-    }
-    row.version = clock_->Next();
-    if (row.created == 0) row.created = row.version;
-    row.deleted = false;
-    if (row.embedding.empty()) {
-      // Only update can reach here without an embedding for a new row, and update never
-      // creates rows; keep the invariant explicit.
-      continue;
-    }
-    if (auto p = pending.find(id); p != pending.end()) {
-      rows[p->second] = std::move(row);
-    } else {
-      pending.emplace(id, rows.size());
-      rows.push_back(std::move(row));
+    committed.push_back(w);
+    for (size_t i = 0; i < req.ids.size(); ++i) {
+      const std::string& id = req.ids[i];
+      const RecordRow* current = nullptr;
+      RecordRow existing;
+      if (auto p = pending.find(id); p != pending.end()) {
+        current = &rows[p->second];
+      } else if (auto o = store.Find(id)) {
+        existing = store.Row(*o);
+        current = &existing;
+      }
+      if (w->kind == RecordWriteKind::kAdd && current) continue;      // add never overwrites
+      if (w->kind == RecordWriteKind::kUpdate && !current) continue;  // update of a missing id
+      const auto* embedding = req.embeddings ? &(*req.embeddings)[i] : nullptr;
+      const auto* document = req.documents ? &(*req.documents)[i] : nullptr;
+      const auto* uri = req.uris ? &(*req.uris)[i] : nullptr;
+      const auto* patch = req.metadatas ? &(*req.metadatas)[i] : nullptr;
+      RecordRow row;
+      if (current) {
+        row = *current;  // update / upsert start from the current state
+      } else {
+        row.id = id;
+        row.created = 0;
+      }
+      if (embedding && *embedding) row.embedding = **embedding;
+      if (document && *document) row.document = *document;
+      if (uri && *uri) row.uri = *uri;
+      if (patch && *patch) row.metadata = Merge(current ? row.metadata : std::nullopt, **patch);
+      row.version = clock_->Next();
+      if (row.created == 0) row.created = row.version;
+      row.deleted = false;
+      // Update never creates rows; an upsert of a new id whose embedding is null has nothing
+      // to store (Chroma requires the embedding then), so it is skipped.
+      if (row.embedding.empty()) continue;
+      if (auto p = pending.find(id); p != pending.end()) {
+        rows[p->second] = std::move(row);
+      } else {
+        pending.emplace(id, rows.size());
+        rows.push_back(std::move(row));
+      }
     }
   }
-  if (rows.empty()) return Status::Ok();
-  RETURN_IF_ERROR(storage_->WriteRecords(collection_id, rows));
-  std::unique_lock data(loaded->data_mu);
-  loaded->store.Apply(rows);
-  return Status::Ok();
+  if (rows.empty()) return;
+  Status s = storage_->WriteRecords(collection_id, rows);
+  if (!s.ok()) {
+    // Nothing is applied: every request of the group fails and may be retried.
+    for (PendingWrite* w : committed) w->status = s;
+    return;
+  }
+  std::unique_lock data(loaded.data_mu);
+  loaded.store.Apply(rows);
 }
 
 std::vector<uint32_t> RecordService::Select(const RecordStore& store,

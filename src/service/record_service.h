@@ -1,8 +1,10 @@
 // RecordService: Chroma's record semantics (API.md §3) on top of the catalog, the collection
 // cache and Storage.
 //
-// Writes: validate → writer lock → compute full new row versions from the current state (merge
-// rules of update/upsert) → one Storage write → apply in memory → reply. If Storage fails,
+// Writes: validate → join the collection's group-commit queue → the writer at the front of the
+// queue computes full new row versions for every queued request from the current state (merge
+// rules of update/upsert, in arrival order) → one Storage write for the group → apply in memory
+// → every writer of the group replies. If Storage fails,
 // nothing is applied and the error (kUnavailable → 503) goes back to the client, who may retry.
 // Reads: shared lock → filter to offsets → exact nearest neighbours → project `include`.
 //
@@ -63,6 +65,9 @@ class RecordService {
                                const std::optional<Where>& where,
                                const std::optional<Where>& where_document) const;
   void PurgeLoop();
+  // Commits a group of queued writes in one storage write; sets each write's status.
+  void CommitGroup(const std::string& collection_id, LoadedCollection& loaded,
+                   const std::vector<PendingWrite*>& group);
 
   CatalogService* catalog_;
   Storage* storage_;
