@@ -538,8 +538,10 @@ TEST_F(RecordServiceTest, DimensionErrorsUseChromasMessages) {
   ExpectInvalid(Update(c, {{"a", Vec{1}, {}, {}}}),
                 "Collection expecting embedding with dimension of 3, got 1");
   QueryRequest req;
-  req.query_embeddings = {{1, 2, 3}, {1, 2}};
+  req.query_embeddings = {{1, 2}, {3, 4}};
   ExpectInvalid(Query(c, req).status(), "Collection expecting embedding with dimension of 3, got 2");
+  req.query_embeddings = {{1, 2, 3}, {1, 2}};
+  ExpectInvalid(Query(c, req).status(), "Inconsistent dimensions in provided embeddings");
   std::vector<Snap> want = {{"a", {1, 2, 3}, std::nullopt, std::nullopt}};
   EXPECT_EQ(Get(c), want);
 }
@@ -886,7 +888,15 @@ bool Close(double got, double want) {
 // overlapping kinds and a handful of documents.
 class Generator {
  public:
-  explicit Generator(uint64_t seed) : rng_(seed) {}
+  // Ids are `prefix` + "r0".."r49" (and `prefix` + "nope<i>", never written).
+  Generator(uint64_t seed, std::string prefix) : rng_(seed), prefix_(std::move(prefix)) {}
+
+  const std::string& prefix() const { return prefix_; }
+  std::vector<std::string> Pool() const {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 50; ++i) ids.push_back(prefix_ + "r" + std::to_string(i));
+    return ids;
+  }
 
   int Uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
   bool Chance(double p) { return std::bernoulli_distribution(p)(rng_); }
@@ -895,11 +905,11 @@ class Generator {
     return v[static_cast<size_t>(Uniform(0, static_cast<int>(v.size()) - 1))];
   }
 
-  std::string Id() { return "r" + std::to_string(Uniform(0, 49)); }
+  std::string Id() { return prefix_ + "r" + std::to_string(Uniform(0, 49)); }
   std::vector<std::string> Ids(int lo, int hi) {
     std::vector<std::string> ids;
     int n = Uniform(lo, hi);
-    for (int i = 0; i < n; ++i) ids.push_back(Chance(0.1) ? "nope" + std::to_string(i) : Id());
+    for (int i = 0; i < n; ++i) ids.push_back(Chance(0.1) ? prefix_ + "nope" + std::to_string(i) : Id());
     return ids;
   }
 
@@ -1081,6 +1091,7 @@ class Generator {
 
  private:
   std::mt19937_64 rng_;
+  std::string prefix_;
 };
 
 std::string Describe(const std::optional<std::vector<std::string>>& ids) {
