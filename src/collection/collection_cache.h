@@ -20,6 +20,7 @@
 #include <string>
 
 #include "collection/record_store.h"
+#include "collection/vector_search.h"
 #include "common/status.h"
 #include "core/record_requests.h"
 #include "storage/storage.h"
@@ -37,12 +38,13 @@ struct PendingWrite {
 };
 
 struct LoadedCollection {
-  explicit LoadedCollection(std::string collection_id, Metric metric)
-      : id(std::move(collection_id)), store(metric) {}
+  LoadedCollection(std::string collection_id, const HnswParams& params)
+      : id(std::move(collection_id)), store(params.metric), search(params) {}
   const std::string id;
   std::mutex writer_mu;
   std::shared_mutex data_mu;
-  RecordStore store;  // guarded by data_mu
+  RecordStore store;    // guarded by data_mu
+  VectorSearch search;  // see vector_search.h for its locking
   // Group commit: writers queue here; the one at the front commits everything queued behind
   // it in one storage write.
   std::mutex queue_mu;
@@ -54,7 +56,11 @@ class CollectionCache {
   explicit CollectionCache(Storage* storage) : storage_(storage) {}
 
   // The loaded collection, loading it on a miss. Thread-safe.
-  Result<std::shared_ptr<LoadedCollection>> Get(const std::string& collection_id, Metric metric);
+  // `params` (metric, M, ef_construction) shape the collection's vector index.
+  Result<std::shared_ptr<LoadedCollection>> Get(const std::string& collection_id,
+                                                const HnswParams& params);
+  // The loaded collection if it is in memory (no load), else nullptr.
+  std::shared_ptr<LoadedCollection> Find(const std::string& collection_id);
   // Forgets a collection (deleted, or reset).
   void Drop(const std::string& collection_id);
   void Clear();

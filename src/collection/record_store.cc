@@ -51,7 +51,9 @@ void RecordStore::Store(uint32_t offset, const RecordRow& row) {
   }
 }
 
-void RecordStore::Apply(const std::vector<RecordRow>& rows) {
+std::vector<std::pair<uint32_t, bool>> RecordStore::Apply(const std::vector<RecordRow>& rows) {
+  std::vector<std::pair<uint32_t, bool>> changes;
+  changes.reserve(rows.size());
   for (const RecordRow& row : rows) {
     if (dim_ == 0 && !row.deleted && !row.embedding.empty()) {
       dim_ = row.embedding.size();
@@ -64,6 +66,7 @@ void RecordStore::Apply(const std::vector<RecordRow>& rows) {
     if (row.deleted) {
       tombstones_[row.id] = row.version;
       if (it != id_to_offset_.end()) {
+        changes.emplace_back(it->second, false);
         Release(it->second);
         id_to_offset_.erase(it);
       }
@@ -74,6 +77,7 @@ void RecordStore::Apply(const std::vector<RecordRow>& rows) {
       uint32_t o = it->second;
       bool reorder = created_[o] != row.created;
       Store(o, row);
+      changes.emplace_back(o, true);
       if (reorder) {
         order_.emplace_back(row.created, o);
         order_sorted_ = false;
@@ -82,6 +86,7 @@ void RecordStore::Apply(const std::vector<RecordRow>& rows) {
     }
     uint32_t o = Allocate();
     Store(o, row);
+    changes.emplace_back(o, true);
     id_to_offset_.emplace(row.id, o);
     if (!order_.empty() && order_.back().first > row.created) order_sorted_ = false;
     order_.emplace_back(row.created, o);
@@ -98,6 +103,7 @@ void RecordStore::Apply(const std::vector<RecordRow>& rows) {
     std::stable_sort(order_.begin(), order_.end());
     order_sorted_ = true;
   }
+  return changes;
 }
 
 std::optional<uint32_t> RecordStore::Find(const std::string& id) const {

@@ -27,10 +27,14 @@ class RecordStore {
   // Applies full row versions (inserts, replacements, tombstones). A row older than the stored
   // version of its id is ignored, so applying is idempotent. Rows must match dim() (the caller
   // validated); the first row with an embedding fixes dim() when it is still 0.
-  void Apply(const std::vector<RecordRow>& rows);
+  // Returns the offsets it changed, with whether each now holds a live record.
+  std::vector<std::pair<uint32_t, bool>> Apply(const std::vector<RecordRow>& rows);
 
   size_t dim() const { return dim_; }
   size_t size() const { return id_to_offset_.size(); }
+  // One past the largest offset in use.
+  size_t capacity() const { return ids_.size(); }
+  bool IsLive(uint32_t offset) const { return offset < live_.size() && live_[offset]; }
   Metric metric() const { return metric_; }
 
   // Offset of a live record, or nullopt.

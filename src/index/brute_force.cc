@@ -1,8 +1,6 @@
 #include "index/brute_force.h"
 
 #include <algorithm>
-#include <cmath>
-#include <string>
 
 namespace chromahouse {
 namespace {
@@ -50,15 +48,14 @@ std::vector<Neighbor> ScanRows(Metric metric, const float* query, const MatrixVi
 
 }  // namespace
 
-std::vector<Neighbor> BruteForceSearch(Metric metric, const float* query,
-                                       const MatrixView& matrix, size_t k, const AllowFn* allow) {
+std::vector<Neighbor> BruteForceSearch(Metric metric, const float* query, const MatrixView& matrix,
+                                       size_t k, const AllowFn* allow) {
   if (allow == nullptr) return ScanRows(metric, query, matrix, k, [](uint32_t) { return true; });
   return ScanRows(metric, query, matrix, k, [allow](uint32_t offset) { return (*allow)(offset); });
 }
 
-std::vector<Neighbor> BruteForceSearch(Metric metric, const float* query,
-                                       const MatrixView& matrix, std::span<const uint32_t> offsets,
-                                       size_t k) {
+std::vector<Neighbor> BruteForceSearch(Metric metric, const float* query, const MatrixView& matrix,
+                                       std::span<const uint32_t> offsets, size_t k) {
   if (k == 0) return {};
   DistanceFn dist = RawDistanceFn(metric);
   TopK top(std::min(k, offsets.size()));
@@ -72,12 +69,7 @@ std::vector<Neighbor> BruteForceSearch(Metric metric, const float* query,
 BruteForceIndex::BruteForceIndex(size_t dim, Metric metric) : dim_(dim), metric_(metric) {}
 
 Status BruteForceIndex::Add(uint32_t offset, const float* vector) {
-  for (size_t i = 0; i < dim_; ++i) {
-    if (!std::isfinite(vector[i])) {
-      return Status::InvalidArgument("vector for offset " + std::to_string(offset) +
-                                     " has a non-finite component at index " + std::to_string(i));
-    }
-  }
+  RETURN_IF_ERROR(ValidateVector(offset, vector, dim_));
   if (offset >= live_.size()) {
     live_.resize(size_t{offset} + 1, 0);
     vectors_.resize(live_.size() * dim_, 0.0f);
@@ -107,8 +99,9 @@ std::vector<Neighbor> BruteForceIndex::Search(const float* query, size_t k,
   if (allow == nullptr) {
     return ScanRows(metric_, query, m, k, [this](uint32_t offset) { return live_[offset] != 0; });
   }
-  return ScanRows(metric_, query, m, k,
-                  [this, allow](uint32_t offset) { return live_[offset] != 0 && (*allow)(offset); });
+  return ScanRows(metric_, query, m, k, [this, allow](uint32_t offset) {
+    return live_[offset] != 0 && (*allow)(offset);
+  });
 }
 
 size_t BruteForceIndex::MemoryBytes() const {

@@ -30,14 +30,13 @@ struct MatrixView {
 
 // The k rows of `matrix` nearest to `query`, over all rows for which `allow` (if not null) is
 // true, sorted by (distance, offset).
-std::vector<Neighbor> BruteForceSearch(Metric metric, const float* query,
-                                       const MatrixView& matrix, size_t k, const AllowFn* allow);
+std::vector<Neighbor> BruteForceSearch(Metric metric, const float* query, const MatrixView& matrix,
+                                       size_t k, const AllowFn* allow);
 
 // The same over an explicit list of offsets (e.g. the output of a filter). Offsets >=
 // matrix.rows are skipped; the list should not repeat an offset (a repeat is reported twice).
-std::vector<Neighbor> BruteForceSearch(Metric metric, const float* query,
-                                       const MatrixView& matrix, std::span<const uint32_t> offsets,
-                                       size_t k);
+std::vector<Neighbor> BruteForceSearch(Metric metric, const float* query, const MatrixView& matrix,
+                                       std::span<const uint32_t> offsets, size_t k);
 
 // Exact VectorIndex over vectors it owns (one dense row per offset up to the largest one).
 // Thread safety: see VectorIndex.
@@ -51,8 +50,7 @@ class BruteForceIndex final : public VectorIndex {
   Status Add(uint32_t offset, const float* vector) override;
   bool Remove(uint32_t offset) override;
   bool Contains(uint32_t offset) const override;
-  std::vector<Neighbor> Search(const float* query, size_t k,
-                               const AllowFn* allow) const override;
+  std::vector<Neighbor> Search(const float* query, size_t k, const AllowFn* allow) const override;
   size_t size() const override { return live_count_; }
   size_t MemoryBytes() const override;
 

@@ -2,7 +2,8 @@
 
 #include <cmath>
 
-#if defined(__x86_64__) || defined(__i386__)
+// -DCHROMAHOUSE_DISABLE_SIMD builds the scalar kernels only (to test the fallback on x86).
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(CHROMAHOUSE_DISABLE_SIMD)
 #include <immintrin.h>
 #define CHROMAHOUSE_HAVE_AVX2_KERNELS 1
 #endif
@@ -132,15 +133,29 @@ CH_AVX2 float IpDistanceAvx2(const float* a, const float* b, size_t dim) {
 }
 
 CH_AVX2 float CosineDistanceAvx2(const float* a, const float* b, size_t dim) {
-  __m256 ab = _mm256_setzero_ps(), aa = _mm256_setzero_ps(), bb = _mm256_setzero_ps();
+  // Two sets of accumulators: each FMA chain waits on its own previous result.
+  __m256 ab0 = _mm256_setzero_ps(), aa0 = _mm256_setzero_ps(), bb0 = _mm256_setzero_ps();
+  __m256 ab1 = _mm256_setzero_ps(), aa1 = _mm256_setzero_ps(), bb1 = _mm256_setzero_ps();
   size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    __m256 va0 = _mm256_loadu_ps(a + i), vb0 = _mm256_loadu_ps(b + i);
+    __m256 va1 = _mm256_loadu_ps(a + i + 8), vb1 = _mm256_loadu_ps(b + i + 8);
+    ab0 = _mm256_fmadd_ps(va0, vb0, ab0);
+    aa0 = _mm256_fmadd_ps(va0, va0, aa0);
+    bb0 = _mm256_fmadd_ps(vb0, vb0, bb0);
+    ab1 = _mm256_fmadd_ps(va1, vb1, ab1);
+    aa1 = _mm256_fmadd_ps(va1, va1, aa1);
+    bb1 = _mm256_fmadd_ps(vb1, vb1, bb1);
+  }
   for (; i + 8 <= dim; i += 8) {
     __m256 va = _mm256_loadu_ps(a + i), vb = _mm256_loadu_ps(b + i);
-    ab = _mm256_fmadd_ps(va, vb, ab);
-    aa = _mm256_fmadd_ps(va, va, aa);
-    bb = _mm256_fmadd_ps(vb, vb, bb);
+    ab0 = _mm256_fmadd_ps(va, vb, ab0);
+    aa0 = _mm256_fmadd_ps(va, va, aa0);
+    bb0 = _mm256_fmadd_ps(vb, vb, bb0);
   }
-  float sab = HorizontalSum(ab), saa = HorizontalSum(aa), sbb = HorizontalSum(bb);
+  float sab = HorizontalSum(_mm256_add_ps(ab0, ab1));
+  float saa = HorizontalSum(_mm256_add_ps(aa0, aa1));
+  float sbb = HorizontalSum(_mm256_add_ps(bb0, bb1));
   for (; i < dim; ++i) {
     sab += a[i] * b[i];
     saa += a[i] * a[i];

@@ -92,7 +92,10 @@ HnswIndex::HnswIndex(const HnswParams& params)
       link0_slots_(1 + 2 * params.max_neighbors),
       prefetch_bytes_(std::min<size_t>(stride_ * sizeof(float), 256)),
       level_mult_(1.0 / std::log(static_cast<double>(params.max_neighbors))),
-      dist_(PreparedDistanceFn(params.metric)),
+      query_dist_(PreparedDistanceFn(params.metric)),
+      build_dist_(params.metric == Metric::kInnerProduct ? ActiveKernels().l2_squared
+                                                         : query_dist_),
+      lift_(params.metric == Metric::kInnerProduct),
       ef_search_(params.ef_search),
       level_rng_(params.seed) {}
 
@@ -108,6 +111,7 @@ void HnswIndex::Reserve(size_t capacity) {
   upper_.resize(capacity);
   state_.resize(capacity, kAbsent);
   level_.resize(capacity, 0);
+  if (lift_) norm_sq_.resize(capacity, 0.0f);
   capacity_ = capacity;
 }
 
@@ -127,17 +131,18 @@ Status HnswIndex::Add(uint32_t offset, const float* vector) {
   if (offset == std::numeric_limits<uint32_t>::max()) {
     return Status::InvalidArgument("hnsw: offset 4294967295 is reserved");
   }
-  for (size_t i = 0; i < params_.dim; ++i) {
-    if (!std::isfinite(vector[i])) {
-      return Status::InvalidArgument("hnsw: vector for offset " + std::to_string(offset) +
-                                     " has a non-finite component at index " + std::to_string(i));
-    }
-  }
+  RETURN_IF_ERROR(ValidateVector(offset, vector, params_.dim));
   if (offset >= capacity_) {
     Reserve(std::max({size_t{offset} + 1, capacity_ + capacity_ / 2, kMinGrowth}));
   }
   // Padding past dim stays zero: it was zeroed at allocation and is never written.
   NormalizedCopy(params_.metric, vector, MutableVector(offset), params_.dim);
+  if (lift_) {
+    const float n = ActiveKernels().dot(vector, vector, params_.dim);
+    norm_sq_[offset] = n;
+    // Growing Φ shifts every lifted coordinate; links chosen earlier stay valid routes.
+    max_norm_sq_ = std::max(max_norm_sq_, n);
+  }
 
   if (state_[offset] != kAbsent) {
     if (state_[offset] == kDeleted) {
@@ -174,9 +179,14 @@ int HnswIndex::RandomLevel() {
   return static_cast<int>(std::min(level, double{kMaxLevel}));
 }
 
-uint32_t HnswIndex::GreedyDescent(const float* query, int target) const {
+float HnswIndex::Lift(uint32_t id) const {
+  return std::sqrt(std::max(0.0f, max_norm_sq_ - norm_sq_[id]));
+}
+
+template <typename DistTo>
+uint32_t HnswIndex::GreedyDescent(const DistTo& dist_to, int target) const {
   uint32_t cur = entry_point_;
-  float cur_dist = Dist(query, Vector(cur));
+  float cur_dist = dist_to(cur);
   for (int level = max_level_; level > target; --level) {
     bool changed = true;
     while (changed) {
@@ -185,7 +195,7 @@ uint32_t HnswIndex::GreedyDescent(const float* query, int target) const {
       const uint32_t count = links[0];
       for (uint32_t j = 1; j <= count; ++j) {
         if (j < count) PrefetchBytes(Vector(links[j + 1]), prefetch_bytes_);
-        float d = Dist(query, Vector(links[j]));
+        float d = dist_to(links[j]);
         if (d < cur_dist) {
           cur_dist = d;
           cur = links[j];
@@ -197,7 +207,8 @@ uint32_t HnswIndex::GreedyDescent(const float* query, int target) const {
   return cur;
 }
 
-void HnswIndex::SearchLevel(const float* query, uint32_t entry, int level, size_t ef,
+template <typename DistTo>
+void HnswIndex::SearchLevel(const DistTo& dist_to, uint32_t entry, int level, size_t ef,
                             const AllowFn* allow, HnswSearchScratch& scratch) const {
   std::vector<Neighbor>& cands = scratch.candidates;
   std::vector<Neighbor>& top = scratch.top;
@@ -210,7 +221,7 @@ void HnswIndex::SearchLevel(const float* query, uint32_t entry, int level, size_
     return state_[id] == kLive && (allow == nullptr || (*allow)(id));
   };
 
-  float d = Dist(query, Vector(entry));
+  float d = dist_to(entry);
   visited[entry] = tag;
   // `bound` is the worst distance in `top`; while top holds fewer than ef nodes every visited
   // node is a candidate, which is what lets filtered search walk through rejected regions.
@@ -241,7 +252,7 @@ void HnswIndex::SearchLevel(const float* query, uint32_t entry, int level, size_
       }
       if (visited[id] == tag) continue;
       visited[id] = tag;
-      const float dist = Dist(query, Vector(id));
+      const float dist = dist_to(id);
       if (top.size() >= ef && dist >= bound) continue;
       cands.push_back({dist, id});
       std::push_heap(cands.begin(), cands.end(), min_first);
@@ -271,9 +282,10 @@ std::vector<Neighbor> HnswIndex::Search(const float* query, size_t k, size_t ef,
   scratch.query.assign(stride_, 0.0f);
   NormalizedCopy(params_.metric, query, scratch.query.data(), params_.dim);
   const float* q = scratch.query.data();
+  auto dist_to = [this, q](uint32_t id) { return QueryDist(q, id); };
 
-  const uint32_t entry = GreedyDescent(q, 0);
-  SearchLevel(q, entry, 0, std::max(ef, k), allow, scratch);
+  const uint32_t entry = GreedyDescent(dist_to, 0);
+  SearchLevel(dist_to, entry, 0, std::max(ef, k), allow, scratch);
 
   std::vector<Neighbor> result(scratch.top.begin(), scratch.top.end());
   std::sort(result.begin(), result.end());
@@ -289,10 +301,9 @@ void HnswIndex::SelectNeighbors(std::vector<Neighbor>& cands, size_t m) {
   select_kept_.clear();
   for (const Neighbor& c : cands) {
     if (select_kept_.size() >= m) break;
-    const float* cv = Vector(c.second);
     bool keep = true;
     for (const Neighbor& kept : select_kept_) {
-      if (Dist(cv, Vector(kept.second)) < c.first) {
+      if (BuildDist(c.second, kept.second) < c.first) {
         keep = false;
         break;
       }
@@ -302,14 +313,11 @@ void HnswIndex::SelectNeighbors(std::vector<Neighbor>& cands, size_t m) {
   cands.swap(select_kept_);
 }
 
-uint32_t HnswIndex::Connect(uint32_t id, std::vector<Neighbor>& cands, int level,
-                            bool is_update) {
+uint32_t HnswIndex::Connect(uint32_t id, std::vector<Neighbor>& cands, int level, bool is_update) {
   // As hnswlib: the node itself gets at most M links on every level; back links may fill a
   // neighbour's list up to MaxLinks(level) (2M on level 0) before it is re-pruned.
   SelectNeighbors(cands, max_links_);
-  uint32_t* own = MutableLinks(id, level);
-  own[0] = static_cast<uint32_t>(cands.size());
-  for (size_t i = 0; i < cands.size(); ++i) own[1 + i] = cands[i].second;
+  WriteLinks(id, level, cands);
 
   const size_t max_links = MaxLinks(level);
   for (const Neighbor& c : cands) {
@@ -322,17 +330,21 @@ uint32_t HnswIndex::Connect(uint32_t id, std::vector<Neighbor>& cands, int level
       links[0] = count + 1;
       continue;
     }
-    const float* nv = Vector(n);
     prune_cands_.clear();
     prune_cands_.push_back({c.first, id});
     for (uint32_t j = 1; j <= count; ++j) {
-      prune_cands_.push_back({Dist(nv, Vector(links[j])), links[j]});
+      prune_cands_.push_back({BuildDist(n, links[j]), links[j]});
     }
     SelectNeighbors(prune_cands_, max_links);
-    links[0] = static_cast<uint32_t>(prune_cands_.size());
-    for (size_t i = 0; i < prune_cands_.size(); ++i) links[1 + i] = prune_cands_[i].second;
+    WriteLinks(n, level, prune_cands_);
   }
   return cands.front().second;
+}
+
+void HnswIndex::WriteLinks(uint32_t id, int level, const std::vector<Neighbor>& kept) {
+  uint32_t* links = MutableLinks(id, level);
+  links[0] = static_cast<uint32_t>(kept.size());
+  for (size_t i = 0; i < kept.size(); ++i) links[1 + i] = kept[i].second;
 }
 
 void HnswIndex::Insert(uint32_t id, int level) {
@@ -346,12 +358,12 @@ void HnswIndex::Insert(uint32_t id, int level) {
 void HnswIndex::Reconnect(uint32_t id, int level, bool is_update) {
   ScratchLease lease;
   HnswSearchScratch& scratch = lease.get();
-  const float* q = Vector(id);
-  uint32_t cur = level < max_level_ ? GreedyDescent(q, level) : entry_point_;
+  auto dist_to = [this, id](uint32_t other) { return BuildDist(id, other); };
+  uint32_t cur = level < max_level_ ? GreedyDescent(dist_to, level) : entry_point_;
   const bool entry_deleted = state_[entry_point_] == kDeleted && entry_point_ != id;
 
   for (int l = std::min(level, max_level_); l >= 0; --l) {
-    SearchLevel(q, cur, l, params_.ef_construction, nullptr, scratch);
+    SearchLevel(dist_to, cur, l, params_.ef_construction, nullptr, scratch);
     level_cands_.assign(scratch.top.begin(), scratch.top.end());
     if (is_update) {
       std::erase_if(level_cands_, [id](const Neighbor& n) { return n.second == id; });
@@ -359,7 +371,7 @@ void HnswIndex::Reconnect(uint32_t id, int level, bool is_update) {
     // Deleted nodes are never chosen as neighbours, except a deleted entry point: it keeps
     // the new node reachable from the top of the graph (as hnswlib does).
     if (entry_deleted && !level_cands_.empty()) {
-      level_cands_.push_back({Dist(q, Vector(entry_point_)), entry_point_});
+      level_cands_.push_back({BuildDist(id, entry_point_), entry_point_});
     }
     if (level_cands_.empty()) continue;
     cur = Connect(id, level_cands_, l, is_update);
@@ -385,20 +397,17 @@ void HnswIndex::Update(uint32_t id) {
 
     // Rebuild each old neighbour's list from the pool, relative to the node's new vector.
     for (uint32_t n : update_one_hop_) {
-      const float* nv = Vector(n);
       prune_cands_.clear();
       for (uint32_t c : update_ids_) {
-        if (c != n) prune_cands_.push_back({Dist(nv, Vector(c)), c});
+        if (c != n) prune_cands_.push_back({BuildDist(n, c), c});
       }
       if (prune_cands_.size() > params_.ef_construction) {
-        std::nth_element(prune_cands_.begin(), prune_cands_.begin() + params_.ef_construction,
-                         prune_cands_.end());
+        const auto keep = static_cast<ptrdiff_t>(params_.ef_construction);
+        std::nth_element(prune_cands_.begin(), prune_cands_.begin() + keep, prune_cands_.end());
         prune_cands_.resize(params_.ef_construction);
       }
       SelectNeighbors(prune_cands_, MaxLinks(l));
-      uint32_t* links = MutableLinks(n, l);
-      links[0] = static_cast<uint32_t>(prune_cands_.size());
-      for (size_t i = 0; i < prune_cands_.size(); ++i) links[1 + i] = prune_cands_[i].second;
+      WriteLinks(n, l, prune_cands_);
     }
   }
   Reconnect(id, level, /*is_update=*/true);
@@ -407,7 +416,7 @@ void HnswIndex::Update(uint32_t id) {
 size_t HnswIndex::MemoryBytes() const {
   return sizeof(*this) + vectors_.size() * sizeof(float) + links0_.capacity() * sizeof(uint32_t) +
          upper_.capacity() * sizeof(upper_[0]) + upper_slots_ * sizeof(uint32_t) +
-         state_.capacity() + level_.capacity() +
+         state_.capacity() + level_.capacity() + norm_sq_.capacity() * sizeof(float) +
          (select_kept_.capacity() + prune_cands_.capacity() + level_cands_.capacity()) *
              sizeof(Neighbor) +
          (update_one_hop_.capacity() + update_ids_.capacity()) * sizeof(uint32_t);

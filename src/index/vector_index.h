@@ -26,6 +26,10 @@ using Neighbor = std::pair<float, uint32_t>;
 // the searching thread, at most once per visited offset; must not call back into the index.
 using AllowFn = std::function<bool(uint32_t offset)>;
 
+// OK unless a component is NaN or infinite, or ‖vector‖² overflows a float (distances would be
+// infinite and rank nothing): then InvalidArgument naming the offset. Used by every Add.
+Status ValidateVector(uint32_t offset, const float* vector, size_t dim);
+
 class VectorIndex {
  public:
   virtual ~VectorIndex() = default;
@@ -34,7 +38,7 @@ class VectorIndex {
   virtual Metric metric() const = 0;
 
   // Inserts `vector` (dim() floats, copied) at `offset`, or replaces the vector already there;
-  // a removed offset becomes live again. InvalidArgument if a component is NaN or infinite.
+  // a removed offset becomes live again. InvalidArgument when ValidateVector fails.
   virtual Status Add(uint32_t offset, const float* vector) = 0;
   // Marks `offset` removed; false if it was not live.
   virtual bool Remove(uint32_t offset) = 0;

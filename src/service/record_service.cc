@@ -1,6 +1,7 @@
 #include "service/record_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
@@ -11,7 +12,20 @@
 namespace chromahouse {
 namespace {
 
-Metric MetricOf(Space space) {
+HnswParams IndexParams(const Collection& c) {
+  HnswParams p;
+  switch (c.configuration.hnsw.space) {
+    case Space::kL2: p.metric = Metric::kL2; break;
+    case Space::kCosine: p.metric = Metric::kCosine; break;
+    case Space::kIp: p.metric = Metric::kInnerProduct; break;
+  }
+  p.max_neighbors = static_cast<size_t>(std::clamp<int64_t>(c.configuration.hnsw.max_neighbors, 2, 4096));
+  p.ef_construction = static_cast<size_t>(std::max<int64_t>(c.configuration.hnsw.ef_construction, 1));
+  p.ef_search = static_cast<size_t>(std::max<int64_t>(c.configuration.hnsw.ef_search, 1));
+  return p;
+}
+
+[[maybe_unused]] Metric MetricOf(Space space) {
   switch (space) {
     case Space::kL2: return Metric::kL2;
     case Space::kCosine: return Metric::kCosine;
@@ -56,6 +70,53 @@ std::optional<Metadata> Merge(const std::optional<Metadata>& base, const Metadat
 RecordService::RecordService(CatalogService* catalog, Storage* storage, VersionClock* clock)
     : catalog_(catalog), storage_(storage), clock_(clock), cache_(storage) {
   purge_thread_ = std::thread([this] { PurgeLoop(); });
+  index_thread_ = std::thread([this] { IndexLoop(); });
+}
+
+void RecordService::ApplyRows(LoadedCollection& loaded, const std::vector<RecordRow>& rows) {
+  {
+    std::unique_lock data(loaded.data_mu);
+    auto changes = loaded.store.Apply(rows);
+    loaded.search.OnApplied(loaded.store, changes);
+  }
+  if (loaded.search.HasPending()) {
+    std::lock_guard lock(index_mu_);
+    index_queue_.push_back(cache_.Find(loaded.id));
+    index_cv_.notify_one();
+  }
+}
+
+void RecordService::IndexLoop() {
+  std::unique_lock lock(index_mu_);
+  while (true) {
+    index_cv_.wait(lock, [this] { return stopping_ || !index_queue_.empty(); });
+    if (stopping_) return;
+    std::weak_ptr<LoadedCollection> weak = index_queue_.back();
+    index_queue_.pop_back();
+    lock.unlock();
+    if (auto loaded = weak.lock()) {
+      // Small steps, so that queries and writes never wait long for the graph.
+      bool more = true;
+      while (more) {
+        {
+          std::shared_lock data(loaded->data_mu);
+          more = loaded->search.IndexSome(loaded->store, 32);
+        }
+        std::lock_guard stop_check(purge_mu_);
+        if (stopping_) break;
+      }
+    }
+    lock.lock();
+    // Duplicates of the same collection are harmless: IndexSome returns at once.
+  }
+}
+
+void RecordService::WaitIndexed(const std::string& collection_id) {
+  while (true) {
+    auto loaded = cache_.Find(collection_id);
+    if (!loaded || !loaded->search.HasPending()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 RecordService::~RecordService() {
@@ -64,7 +125,12 @@ RecordService::~RecordService() {
     stopping_ = true;
   }
   purge_cv_.notify_all();
+  {
+    std::lock_guard lock(index_mu_);
+  }
+  index_cv_.notify_all();
   purge_thread_.join();
+  index_thread_.join();
 }
 
 void RecordService::PurgeLoop() {
@@ -96,7 +162,12 @@ void RecordService::OnReset() { cache_.Clear(); }
 Result<std::pair<Collection, std::shared_ptr<LoadedCollection>>> RecordService::Open(
     const std::string& collection_id) {
   ASSIGN_OR_RETURN(Collection c, catalog_->GetCollection(collection_id));
-  ASSIGN_OR_RETURN(auto loaded, cache_.Get(collection_id, MetricOf(c.configuration.hnsw.space)));
+  ASSIGN_OR_RETURN(auto loaded, cache_.Get(collection_id, IndexParams(c)));
+  if (loaded->search.HasPending()) {
+    std::lock_guard lock(index_mu_);
+    index_queue_.push_back(loaded);
+    index_cv_.notify_one();
+  }
   return std::make_pair(std::move(c), std::move(loaded));
 }
 
@@ -250,8 +321,7 @@ void RecordService::CommitGroup(const std::string& collection_id, LoadedCollecti
     for (PendingWrite* w : committed) w->status = s;
     return;
   }
-  std::unique_lock data(loaded.data_mu);
-  loaded.store.Apply(rows);
+  ApplyRows(loaded, rows);
 }
 
 std::vector<uint32_t> RecordService::Select(const RecordStore& store,
@@ -319,8 +389,7 @@ Result<int64_t> RecordService::Delete(const std::string& collection_id,
   }
   if (!tombstones.empty()) {
     RETURN_IF_ERROR(storage_->WriteRecords(collection_id, tombstones));
-    std::unique_lock data(loaded->data_mu);
-    loaded->store.Apply(tombstones);
+    ApplyRows(*loaded, tombstones);
   }
   // Chroma reports the number of ids sent when deleting by ids alone.
   if (!has_filter) return static_cast<int64_t>(req.ids->size());
@@ -371,10 +440,17 @@ Result<QueryResult> RecordService::Query(const std::string& collection_id,
   }
   result.per_query.resize(req.query_embeddings.size());
   if (store.dim() == 0 || store.size() == 0) return result;  // nothing to search yet
-  std::vector<uint32_t> candidates = Select(store, req.ids, req.where, req.where_document);
+  const bool filtered = req.ids || req.where || req.where_document;
+  std::vector<uint32_t> candidates;
+  if (filtered) candidates = Select(store, req.ids, req.where, req.where_document);
+  const size_t ef = static_cast<size_t>(std::max<int64_t>(opened.first.configuration.hnsw.ef_search, 1));
   for (size_t qi = 0; qi < req.query_embeddings.size(); ++qi) {
-    auto neighbors = store.Nearest(req.query_embeddings[qi].data(), candidates,
-                                   static_cast<size_t>(req.n_results));
+    SearchPath path;
+    auto neighbors = result.collection->search.Search(
+        store, req.query_embeddings[qi].data(), static_cast<size_t>(req.n_results),
+        filtered ? &candidates : nullptr, ef, &path);
+    if (path == SearchPath::kHnsw) hnsw_queries_.fetch_add(1);
+    if (path == SearchPath::kBruteForce) brute_force_queries_.fetch_add(1);
     auto& out = result.per_query[qi];
     out.reserve(neighbors.size());
     for (auto [distance, o] : neighbors) {

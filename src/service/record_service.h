@@ -11,6 +11,7 @@
 // Thread safety: all methods are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -56,6 +57,17 @@ class RecordService {
   // Called after a reset: forget every loaded collection.
   void OnReset();
 
+  // Which search path queries took (for tests and metrics).
+  struct PathCounts {
+    int64_t brute_force = 0;
+    int64_t hnsw = 0;
+  };
+  PathCounts path_counts() const {
+    return {brute_force_queries_.load(), hnsw_queries_.load()};
+  }
+  // Waits until the background indexer has caught up on `collection_id` (tests, benchmarks).
+  void WaitIndexed(const std::string& collection_id);
+
  private:
   Result<std::pair<Collection, std::shared_ptr<LoadedCollection>>> Open(
       const std::string& collection_id);
@@ -65,6 +77,9 @@ class RecordService {
                                const std::optional<Where>& where,
                                const std::optional<Where>& where_document) const;
   void PurgeLoop();
+  void IndexLoop();
+  // Applies committed rows to memory and hands new vectors to the background indexer.
+  void ApplyRows(LoadedCollection& loaded, const std::vector<RecordRow>& rows);
   // Commits a group of queued writes in one storage write; sets each write's status.
   void CommitGroup(const std::string& collection_id, LoadedCollection& loaded,
                    const std::vector<PendingWrite*>& group);
@@ -79,6 +94,13 @@ class RecordService {
   std::deque<std::string> purge_queue_;  // guarded by purge_mu_
   bool stopping_ = false;                // guarded by purge_mu_
   std::thread purge_thread_;
+
+  std::mutex index_mu_;
+  std::condition_variable index_cv_;
+  std::vector<std::weak_ptr<LoadedCollection>> index_queue_;  // guarded by index_mu_
+  std::thread index_thread_;
+  std::atomic<int64_t> brute_force_queries_{0};
+  std::atomic<int64_t> hnsw_queries_{0};
 };
 
 }  // namespace chromahouse

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -15,6 +16,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -1140,17 +1142,38 @@ class RecordServiceDifferentialTest : public RecordServiceTest {
   static constexpr int kSeeds = 20;
   static constexpr int kOperations = 300;
 
-  void Run(uint64_t seed);
-  void CheckAll(const std::string& c, const Model& model);
+  // Drives `operations` random operations from `gen` on collection `c`, mirroring each in
+  // `model`, and compares every read. Concurrent mode: other threads write other ids of the
+  // same collection, so reads and filtered deletes are confined to this driver's id pool,
+  // counts are not compared and storage is never taken down.
+  void Run(const std::string& c, Model& model, Generator& gen, int operations, bool concurrent);
+  void CheckAll(const std::string& c, const Model& model, const Generator& gen, bool concurrent);
   void CheckGet(const std::string& c, const Model& model, const GetRequest& req);
   void CheckQuery(const std::string& c, const Model& model, const QueryRequest& req);
 
-  int64_t checks_ = 0;
+  // A second service over the same storage and catalog (a restart) loads exactly `want`:
+  // every acknowledged write is durable, insertion order included, and nothing else is.
+  void ExpectReloadedStateEquals(const std::string& c, const std::vector<Snap>& want) {
+    SCOPED_TRACE("reloaded from storage");
+    RecordService reloaded(&catalog_, &storage_, &clock_);
+    auto g = reloaded.Get(c, GetRequest{});
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    std::vector<Snap> got;
+    for (const auto& v : g->records) got.push_back(ToSnap(v));
+    EXPECT_EQ(got, want);
+  }
+
+  std::atomic<int64_t> checks_{0};
 };
 
-void RecordServiceDifferentialTest::CheckAll(const std::string& c, const Model& model) {
-  CheckGet(c, model, GetRequest{});
-  EXPECT_EQ(Count(c), static_cast<int64_t>(model.records().size()));
+void RecordServiceDifferentialTest::CheckAll(const std::string& c, const Model& model,
+                                             const Generator& gen, bool concurrent) {
+  GetRequest all;
+  if (concurrent) all.ids = gen.Pool();
+  CheckGet(c, model, all);
+  if (!concurrent) {
+    EXPECT_EQ(Count(c), static_cast<int64_t>(model.records().size()));
+  }
 }
 
 void RecordServiceDifferentialTest::CheckGet(const std::string& c, const Model& model,
@@ -1192,8 +1215,8 @@ void RecordServiceDifferentialTest::CheckQuery(const std::string& c, const Model
       EXPECT_EQ(ToSnap(v), model.SnapOf(v.id));
       got_distances.push_back(v.distance);
     }
-    // The multiset of distances equals the model's k smallest: any record strictly nearer than
-    // the k-th was returned, and ties at the boundary may be any of the tied records.
+    // The multiset of distances equals the model's k smallest: every record strictly nearer
+    // than the k-th is returned, and ties at the boundary may be any of the tied records.
     std::sort(got_distances.begin(), got_distances.end());
     for (size_t i = 0; i < k; ++i) {
       EXPECT_TRUE(Close(got_distances[i], ranked[i].first))
@@ -1203,17 +1226,13 @@ void RecordServiceDifferentialTest::CheckQuery(const std::string& c, const Model
   }
 }
 
-void RecordServiceDifferentialTest::Run(uint64_t seed) {
-  static const Space kSpaces[] = {Space::kL2, Space::kCosine, Space::kIp};
-  const Space space = kSpaces[seed % 3];
-  SCOPED_TRACE("seed " + std::to_string(seed) + ", space " + std::string(SpaceName(space)));
-  std::string c = NewCollection("diff_" + std::to_string(seed), space);
-  ASSERT_FALSE(c.empty());
-  Generator gen(seed);
-  Model model(space);
+void RecordServiceDifferentialTest::Run(const std::string& c, Model& model, Generator& gen,
+                                        int operations, bool concurrent) {
   bool dimension_fixed = false;
-
-  for (int step = 0; step < kOperations; ++step) {
+  auto confine = [&](std::optional<std::vector<std::string>>& ids) {
+    if (concurrent && !ids) ids = gen.Pool();
+  };
+  for (int step = 0; step < operations; ++step) {
     const int dice = gen.Uniform(0, 99);
     std::string what;
     if (dice < 45) {  // writes
@@ -1227,7 +1246,7 @@ void RecordServiceDifferentialTest::Run(uint64_t seed) {
       if (bad_dim) {
         for (auto& e : *req.embeddings) e = gen.Embedding(3);
       }
-      const bool down = gen.Chance(0.03);
+      const bool down = !concurrent && gen.Chance(0.03);
       what = std::string(kind == RecordWriteKind::kAdd      ? "add"
                          : kind == RecordWriteKind::kUpsert ? "upsert"
                                                             : "update") +
@@ -1257,7 +1276,7 @@ void RecordServiceDifferentialTest::Run(uint64_t seed) {
         model.Write(kind, req);
         if (req.embeddings) dimension_fixed = true;
       }
-      CheckAll(c, model);
+      CheckAll(c, model, gen, concurrent);
     } else if (dice < 55) {  // delete
       DeleteRequest req;
       const int shape = gen.Uniform(0, 19);
@@ -1275,8 +1294,9 @@ void RecordServiceDifferentialTest::Run(uint64_t seed) {
         if (gen.Chance(0.8)) req.where = gen.RandomWhere();
         if (!req.where || gen.Chance(0.3)) req.where_document = gen.RandomWhereDocument();
         if (gen.Chance(0.4)) req.limit = gen.Uniform(0, 5);
+        confine(req.ids);
       }
-      const bool down = gen.Chance(0.03);
+      const bool down = !concurrent && gen.Chance(0.03);
       what = std::string("delete") + (down ? " (storage down)" : "") +
              " ids=" + Describe(req.ids) + " where=" + Describe(req.where) +
              " where_document=" + Describe(req.where_document) +
@@ -1300,7 +1320,7 @@ void RecordServiceDifferentialTest::Run(uint64_t seed) {
         }
         model = after;
       }
-      CheckAll(c, model);
+      CheckAll(c, model, gen, concurrent);
     } else if (dice < 78) {  // get
       GetRequest req;
       if (gen.Chance(0.25)) req.ids = gen.Ids(0, 8);
@@ -1308,6 +1328,7 @@ void RecordServiceDifferentialTest::Run(uint64_t seed) {
       if (gen.Chance(0.3)) req.where_document = gen.RandomWhereDocument();
       if (gen.Chance(0.3)) req.offset = gen.Uniform(0, 8);
       if (gen.Chance(0.4)) req.limit = gen.Uniform(0, 10);
+      confine(req.ids);
       what = "get ids=" + Describe(req.ids) + " where=" + Describe(req.where) +
              " where_document=" + Describe(req.where_document) +
              " offset=" + std::to_string(req.offset) +
@@ -1322,13 +1343,14 @@ void RecordServiceDifferentialTest::Run(uint64_t seed) {
       if (gen.Chance(0.15)) req.ids = gen.Ids(0, 10);
       if (gen.Chance(0.5)) req.where = gen.RandomWhere();
       if (gen.Chance(0.2)) req.where_document = gen.RandomWhereDocument();
+      confine(req.ids);
       what = "query n=" + std::to_string(nq) + " n_results=" + std::to_string(req.n_results) +
              " ids=" + Describe(req.ids) + " where=" + Describe(req.where) +
              " where_document=" + Describe(req.where_document);
       SCOPED_TRACE("op #" + std::to_string(step) + ": " + what);
       if (dimension_fixed && gen.Chance(0.03)) {
         QueryRequest bad = req;
-        bad.query_embeddings.push_back(gen.Embedding(5));
+        bad.query_embeddings.assign(static_cast<size_t>(gen.Uniform(1, 2)), gen.Embedding(5));
         ExpectInvalid(records_.Query(c, bad).status(),
                       "Collection expecting embedding with dimension of 4, got 5");
       }
@@ -1338,13 +1360,63 @@ void RecordServiceDifferentialTest::Run(uint64_t seed) {
   }
 }
 
+const Space kSpaces[] = {Space::kL2, Space::kCosine, Space::kIp};
+
 TEST_F(RecordServiceDifferentialTest, MatchesAReferenceModelOnRandomOperations) {
   for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
-    Run(seed);
+    const Space space = kSpaces[seed % 3];
+    SCOPED_TRACE("seed " + std::to_string(seed) + ", space " + std::string(SpaceName(space)));
+    std::string c = NewCollection("diff_" + std::to_string(seed), space);
+    ASSERT_FALSE(c.empty());
+    Generator gen(seed, "");
+    Model model(space);
+    Run(c, model, gen, kOperations, /*concurrent=*/false);
     if (HasFailure()) break;
+    ExpectReloadedStateEquals(c, model.Get(GetRequest{}));
   }
-  // Sanity: the sequences really exercised the reads.
-  EXPECT_GT(checks_, kSeeds * kOperations);
+  // Every operation was checked (a write or delete by a full read-back).
+  EXPECT_GE(checks_.load(), kSeeds * kOperations);
+}
+
+// Writers on disjoint ids of one collection at once (they share the collection's write path):
+// each sees exactly its own model, and the whole collection is the union of the models, each
+// thread's records in its own insertion order.
+TEST_F(RecordServiceDifferentialTest, ConcurrentDriversOnDisjointIdsMatchTheirModels) {
+  constexpr int kThreads = 4;
+  for (uint64_t round = 0; round < 3; ++round) {
+    const Space space = kSpaces[round % 3];
+    SCOPED_TRACE("round " + std::to_string(round) + ", space " + std::string(SpaceName(space)));
+    std::string c = NewCollection("concurrent_" + std::to_string(round), space);
+    ASSERT_FALSE(c.empty());
+    std::vector<Model> models(kThreads, Model(space));
+    std::vector<Generator> gens;
+    for (int t = 0; t < kThreads; ++t) {
+      gens.emplace_back(1000 + round * kThreads + t, "t" + std::to_string(t) + "_");
+    }
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        SCOPED_TRACE("thread " + std::to_string(t) + " seed " +
+                     std::to_string(1000 + round * kThreads + t));
+        Run(c, models[t], gens[t], kOperations, /*concurrent=*/true);
+      });
+    }
+    for (auto& th : threads) th.join();
+    if (HasFailure()) return;
+    std::vector<Snap> all = Get(c);
+    size_t total = 0;
+    for (int t = 0; t < kThreads; ++t) {
+      std::vector<Snap> mine;
+      for (const auto& s : all) {
+        if (s.id.starts_with(gens[t].prefix())) mine.push_back(s);
+      }
+      EXPECT_EQ(mine, models[t].Get(GetRequest{})) << "thread " << t;
+      total += models[t].records().size();
+    }
+    EXPECT_EQ(all.size(), total);
+    EXPECT_EQ(Count(c), static_cast<int64_t>(total));
+    ExpectReloadedStateEquals(c, all);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,128 @@
+// End-to-end benchmark through the official npm client (chromadb 3.x, base64 embeddings):
+// ingest N × D vectors in batches, then single-client query latency and recall@10 against
+// exact ground truth computed here. Prints a table and writes bench/results/e2e.json.
+//
+//   node bench/e2e_bench.mjs [--n 100000] [--dim 128] [--batch 100] [--queries 200]
+//                            [--url http://127.0.0.1:8000]   (default: start build/chromahouse)
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(here, "..", "tests", "e2e", "package.json"));
+const { ChromaClient } = require("chromadb");
+const { ServerProcess } = await import(join(here, "..", "tests", "e2e", "harness.mjs"));
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const N = Number(args.n ?? 100000);
+const DIM = Number(args.dim ?? 128);
+const BATCH = Number(args.batch ?? 100);
+const QUERIES = Number(args.queries ?? 200);
+
+// Seeded Gaussian mixture: many clusters, anisotropic spread (not uniform noise).
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+function gaussianMixture(n, dim, seed, clusters = 256) {
+  const r = rng(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+  const centers = Array.from({ length: clusters }, () => Float32Array.from({ length: dim }, () => normal() * 4));
+  const spreads = Array.from({ length: clusters }, () => Float32Array.from({ length: dim }, () => 0.2 + r() * 1.5));
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor(r() * clusters);
+    for (let d = 0; d < dim; d++) out[i * dim + d] = centers[c][d] + normal() * spreads[c][d];
+  }
+  return out;
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const data = gaussianMixture(N + QUERIES, DIM, 42);
+let server;
+let url = args.url;
+if (!url) {
+  server = new ServerProcess();
+  await server.start();
+  url = server.url;
+}
+const { hostname, port } = new URL(url);
+const client = new ChromaClient({ host: hostname, port: Number(port) });
+const name = `bench-${Date.now()}`;
+const coll = await client.createCollection({ name, embeddingFunction: null });
+
+// Ingest.
+const batchTimes = [];
+const t0 = performance.now();
+for (let start = 0; start < N; start += BATCH) {
+  const end = Math.min(N, start + BATCH);
+  const ids = [];
+  const embeddings = [];
+  for (let i = start; i < end; i++) {
+    ids.push(`id-${i}`);
+    embeddings.push(Array.from(data.subarray(i * DIM, (i + 1) * DIM)));
+  }
+  const b0 = performance.now();
+  await coll.add({ ids, embeddings });
+  batchTimes.push(performance.now() - b0);
+}
+const ingestSeconds = (performance.now() - t0) / 1000;
+batchTimes.sort((a, b) => a - b);
+
+// Ground truth (exact l2) for the held-out queries.
+function exactTop10(q) {
+  const best = [];
+  for (let i = 0; i < N; i++) {
+    let d = 0;
+    for (let k = 0; k < DIM; k++) {
+      const x = data[i * DIM + k] - q[k];
+      d += x * x;
+    }
+    if (best.length < 10 || d < best[best.length - 1][0]) {
+      best.push([d, i]);
+      best.sort((a, b) => a[0] - b[0]);
+      if (best.length > 10) best.pop();
+    }
+  }
+  return new Set(best.map(([, i]) => `id-${i}`));
+}
+
+const latencies = [];
+let hits = 0;
+for (let qi = 0; qi < QUERIES; qi++) {
+  const q = Array.from(data.subarray((N + qi) * DIM, (N + qi + 1) * DIM));
+  const q0 = performance.now();
+  const res = await coll.query({ queryEmbeddings: [q], nResults: 10, include: ["distances"] });
+  latencies.push(performance.now() - q0);
+  const truth = exactTop10(q);
+  for (const id of res.ids[0]) if (truth.has(id)) hits++;
+}
+latencies.sort((a, b) => a - b);
+
+const result = {
+  n: N, dim: DIM, batch: BATCH, queries: QUERIES,
+  ingest_vectors_per_s: Math.round(N / ingestSeconds),
+  batch_ms: { p50: percentile(batchTimes, 50), p99: percentile(batchTimes, 99), p999: percentile(batchTimes, 99.9) },
+  query_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9) },
+  recall_at_10: hits / (QUERIES * 10),
+};
+console.log(`| measure | value |\n|---|---|`);
+console.log(`| ingest ${N} × ${DIM}, batches of ${BATCH} (npm client, base64) | ${result.ingest_vectors_per_s} vectors/s |`);
+console.log(`| batch latency p50 / p99 / p99.9 | ${result.batch_ms.p50.toFixed(1)} / ${result.batch_ms.p99.toFixed(1)} / ${result.batch_ms.p999.toFixed(1)} ms |`);
+console.log(`| query latency p50 / p99 / p99.9 (n_results 10, 1 client) | ${result.query_ms.p50.toFixed(2)} / ${result.query_ms.p99.toFixed(2)} / ${result.query_ms.p999.toFixed(2)} ms |`);
+console.log(`| recall@10 | ${result.recall_at_10.toFixed(4)} |`);
+mkdirSync(join(here, "results"), { recursive: true });
+writeFileSync(join(here, "results", "e2e.json"), JSON.stringify(result, null, 2));
+if (server) await server.cleanup();

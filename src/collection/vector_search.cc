@@ -1,0 +1,132 @@
+#include "collection/vector_search.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "common/log.h"
+#include "index/brute_force.h"
+
+namespace chromahouse {
+
+void VectorSearch::MarkPendingLocked(uint32_t offset) {
+  if (is_pending_.size() <= offset) is_pending_.resize(size_t{offset} + 1, 0);
+  if (is_pending_[offset]) return;
+  is_pending_[offset] = 1;
+  pending_.push_back(offset);
+  ++pending_count_;
+}
+
+void VectorSearch::OnApplied(const RecordStore& store,
+                             const std::vector<std::pair<uint32_t, bool>>& changes) {
+  std::unique_lock lock(mu_);
+  if (!index_) {
+    if (store.size() < kIndexMinRecords || store.dim() == 0) return;
+    HnswParams p = params_;
+    p.dim = store.dim();
+    auto created = HnswIndex::Create(p);
+    if (!created.ok()) {
+      LOG_WARN("cannot create the vector index: {}", created.status().message());
+      return;
+    }
+    index_ = std::move(created).value();
+    index_->Reserve(store.capacity());
+    for (uint32_t o : store.OffsetsInInsertionOrder()) MarkPendingLocked(o);
+    return;
+  }
+  for (auto [offset, live] : changes) {
+    // The node's vector may have changed or the offset been reused: drop it from the graph
+    // until the indexer re-adds it; meanwhile queries scan it exactly.
+    index_->Remove(offset);
+    if (live) {
+      MarkPendingLocked(offset);
+    } else if (offset < is_pending_.size() && is_pending_[offset]) {
+      is_pending_[offset] = 0;
+      --pending_count_;
+    }
+  }
+}
+
+bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts) {
+  std::unique_lock lock(mu_);
+  if (!index_) return false;
+  size_t done = 0;
+  while (!pending_.empty() && done < max_inserts) {
+    uint32_t o = pending_.back();
+    pending_.pop_back();
+    if (o >= is_pending_.size() || !is_pending_[o]) continue;  // stale entry
+    is_pending_[o] = 0;
+    --pending_count_;
+    if (!store.IsLive(o)) continue;
+    if (Status s = index_->Add(o, store.embedding(o)); !s.ok()) {
+      LOG_WARN("vector index insert of offset {} failed: {}", o, s.message());
+    }
+    ++done;
+  }
+  if (pending_.empty()) pending_.shrink_to_fit();
+  return pending_count_ > 0;
+}
+
+bool VectorSearch::HasPending() const {
+  std::shared_lock lock(mu_);
+  return index_ && pending_count_ > 0;
+}
+
+size_t VectorSearch::indexed() const {
+  std::shared_lock lock(mu_);
+  return index_ ? index_->size() : 0;
+}
+
+size_t VectorSearch::pending() const {
+  std::shared_lock lock(mu_);
+  return pending_count_;
+}
+
+std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float* query,
+                                           size_t k, const std::vector<uint32_t>* allowed,
+                                           size_t ef, SearchPath* path) const {
+  *path = SearchPath::kNone;
+  if (k == 0 || store.dim() == 0 || store.size() == 0) return {};
+  std::vector<uint32_t> all;
+  const std::vector<uint32_t>* candidates = allowed;
+  std::shared_lock lock(mu_);
+  size_t allowed_count = allowed ? allowed->size() : store.size();
+  if (allowed_count == 0) return {};
+  bool brute = !index_ || allowed_count <= kBruteForceMax || allowed_count * 20 < store.size();
+  if (brute) {
+    *path = SearchPath::kBruteForce;
+    if (!candidates) {
+      all = store.OffsetsInInsertionOrder();
+      candidates = &all;
+    }
+    return store.Nearest(query, *candidates, k);
+  }
+  *path = SearchPath::kHnsw;
+  // Graph part: allowed offsets that are in the graph.
+  std::vector<uint8_t> allow_bits;
+  AllowFn allow_fn;
+  if (allowed) {
+    allow_bits.assign(store.capacity(), 0);
+    for (uint32_t o : *allowed) allow_bits[o] = 1;
+    allow_fn = [&allow_bits](uint32_t o) { return o < allow_bits.size() && allow_bits[o] != 0; };
+  }
+  std::vector<Neighbor> found = index_->Search(query, k, ef, allowed ? &allow_fn : nullptr);
+  // Tail part: pending offsets (not yet in the graph), exactly.
+  std::vector<uint32_t> tail;
+  tail.reserve(pending_count_);
+  for (uint32_t o : pending_) {
+    if (o < is_pending_.size() && is_pending_[o] && store.IsLive(o) &&
+        (!allowed || allow_bits[o])) {
+      tail.push_back(o);
+    }
+  }
+  std::sort(tail.begin(), tail.end());
+  tail.erase(std::unique(tail.begin(), tail.end()), tail.end());
+  // Exact distances for everything, from the stored vectors.
+  std::vector<uint32_t> merged;
+  merged.reserve(found.size() + tail.size());
+  for (auto [d, o] : found) merged.push_back(o);
+  merged.insert(merged.end(), tail.begin(), tail.end());
+  return store.Nearest(query, merged, k);
+}
+
+}  // namespace chromahouse

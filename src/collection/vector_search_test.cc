@@ -1,0 +1,148 @@
+// VectorSearch: the graph plus the exact tail, and the planner's choice of path.
+#include "collection/vector_search.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+namespace chromahouse {
+namespace {
+
+std::vector<RecordRow> RandomRows(size_t n, size_t dim, uint64_t seed, uint64_t first_version) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<RecordRow> rows(n);
+  for (size_t i = 0; i < n; ++i) {
+    rows[i].id = "r" + std::to_string(i);
+    rows[i].version = rows[i].created = first_version + i;
+    rows[i].embedding.resize(dim);
+    // Clustered: 32 centres plus noise.
+    float centre = static_cast<float>(i % 32);
+    for (auto& x : rows[i].embedding) x = centre + normal(rng) * 0.5f;
+  }
+  return rows;
+}
+
+double Recall(const std::vector<Neighbor>& got, const std::vector<Neighbor>& truth) {
+  std::set<uint32_t> want;
+  for (auto [d, o] : truth) want.insert(o);
+  size_t hits = 0;
+  for (auto [d, o] : got) hits += want.count(o);
+  return truth.empty() ? 1.0 : double(hits) / double(truth.size());
+}
+
+class VectorSearchTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HnswParams p;
+    p.metric = Metric::kL2;
+    search_ = std::make_unique<VectorSearch>(p);
+    Apply(RandomRows(5000, 16, 7, 1));
+  }
+  void Apply(const std::vector<RecordRow>& rows) {
+    auto changes = store_.Apply(rows);
+    search_->OnApplied(store_, changes);
+  }
+  std::vector<Neighbor> Exact(const float* q, size_t k, const std::vector<uint32_t>* allowed) {
+    std::vector<uint32_t> all = allowed ? *allowed : store_.OffsetsInInsertionOrder();
+    return store_.Nearest(q, all, k);
+  }
+
+  RecordStore store_{Metric::kL2};
+  std::unique_ptr<VectorSearch> search_;
+};
+
+TEST_F(VectorSearchTest, UnindexedRecordsAreFoundExactlyThroughTheTail) {
+  ASSERT_EQ(search_->pending(), 5000u);  // nothing indexed yet: writes never waited
+  SearchPath path;
+  const float* q = store_.embedding(123);
+  auto got = search_->Search(store_, q, 10, nullptr, 100, &path);
+  EXPECT_EQ(path, SearchPath::kHnsw);
+  EXPECT_EQ(got, Exact(q, 10, nullptr));
+}
+
+TEST_F(VectorSearchTest, GraphReachesHighRecallAndStaysExactOnDistances) {
+  while (search_->IndexSome(store_, 256)) {
+  }
+  EXPECT_EQ(search_->pending(), 0u);
+  EXPECT_EQ(search_->indexed(), 5000u);
+  auto queries = RandomRows(100, 16, 99, 1'000'000);
+  double recall = 0;
+  for (const auto& q : queries) {
+    SearchPath path;
+    auto got = search_->Search(store_, q.embedding.data(), 10, nullptr, 100, &path);
+    ASSERT_EQ(path, SearchPath::kHnsw);
+    auto truth = Exact(q.embedding.data(), 10, nullptr);
+    recall += Recall(got, truth);
+    for (auto [d, o] : got) {
+      // Distances come from the stored vectors, whichever path found the record.
+      float exact = RawDistanceFn(Metric::kL2)(q.embedding.data(), store_.embedding(o), 16);
+      EXPECT_FLOAT_EQ(d, exact);
+    }
+  }
+  EXPECT_GE(recall / 100, 0.95);
+}
+
+TEST_F(VectorSearchTest, PlannerUsesBruteForceForSmallAllowedSets) {
+  while (search_->IndexSome(store_, 1024)) {
+  }
+  std::vector<uint32_t> small;  // 1% of the records
+  for (uint32_t o = 0; o < 5000; o += 100) small.push_back(o);
+  SearchPath path;
+  const float* q = store_.embedding(4321);
+  auto got = search_->Search(store_, q, 10, &small, 100, &path);
+  EXPECT_EQ(path, SearchPath::kBruteForce);
+  EXPECT_EQ(got, Exact(q, 10, &small));
+
+  std::vector<uint32_t> half;
+  for (uint32_t o = 0; o < 5000; o += 2) half.push_back(o);
+  got = search_->Search(store_, q, 10, &half, 100, &path);
+  EXPECT_EQ(path, SearchPath::kHnsw);
+  for (auto [d, o] : got) EXPECT_EQ(o % 2, 0u) << "a filtered-out record was returned";
+  EXPECT_GE(Recall(got, Exact(q, 10, &half)), 0.9);
+}
+
+TEST_F(VectorSearchTest, UpdatesAndDeletesAreReflectedBeforeAndAfterIndexing) {
+  while (search_->IndexSome(store_, 1024)) {
+  }
+  // Move r0 far away, delete r1.
+  RecordRow moved = store_.Row(*store_.Find("r0"));
+  moved.version = 10'000'000;
+  std::fill(moved.embedding.begin(), moved.embedding.end(), 1000.0f);
+  RecordRow gone;
+  gone.id = "r1";
+  gone.version = 10'000'001;
+  gone.deleted = true;
+  Apply({moved, gone});
+  std::vector<float> far(16, 1000.0f);
+  SearchPath path;
+  for (int round = 0; round < 2; ++round) {
+    auto got = search_->Search(store_, far.data(), 1, nullptr, 100, &path);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(store_.id(got[0].second), "r0") << "round " << round;
+    EXPECT_FLOAT_EQ(got[0].first, 0.0f);
+    for (auto [d, o] : search_->Search(store_, store_.embedding(*store_.Find("r2")), 50,
+                                       nullptr, 100, &path)) {
+      EXPECT_NE(store_.id(o), "r1");
+    }
+    while (search_->IndexSome(store_, 1024)) {
+    }
+  }
+}
+
+TEST(VectorSearchSmall, SmallCollectionsHaveNoGraph) {
+  RecordStore store(Metric::kCosine);
+  VectorSearch search(HnswParams{});
+  auto changes = store.Apply(RandomRows(100, 4, 1, 1));
+  search.OnApplied(store, changes);
+  EXPECT_FALSE(search.HasPending());
+  SearchPath path;
+  auto got = search.Search(store, store.embedding(5), 3, nullptr, 100, &path);
+  EXPECT_EQ(path, SearchPath::kBruteForce);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].second, 5u);
+}
+
+}  // namespace
+}  // namespace chromahouse
