@@ -14,9 +14,14 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
     auto& slot = entries_[collection_id];
     if (!slot) slot = std::make_shared<Entry>();
     entry = slot;
+    entry->last_used = ++tick_;
   }
   std::lock_guard load_lock(entry->load_mu);
-  if (entry->value) return entry->value;
+  if (entry->value) {
+    std::lock_guard lock(mu_);
+    ++stats_.hits;
+    return entry->value;
+  }
   ASSIGN_OR_RETURN(std::vector<RecordRow> rows, storage_->LoadRecords(collection_id));
   auto loaded = std::make_shared<LoadedCollection>(collection_id, params);
   // Insertion order is the order of first writes.
@@ -26,7 +31,69 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
   loaded->search.OnApplied(loaded->store, changes);
   LOG_DEBUG("loaded collection {} ({} records)", collection_id, rows.size());
   entry->value = loaded;
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.misses;
+    entry->bytes = loaded->store.MemoryBytes();
+    EvictLocked(collection_id);
+  }
   return loaded;
+}
+
+void CollectionCache::Touch(const std::string& collection_id) {
+  std::shared_ptr<Entry> entry;
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(collection_id);
+    if (it == entries_.end()) return;
+    entry = it->second;
+  }
+  size_t bytes = 0;
+  {
+    std::lock_guard load_lock(entry->load_mu);
+    if (!entry->value) return;
+    std::shared_lock data(entry->value->data_mu);
+    bytes = entry->value->store.MemoryBytes();
+  }
+  std::lock_guard lock(mu_);
+  entry->bytes = bytes;
+  entry->last_used = ++tick_;
+  EvictLocked(collection_id);
+}
+
+void CollectionCache::EvictLocked(const std::string& keep) {
+  if (budget_bytes_ == 0) return;
+  size_t total = 0;
+  for (const auto& [id, e] : entries_) total += e->bytes;
+  while (total > budget_bytes_) {
+    // The least recently used entry that is loaded, not `keep`, and not in use by a request
+    // (the cache holds the only reference).
+    std::string victim;
+    uint64_t oldest = UINT64_MAX;
+    for (const auto& [id, e] : entries_) {
+      if (id == keep || e->bytes == 0 || e->last_used >= oldest || e.use_count() > 1) continue;
+      std::unique_lock try_lock(e->load_mu, std::try_to_lock);
+      if (!try_lock.owns_lock() || !e->value || e->value.use_count() > 1) continue;
+      victim = id;
+      oldest = e->last_used;
+    }
+    if (victim.empty()) return;  // everything left is in use
+    total -= entries_[victim]->bytes;
+    entries_.erase(victim);
+    ++stats_.evictions;
+  }
+}
+
+CollectionCache::Stats CollectionCache::stats() {
+  std::lock_guard lock(mu_);
+  Stats s = stats_;
+  s.collections = 0;
+  s.bytes = 0;
+  for (const auto& [id, e] : entries_) {
+    if (e->bytes > 0) ++s.collections;
+    s.bytes += e->bytes;
+  }
+  return s;
 }
 
 std::shared_ptr<LoadedCollection> CollectionCache::Find(const std::string& collection_id) {

@@ -8,7 +8,9 @@
 //   data_mu    readers take it shared; applying a write takes it exclusively (short).
 // Lock order: cache mutex (never held across I/O) → queue_mu (never held across I/O) →
 // writer_mu → data_mu.
-// There is no eviction yet: every collection that was used stays loaded.
+// Memory: each entry's size is measured after its load and after each write; past the budget
+// the least recently used collections not in use by any request are dropped (they reload from
+// Storage on their next use).
 #pragma once
 
 #include <condition_variable>
@@ -53,7 +55,10 @@ struct LoadedCollection {
 
 class CollectionCache {
  public:
-  explicit CollectionCache(Storage* storage) : storage_(storage) {}
+  // `budget_bytes` bounds the memory of loaded collections (0 = no bound): past it, the least
+  // recently used collections that no request is using are evicted.
+  CollectionCache(Storage* storage, size_t budget_bytes)
+      : storage_(storage), budget_bytes_(budget_bytes) {}
 
   // The loaded collection, loading it on a miss. Thread-safe.
   // `params` (metric, M, ef_construction) shape the collection's vector index.
@@ -65,15 +70,34 @@ class CollectionCache {
   void Drop(const std::string& collection_id);
   void Clear();
   size_t size();
+  // Re-measures `collection_id` after a write and evicts if over budget.
+  void Touch(const std::string& collection_id);
+
+  struct Stats {
+    size_t collections = 0;
+    size_t bytes = 0;
+    int64_t hits = 0;
+    int64_t misses = 0;
+    int64_t evictions = 0;
+  };
+  Stats stats();
 
  private:
   struct Entry {
     std::mutex load_mu;
     std::shared_ptr<LoadedCollection> value;  // guarded by load_mu
+    // Guarded by the cache's mu_:
+    uint64_t last_used = 0;
+    size_t bytes = 0;
   };
+  void EvictLocked(const std::string& keep);
+
   Storage* storage_;
+  const size_t budget_bytes_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;  // guarded by mu_
+  uint64_t tick_ = 0;                                      // guarded by mu_
+  Stats stats_;                                            // guarded by mu_
 };
 
 }  // namespace chromahouse

@@ -29,7 +29,21 @@ uint32_t RecordStore::Allocate() {
   return o;
 }
 
+size_t RecordStore::RecordBytes(uint32_t offset) const {
+  size_t bytes = ids_[offset].size() + 96;
+  if (documents_[offset]) bytes += documents_[offset]->size() + 32;
+  if (uris_[offset]) bytes += uris_[offset]->size() + 32;
+  if (metadatas_[offset]) {
+    for (const auto& [k, v] : *metadatas_[offset]) {
+      bytes += k.size() + 96;
+      if (const auto* str = std::get_if<std::string>(&v)) bytes += str->size();
+    }
+  }
+  return bytes;
+}
+
 void RecordStore::Release(uint32_t offset) {
+  record_bytes_ -= RecordBytes(offset);
   ids_[offset].clear();
   documents_[offset].reset();
   uris_[offset].reset();
@@ -39,6 +53,7 @@ void RecordStore::Release(uint32_t offset) {
 }
 
 void RecordStore::Store(uint32_t offset, const RecordRow& row) {
+  if (live_[offset]) record_bytes_ -= RecordBytes(offset);
   ids_[offset] = row.id;
   documents_[offset] = row.document;
   uris_[offset] = row.uri;
@@ -46,6 +61,7 @@ void RecordStore::Store(uint32_t offset, const RecordRow& row) {
   versions_[offset] = row.version;
   created_[offset] = row.created;
   live_[offset] = 1;
+  record_bytes_ += RecordBytes(offset);
   if (dim_ > 0 && row.embedding.size() == dim_) {
     std::copy(row.embedding.begin(), row.embedding.end(), vectors_.begin() + size_t{offset} * dim_);
   }
@@ -144,13 +160,9 @@ std::vector<Neighbor> RecordStore::Nearest(const float* query,
 }
 
 size_t RecordStore::MemoryBytes() const {
-  size_t bytes = vectors_.capacity() * sizeof(float);
-  for (size_t o = 0; o < ids_.size(); ++o) {
-    bytes += ids_[o].capacity() + 64;
-    if (documents_[o]) bytes += documents_[o]->capacity();
-    if (metadatas_[o]) bytes += metadatas_[o]->size() * 64;
-  }
-  return bytes;
+  return vectors_.capacity() * sizeof(float) + record_bytes_ +
+         ids_.capacity() * (sizeof(std::string) + 2 * sizeof(std::optional<std::string>) +
+                            sizeof(std::optional<Metadata>) + 2 * sizeof(uint64_t) + 1);
 }
 
 }  // namespace chromahouse

@@ -52,20 +52,22 @@ class RecordStore {
   // The full current row of a live record (for merges on update/upsert).
   RecordRow Row(uint32_t offset) const;
 
-  // Exact k nearest among `offsets` (sorted by distance, then insertion order).
+  // Exact k nearest among `offsets`, sorted by distance (ties in an unspecified order).
   std::vector<Neighbor> Nearest(const float* query, const std::vector<uint32_t>& offsets,
                                 size_t k) const;
 
-  // Approximate bytes held (for the cache budget).
+  // Approximate bytes held (for the cache budget); O(1), kept up to date by Apply.
   size_t MemoryBytes() const;
 
  private:
   uint32_t Allocate();
   void Release(uint32_t offset);
   void Store(uint32_t offset, const RecordRow& row);
+  size_t RecordBytes(uint32_t offset) const;
 
   Metric metric_;
   size_t dim_ = 0;
+  size_t record_bytes_ = 0;  // ids, documents, uris, metadata of live records
   std::unordered_map<std::string, uint32_t> id_to_offset_;
   std::vector<std::string> ids_;
   std::vector<float> vectors_;

@@ -76,6 +76,10 @@ const std::vector<SettingInfo>& Settings() {
        "ClickHouse database that holds chromahouse's tables"},
       {"clickhouse_binary", "CHROMAHOUSE_CLICKHOUSE_BINARY", "--clickhouse-binary",
        "clickhouse-server executable for the embedded ClickHouse"},
+      {"cache_memory_limit_bytes", "CHROMAHOUSE_CACHE_MEMORY_LIMIT_BYTES",
+       "--cache-memory-limit-bytes",
+       "memory for loaded collections; least recently used ones are evicted past it (0 = half "
+       "of physical memory)"},
       {"log_level", "CHROMAHOUSE_LOG_LEVEL", "--log-level", "debug, info, warn or error"},
   };
   return kSettings;
@@ -114,6 +118,8 @@ Status ApplySetting(const std::string& key, const std::string& value, const std:
     c->clickhouse_database = value;
   } else if (key == "clickhouse_binary") {
     c->clickhouse_binary = value;
+  } else if (key == "cache_memory_limit_bytes") {
+    ASSIGN_OR_RETURN(c->cache_memory_limit_bytes, ParseInt(key, value));
   } else if (key == "log_level") {
     c->log_level = value;
   } else {
@@ -184,6 +190,10 @@ Status Validate(const Config& c) {
   if (c.worker_threads < 1 || c.worker_threads > 1024) {
     return Status::InvalidArgument("worker_threads must be between 1 and 1024, got " +
                                    std::to_string(c.worker_threads));
+  }
+  if (c.cache_memory_limit_bytes < 0) {
+    return Status::InvalidArgument("cache_memory_limit_bytes must not be negative, got " +
+                                   std::to_string(c.cache_memory_limit_bytes));
   }
   if (c.persist_path.empty() && c.clickhouse_url.empty()) {
     return Status::InvalidArgument("persist_path must not be empty with the embedded ClickHouse");

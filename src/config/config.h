@@ -35,6 +35,9 @@ struct Config {
   std::string clickhouse_database = "chromahouse";
   std::string clickhouse_binary = "clickhouse-server";  // for the embedded ClickHouse
 
+  // Memory
+  int64_t cache_memory_limit_bytes = 0;  // loaded collections; 0 = half of physical memory
+
   // Logging
   std::string log_level = "info";
 

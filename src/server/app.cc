@@ -1,6 +1,7 @@
 #include "server/app.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -77,7 +78,13 @@ int RunServer(const Config& config) {
     return 1;
   }
 
-  auto records_owner = std::make_unique<RecordService>(&catalog, &storage, &clock);
+  size_t cache_budget = static_cast<size_t>(config.cache_memory_limit_bytes);
+  if (cache_budget == 0) {
+    cache_budget = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) *
+                   static_cast<size_t>(sysconf(_SC_PAGE_SIZE)) / 2;
+  }
+  auto records_owner =
+      std::make_unique<RecordService>(&catalog, &storage, &clock, cache_budget);
   RecordService& records = *records_owner;
   catalog.SetDeletionListener([&records](const std::vector<std::string>& ids, bool reset) {
     if (reset) {

@@ -110,3 +110,49 @@ TEST_F(GroupCommitTest, ADimensionMismatchFailsOnlyThatWriter) {
 
 }  // namespace
 }  // namespace chromahouse
+
+namespace chromahouse {
+namespace {
+
+TEST(CollectionCacheBudget, EvictsLeastRecentlyUsedAndReloadsIdentically) {
+  MemoryStorage storage;
+  VersionClock clock;
+  CatalogService catalog(&storage, &clock);
+  ASSERT_TRUE(catalog.Initialize().ok());
+  // A budget that holds about two of these collections.
+  RecordService records(&catalog, &storage, &clock, /*cache_budget_bytes=*/150 * 1024);
+  std::vector<std::string> ids;
+  for (int c = 0; c < 5; ++c) {
+    CreateCollectionRequest req;
+    req.name = "budget" + std::to_string(c);
+    auto created = catalog.CreateCollection("default_tenant", "default_database", req);
+    ASSERT_TRUE(created.ok());
+    ids.push_back(created->id);
+    RecordWriteRequest w;
+    std::vector<std::optional<std::vector<float>>> embeddings;
+    for (int i = 0; i < 200; ++i) {
+      w.ids.push_back("r" + std::to_string(i));
+      embeddings.emplace_back(std::vector<float>(64, float(c * 1000 + i)));
+    }
+    w.embeddings = std::move(embeddings);
+    ASSERT_TRUE(records.Write(created->id, RecordWriteKind::kAdd, w).ok());
+  }
+  auto stats = records.cache_stats();
+  EXPECT_GT(stats.evictions, 0);
+  EXPECT_LE(stats.bytes, size_t{150 * 1024});
+  // Every collection still answers, evicted or not, with the same records.
+  for (int c = 0; c < 5; ++c) {
+    QueryRequest q;
+    q.query_embeddings = {std::vector<float>(64, float(c * 1000 + 7))};
+    q.n_results = 1;
+    auto r = records.Query(ids[c], q);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->per_query[0].size(), 1u);
+    EXPECT_EQ(r->per_query[0][0].id, "r7");
+    EXPECT_EQ(*records.Count(ids[c]), 200);
+  }
+  EXPECT_GT(records.cache_stats().misses, 5);  // evicted collections were loaded again
+}
+
+}  // namespace
+}  // namespace chromahouse

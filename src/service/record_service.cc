@@ -67,8 +67,9 @@ std::optional<Metadata> Merge(const std::optional<Metadata>& base, const Metadat
 
 }  // namespace
 
-RecordService::RecordService(CatalogService* catalog, Storage* storage, VersionClock* clock)
-    : catalog_(catalog), storage_(storage), clock_(clock), cache_(storage) {
+RecordService::RecordService(CatalogService* catalog, Storage* storage, VersionClock* clock,
+                             size_t cache_budget_bytes)
+    : catalog_(catalog), storage_(storage), clock_(clock), cache_(storage, cache_budget_bytes) {
   purge_thread_ = std::thread([this] { PurgeLoop(); });
   index_thread_ = std::thread([this] { IndexLoop(); });
 }
@@ -79,6 +80,7 @@ void RecordService::ApplyRows(LoadedCollection& loaded, const std::vector<Record
     auto changes = loaded.store.Apply(rows);
     loaded.search.OnApplied(loaded.store, changes);
   }
+  cache_.Touch(loaded.id);
   if (loaded.search.HasPending()) {
     std::lock_guard lock(index_mu_);
     index_queue_.push_back(cache_.Find(loaded.id));

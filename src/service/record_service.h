@@ -42,7 +42,9 @@ struct QueryResult {
 
 class RecordService {
  public:
-  RecordService(CatalogService* catalog, Storage* storage, VersionClock* clock);
+  // `cache_budget_bytes` bounds the memory of loaded collections (0 = unbounded).
+  RecordService(CatalogService* catalog, Storage* storage, VersionClock* clock,
+                size_t cache_budget_bytes = 0);
   ~RecordService();
 
   Status Write(const std::string& collection_id, RecordWriteKind kind,
@@ -65,6 +67,7 @@ class RecordService {
   PathCounts path_counts() const {
     return {brute_force_queries_.load(), hnsw_queries_.load()};
   }
+  CollectionCache::Stats cache_stats() { return cache_.stats(); }
   // Waits until the background indexer has caught up on `collection_id` (tests, benchmarks).
   void WaitIndexed(const std::string& collection_id);
 

@@ -541,7 +541,8 @@ TEST_F(RecordServiceTest, DimensionErrorsUseChromasMessages) {
                 "Collection expecting embedding with dimension of 3, got 1");
   QueryRequest req;
   req.query_embeddings = {{1, 2}, {3, 4}};
-  ExpectInvalid(Query(c, req).status(), "Collection expecting embedding with dimension of 3, got 2");
+  ExpectInvalid(Query(c, req).status(),
+                "Collection expecting embedding with dimension of 3, got 2");
   req.query_embeddings = {{1, 2, 3}, {1, 2}};
   ExpectInvalid(Query(c, req).status(), "Inconsistent dimensions in provided embeddings");
   std::vector<Snap> want = {{"a", {1, 2, 3}, std::nullopt, std::nullopt}};
@@ -622,6 +623,18 @@ TEST_F(RecordServiceTest, EmptyIdIsRejectedAndNothingIsWritten) {
   EXPECT_EQ(Count(c), 0);
 }
 
+TEST_F(RecordServiceTest, InvalidMetadataKeysAreRejectedWithTheirIndex) {
+  std::string c = NewCollection("bad_keys");
+  ExpectInvalid(Add(c, {{"a", Vec{1}, {}, Set({{"ok", int64_t{1}}})},
+                        {"b", Vec{2}, {}, Set({{"#doc", int64_t{1}}})}}),
+                "Validation error: metadatas: Invalid metadata at index 1");
+  ExpectInvalid(Upsert(c, {{"a", Vec{1}, {}, Set({{"$x", std::string("v")}})}}),
+                "Validation error: metadatas: Invalid metadata at index 0");
+  ExpectInvalid(Add(c, {{"a", Vec{1}, {}, Set({{"", true}})}}),
+                "Validation error: metadatas: Invalid metadata at index 0");
+  EXPECT_EQ(Count(c), 0);
+}
+
 // ---- Storage failures (record_service.h: nothing is applied) ---------------------------------
 
 TEST_F(RecordServiceTest, NothingIsAppliedWhenStorageFails) {
@@ -632,10 +645,10 @@ TEST_F(RecordServiceTest, NothingIsAppliedWhenStorageFails) {
   const std::vector<Snap> before = Get(c);
   storage_.SetUnavailable(true);
   EXPECT_EQ(Add(c, {{"c", Vec{3, 3}, {}, {}}}).code(), StatusCode::kUnavailable);
-  EXPECT_EQ(Upsert(c, {{"a", Vec{9, 9}, "changed", Set({{"k", int64_t{9}}})},
-                       {"d", Vec{4, 4}, {}, {}}})
-                .code(),
-            StatusCode::kUnavailable);
+  EXPECT_EQ(
+      Upsert(c, {{"a", Vec{9, 9}, "changed", Set({{"k", int64_t{9}}})}, {"d", Vec{4, 4}, {}, {}}})
+          .code(),
+      StatusCode::kUnavailable);
   EXPECT_EQ(Update(c, {{"b", Vec{8, 8}, "changed", Patch({}, {"k"})}}).code(),
             StatusCode::kUnavailable);
   DeleteRequest by_ids;
@@ -749,15 +762,25 @@ bool RefMatches(const Where& w, const std::optional<Metadata>& md,
     return a && b && cmp(*a, *b);
   };
   switch (m.op) {
-    case MetadataOp::kEq: return v && RefEqual(*v, m.operand);
-    case MetadataOp::kNe: return !(v && RefEqual(*v, m.operand));
-    case MetadataOp::kGt: return ordered([](double a, double b) { return a > b; });
-    case MetadataOp::kGte: return ordered([](double a, double b) { return a >= b; });
-    case MetadataOp::kLt: return ordered([](double a, double b) { return a < b; });
-    case MetadataOp::kLte: return ordered([](double a, double b) { return a <= b; });
-    case MetadataOp::kIn: return in_list();
-    case MetadataOp::kNin: return !in_list();
-    default: ADD_FAILURE() << "operator not generated"; return false;
+    case MetadataOp::kEq:
+      return v && RefEqual(*v, m.operand);
+    case MetadataOp::kNe:
+      return !(v && RefEqual(*v, m.operand));
+    case MetadataOp::kGt:
+      return ordered([](double a, double b) { return a > b; });
+    case MetadataOp::kGte:
+      return ordered([](double a, double b) { return a >= b; });
+    case MetadataOp::kLt:
+      return ordered([](double a, double b) { return a < b; });
+    case MetadataOp::kLte:
+      return ordered([](double a, double b) { return a <= b; });
+    case MetadataOp::kIn:
+      return in_list();
+    case MetadataOp::kNin:
+      return !in_list();
+    default:
+      ADD_FAILURE() << "operator not generated";
+      return false;
   }
 }
 
@@ -826,8 +849,7 @@ class Model {
     std::vector<std::string> doomed = Select(req.ids, req.where, req.where_document);
     if (req.limit && doomed.size() > static_cast<size_t>(*req.limit)) doomed.resize(*req.limit);
     for (const auto& id : doomed) records_.erase(id);
-    return has_filter ? static_cast<int64_t>(doomed.size())
-                      : static_cast<int64_t>(req.ids->size());
+    return has_filter ? static_cast<int64_t>(doomed.size()) : static_cast<int64_t>(req.ids->size());
   }
 
   std::vector<Snap> Get(const GetRequest& req) const {
@@ -854,9 +876,12 @@ class Model {
       l2 += (double{a[i]} - b[i]) * (double{a[i]} - b[i]);
     }
     switch (space_) {
-      case Space::kL2: return l2;
-      case Space::kIp: return 1.0 - ab;
-      case Space::kCosine: return 1.0 - ab / std::sqrt(aa * bb);
+      case Space::kL2:
+        return l2;
+      case Space::kIp:
+        return 1.0 - ab;
+      case Space::kCosine:
+        return 1.0 - ab / std::sqrt(aa * bb);
     }
     return 0;
   }
@@ -911,7 +936,9 @@ class Generator {
   std::vector<std::string> Ids(int lo, int hi) {
     std::vector<std::string> ids;
     int n = Uniform(lo, hi);
-    for (int i = 0; i < n; ++i) ids.push_back(Chance(0.1) ? prefix_ + "nope" + std::to_string(i) : Id());
+    for (int i = 0; i < n; ++i) {
+      ids.push_back(Chance(0.1) ? prefix_ + "nope" + std::to_string(i) : Id());
+    }
     return ids;
   }
 
@@ -941,10 +968,14 @@ class Generator {
   }
   MetadataValue Scalar() {
     switch (Uniform(0, 3)) {
-      case 0: return int64_t{Uniform(0, 4)};
-      case 1: return Pick(std::vector<double>{0.5, 1.0, 2.0, 2.5, 3.5});
-      case 2: return String();
-      default: return Chance(0.5);
+      case 0:
+        return int64_t{Uniform(0, 4)};
+      case 1:
+        return Pick(std::vector<double>{0.5, 1.0, 2.0, 2.5, 3.5});
+      case 2:
+        return String();
+      default:
+        return Chance(0.5);
     }
   }
 
@@ -1019,10 +1050,9 @@ class Generator {
 
   Where MetadataLeaf() {
     static const std::vector<std::string> kKeys = {"a", "b", "c", "s", "t", "zz"};
-    static const std::vector<MetadataOp> kOps = {MetadataOp::kEq,  MetadataOp::kNe,
-                                                 MetadataOp::kGt,  MetadataOp::kGte,
-                                                 MetadataOp::kLt,  MetadataOp::kLte,
-                                                 MetadataOp::kIn,  MetadataOp::kNin};
+    static const std::vector<MetadataOp> kOps = {
+        MetadataOp::kEq, MetadataOp::kNe,  MetadataOp::kGt, MetadataOp::kGte,
+        MetadataOp::kLt, MetadataOp::kLte, MetadataOp::kIn, MetadataOp::kNin};
     std::string key = Pick(kKeys);
     MetadataOp op = Pick(kOps);
     switch (op) {
@@ -1066,8 +1096,7 @@ class Generator {
   Where DocumentLeaf() {
     static const std::vector<std::string> kPatterns = {"apple", "pp", "Apple", "an", "cherry",
                                                        "",      "z",  "e t",   "%"};
-    return DocCond(Chance(0.7) ? DocumentOp::kContains : DocumentOp::kNotContains,
-                   Pick(kPatterns));
+    return DocCond(Chance(0.7) ? DocumentOp::kContains : DocumentOp::kNotContains, Pick(kPatterns));
   }
 
   Where RandomWhere(int depth = 0) {
@@ -1204,9 +1233,9 @@ void RecordServiceDifferentialTest::CheckQuery(const std::string& c, const Model
       SCOPED_TRACE("result #" + std::to_string(i) + " id " + v.id);
       ASSERT_TRUE(model.records().contains(v.id));
       EXPECT_TRUE(seen.insert(v.id).second) << "returned twice";
-      EXPECT_TRUE(std::any_of(ranked.begin(), ranked.end(),
-                              [&](const auto& r) { return r.second == v.id; }))
-          << "not a candidate";
+      EXPECT_TRUE(std::any_of(ranked.begin(), ranked.end(), [&](const auto& r) {
+        return r.second == v.id;
+      })) << "not a candidate";
       double want = model.Distance(req.query_embeddings[qi], model.records().at(v.id).embedding);
       EXPECT_TRUE(Close(v.distance, want)) << "distance " << v.distance << " want " << want;
       if (i > 0) {
@@ -1220,8 +1249,8 @@ void RecordServiceDifferentialTest::CheckQuery(const std::string& c, const Model
     std::sort(got_distances.begin(), got_distances.end());
     for (size_t i = 0; i < k; ++i) {
       EXPECT_TRUE(Close(got_distances[i], ranked[i].first))
-          << "rank " << i << ": got " << got_distances[i] << " want " << ranked[i].first
-          << " (" << ranked[i].second << ")";
+          << "rank " << i << ": got " << got_distances[i] << " want " << ranked[i].first << " ("
+          << ranked[i].second << ")";
     }
   }
 }
@@ -1297,9 +1326,8 @@ void RecordServiceDifferentialTest::Run(const std::string& c, Model& model, Gene
         confine(req.ids);
       }
       const bool down = !concurrent && gen.Chance(0.03);
-      what = std::string("delete") + (down ? " (storage down)" : "") +
-             " ids=" + Describe(req.ids) + " where=" + Describe(req.where) +
-             " where_document=" + Describe(req.where_document) +
+      what = std::string("delete") + (down ? " (storage down)" : "") + " ids=" + Describe(req.ids) +
+             " where=" + Describe(req.where) + " where_document=" + Describe(req.where_document) +
              " limit=" + (req.limit ? std::to_string(*req.limit) : "null");
       SCOPED_TRACE("op #" + std::to_string(step) + ": " + what);
       if (down) storage_.SetUnavailable(true);
