@@ -17,10 +17,19 @@ class ClickHouseEnvironment : public ::testing::Environment {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
 
+  void Restart() {
+    Url();
+    server_->Stop();
+    server_.reset();  // releases the data-directory lock
+    Url();
+  }
+
   const std::string& Url() {
     if (!server_) {
-      char tmpl[] = "/tmp/chromahouse-it-XXXXXX";
-      dir_ = mkdtemp(tmpl);
+      if (dir_.empty()) {
+        char tmpl[] = "/tmp/chromahouse-it-XXXXXX";
+        dir_ = mkdtemp(tmpl);
+      }
       EmbeddedClickHouseOptions o;
       o.data_dir = dir_;
       server_ = std::make_unique<EmbeddedClickHouse>(o);
@@ -47,6 +56,8 @@ ClickHouseEnvironment* env = static_cast<ClickHouseEnvironment*>(
 }  // namespace
 
 std::string ClickHouseUrl() { return env->Url(); }
+
+void RestartClickHouse() { env->Restart(); }
 
 std::string FreshDatabaseName() {
   static std::atomic<int> n{0};

@@ -15,6 +15,9 @@ namespace chromahouse::testing {
 
 // The URL of the shared ClickHouse (started on first use, stopped at exit).
 std::string ClickHouseUrl();
+// Stops the shared ClickHouse and starts it again on the same data (new ports: call
+// ClickHouseUrl() again afterwards).
+void RestartClickHouse();
 // A database name unique within this process run ("it_<pid>_<n>").
 std::string FreshDatabaseName();
 
