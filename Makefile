@@ -60,8 +60,9 @@ asan: deps
 	cmake --build build-asan -j $(JOBS) --target unit_tests
 	cd build-asan && ctest --output-on-failure -L unit -j 2
 
-bench: build
-	@echo "benchmarks arrive with the records engine (see bench/README.md)"
+# End-to-end ingest/query benchmark through the npm client (figures in the README).
+bench: build npm-deps
+	node bench/e2e_bench.mjs --n $${BENCH_N:-100000}
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan

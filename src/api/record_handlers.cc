@@ -47,6 +47,10 @@ void Api::AddRecordRoutes() {
   });
   router_.Add("GET", coll + "/count", false, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+    if (ctx.QueryCount("read_level") > 1) {
+      return Status::InvalidArgument(
+          "Failed to deserialize query string: duplicate field `read_level`");
+    }
     auto level = ctx.Query("read_level");
     if (level && *level != "index_and_wal" && *level != "index_only" &&
         *level != "index_and_bounded_wal") {

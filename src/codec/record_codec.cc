@@ -212,11 +212,12 @@ Result<std::optional<std::vector<std::optional<MetadataPatch>>>> DecodeMetadatas
 
 Result<Include> DecodeInclude(simdjson::dom::object obj, std::vector<IncludeField> defaults) {
   Include inc;
-  auto el = Field(obj, "include");
-  if (!el) {
+  simdjson::dom::element present;
+  if (obj.at_key("include").get(present)) {
     inc.fields = std::move(defaults);
     return inc;
   }
+  auto el = std::optional<simdjson::dom::element>(present);  // null is a 422, as in Chroma
   simdjson::dom::array arr;
   if (el->get_array().get(arr)) return TypeError("include", *el, "a sequence");
   size_t i = 0;
@@ -256,6 +257,15 @@ Status DecodeFilters(simdjson::dom::object obj, std::optional<Where>* where,
     *where_document = std::move(v);
   }
   return Status::Ok();
+}
+
+// A u32 field (limit, offset, n_results): 422 beyond 2^32 − 1, as in Chroma.
+Result<std::optional<int64_t>> OptionalU32(simdjson::dom::object obj, std::string_view key) {
+  ASSIGN_OR_RETURN(auto v, OptionalInt(obj, key, "", true));
+  if (v && *v > int64_t{UINT32_MAX}) {
+    return ShapeError(key, "invalid value: integer `" + std::to_string(*v) + "`, expected u32");
+  }
+  return v;
 }
 
 Result<simdjson::dom::object> ParseObject(JsonBody& json, std::string_view body,
@@ -332,8 +342,9 @@ Result<RecordWriteRequest> DecodeRecordWrite(std::string_view body, RecordWriteK
   simdjson::dom::element ids_el;
   if (obj.at_key("ids").get(ids_el)) return ShapeError("", "missing field `ids`");
   ASSIGN_OR_RETURN(req.ids, DecodeIds(ids_el, "ids"));
+  // Null rows ("unchanged") are allowed only in update; Chroma refuses them in upsert.
   ASSIGN_OR_RETURN(req.embeddings,
-                   DecodeWriteEmbeddings(body, obj, kind != RecordWriteKind::kAdd,
+                   DecodeWriteEmbeddings(body, obj, kind == RecordWriteKind::kUpdate,
                                          kind != RecordWriteKind::kUpdate));
   ASSIGN_OR_RETURN(req.documents, DecodeOptionalStrings(obj, "documents"));
   ASSIGN_OR_RETURN(req.uris, DecodeOptionalStrings(obj, "uris"));
@@ -349,8 +360,8 @@ Result<GetRequest> DecodeGet(std::string_view body) {
   GetRequest req;
   ASSIGN_OR_RETURN(req.ids, DecodeOptionalIds(obj));
   RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document));
-  ASSIGN_OR_RETURN(req.limit, OptionalInt(obj, "limit", "", true));
-  ASSIGN_OR_RETURN(auto offset, OptionalInt(obj, "offset", "", true));
+  ASSIGN_OR_RETURN(req.limit, OptionalU32(obj, "limit"));
+  ASSIGN_OR_RETURN(auto offset, OptionalU32(obj, "offset"));
   req.offset = offset.value_or(0);
   ASSIGN_OR_RETURN(req.include,
                    DecodeInclude(obj, {IncludeField::kDocuments, IncludeField::kMetadatas}));
@@ -389,7 +400,7 @@ Result<QueryRequest> DecodeQuery(std::string_view body) {
   }
   if (need_tokens) RETURN_IF_ERROR(ReadFloatRows(body, "query_embeddings", &rows));
   for (auto& r : rows) req.query_embeddings.push_back(std::move(*r));
-  ASSIGN_OR_RETURN(auto n, OptionalInt(obj, "n_results", "", true));
+  ASSIGN_OR_RETURN(auto n, OptionalU32(obj, "n_results"));
   req.n_results = n.value_or(10);
   ASSIGN_OR_RETURN(req.ids, DecodeOptionalIds(obj));
   RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document));
@@ -406,7 +417,7 @@ Result<DeleteRequest> DecodeDelete(std::string_view body) {
   DeleteRequest req;
   ASSIGN_OR_RETURN(req.ids, DecodeOptionalIds(obj));
   RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document));
-  ASSIGN_OR_RETURN(req.limit, OptionalInt(obj, "limit", "", true));
+  ASSIGN_OR_RETURN(req.limit, OptionalU32(obj, "limit"));
   return req;
 }
 

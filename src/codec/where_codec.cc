@@ -3,6 +3,8 @@
 #include <re2/re2.h>
 
 #include <optional>
+#include <set>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -122,6 +124,7 @@ Result<std::string> RustToRe2(std::string_view p) {
   const size_t n = p.size();
   auto at = [&](size_t i) { return i < n ? p[i] : '\0'; };
   bool in_class = false;
+  std::set<std::string> group_names;
   size_t i = 0;
   while (i < n) {
     char c = p[i];
@@ -132,6 +135,10 @@ Result<std::string> RustToRe2(std::string_view p) {
       }
       if (!in_class && (d == 'b' || d == 'B') && at(i + 2) == '{') {
         return RegexError(p, "word-boundary assertions \\b{…} are not supported");
+      }
+      if (d == 'C' || d == 'Q' || d == 'E') {
+        // RE2-only escapes (any byte, quoting) that Rust's syntax rejects.
+        return RegexError(p, std::string("unrecognized escape sequence \\") + d);
       }
       out += p.substr(i, 2);
       i += 2;
@@ -168,6 +175,18 @@ Result<std::string> RustToRe2(std::string_view p) {
       return RegexError(p, "repetition {,n} needs a lower bound (write {0,n})");
     }
     if (c == '(' && at(i + 1) == '?') {
+      size_t name_start = 0;
+      if (at(i + 2) == '<' && at(i + 3) != '=' && at(i + 3) != '!') name_start = i + 3;
+      if (at(i + 2) == 'P' && at(i + 3) == '<') name_start = i + 4;
+      if (name_start != 0) {  // (?<name>…) or (?P<name>…): names must be unique, as in Rust
+        size_t close = p.find('>', name_start);
+        std::string name(p.substr(name_start, close == std::string_view::npos
+                                                   ? std::string_view::npos
+                                                   : close - name_start));
+        if (!group_names.insert(name).second) {
+          return RegexError(p, "duplicate capture group name " + Quote(name));
+        }
+      }
       if (at(i + 2) == '<' && at(i + 3) != '=' && at(i + 3) != '!') {  // (?<name>…)
         out += "(?P<";
         i += 3;

@@ -44,6 +44,7 @@ size_t RecordStore::RecordBytes(uint32_t offset) const {
 
 void RecordStore::Release(uint32_t offset) {
   record_bytes_ -= RecordBytes(offset);
+  if (metadatas_[offset]) metadata_index_.Remove(offset, *metadatas_[offset]);
   ids_[offset].clear();
   documents_[offset].reset();
   uris_[offset].reset();
@@ -53,7 +54,11 @@ void RecordStore::Release(uint32_t offset) {
 }
 
 void RecordStore::Store(uint32_t offset, const RecordRow& row) {
-  if (live_[offset]) record_bytes_ -= RecordBytes(offset);
+  if (live_[offset]) {
+    record_bytes_ -= RecordBytes(offset);
+    if (metadatas_[offset]) metadata_index_.Remove(offset, *metadatas_[offset]);
+  }
+  if (row.metadata) metadata_index_.Insert(offset, *row.metadata);
   ids_[offset] = row.id;
   documents_[offset] = row.document;
   uris_[offset] = row.uri;

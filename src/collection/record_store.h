@@ -14,7 +14,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/aligned_allocator.h"
 #include "core/record.h"
+#include "filter/metadata_index.h"
 #include "index/distance.h"
 #include "index/vector_index.h"
 
@@ -52,6 +54,13 @@ class RecordStore {
   // The full current row of a live record (for merges on update/upsert).
   RecordRow Row(uint32_t offset) const;
 
+  // Offsets among `offsets` (live, in the given order) matching a metadata-only `where`, from
+  // the metadata index; nullopt when the index cannot answer (the caller then scans).
+  std::optional<std::vector<uint32_t>> FilterByIndex(const Where& where,
+                                                     const std::vector<uint32_t>& offsets) const {
+    return metadata_index_.Evaluate(where, offsets);
+  }
+
   // Exact k nearest among `offsets`, sorted by distance (ties in an unspecified order).
   std::vector<Neighbor> Nearest(const float* query, const std::vector<uint32_t>& offsets,
                                 size_t k) const;
@@ -70,7 +79,8 @@ class RecordStore {
   size_t record_bytes_ = 0;  // ids, documents, uris, metadata of live records
   std::unordered_map<std::string, uint32_t> id_to_offset_;
   std::vector<std::string> ids_;
-  std::vector<float> vectors_;
+  // Row-major, 64-byte aligned (row = offset).
+  std::vector<float, AlignedAllocator<float, 64>> vectors_;
   std::vector<std::optional<std::string>> documents_;
   std::vector<std::optional<std::string>> uris_;
   std::vector<std::optional<Metadata>> metadatas_;
@@ -85,6 +95,7 @@ class RecordStore {
   // Newest tombstone version seen per deleted id, so that an older write applied late cannot
   // resurrect it.
   std::unordered_map<std::string, uint64_t> tombstones_;
+  MetadataIndex metadata_index_;  // over the metadata of live records
 };
 
 }  // namespace chromahouse

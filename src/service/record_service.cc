@@ -81,11 +81,15 @@ void RecordService::ApplyRows(LoadedCollection& loaded, const std::vector<Record
     loaded.search.OnApplied(loaded.store, changes);
   }
   cache_.Touch(loaded.id);
-  if (loaded.search.HasPending()) {
-    std::lock_guard lock(index_mu_);
-    index_queue_.push_back(cache_.Find(loaded.id));
-    index_cv_.notify_one();
-  }
+  if (loaded.search.HasPending()) ScheduleIndexing(cache_.Find(loaded.id));
+}
+
+void RecordService::ScheduleIndexing(const std::shared_ptr<LoadedCollection>& loaded) {
+  if (!loaded) return;
+  std::lock_guard lock(index_mu_);
+  if (!index_scheduled_.insert(loaded->id).second) return;  // already queued
+  index_queue_.emplace_back(loaded->id, loaded);
+  index_cv_.notify_one();
 }
 
 void RecordService::IndexLoop() {
@@ -93,8 +97,9 @@ void RecordService::IndexLoop() {
   while (true) {
     index_cv_.wait(lock, [this] { return stopping_ || !index_queue_.empty(); });
     if (stopping_) return;
-    std::weak_ptr<LoadedCollection> weak = index_queue_.back();
-    index_queue_.pop_back();
+    auto [id, weak] = index_queue_.front();
+    index_queue_.pop_front();
+    index_scheduled_.erase(id);
     lock.unlock();
     if (auto loaded = weak.lock()) {
       // Small steps, so that queries and writes never wait long for the graph.
@@ -104,12 +109,10 @@ void RecordService::IndexLoop() {
           std::shared_lock data(loaded->data_mu);
           more = loaded->search.IndexSome(loaded->store, 32);
         }
-        std::lock_guard stop_check(purge_mu_);
         if (stopping_) break;
       }
     }
     lock.lock();
-    // Duplicates of the same collection are harmless: IndexSome returns at once.
   }
 }
 
@@ -165,11 +168,7 @@ Result<std::pair<Collection, std::shared_ptr<LoadedCollection>>> RecordService::
     const std::string& collection_id) {
   ASSIGN_OR_RETURN(Collection c, catalog_->GetCollection(collection_id));
   ASSIGN_OR_RETURN(auto loaded, cache_.Get(collection_id, IndexParams(c)));
-  if (loaded->search.HasPending()) {
-    std::lock_guard lock(index_mu_);
-    index_queue_.push_back(loaded);
-    index_cv_.notify_one();
-  }
+  if (loaded->search.HasPending()) ScheduleIndexing(loaded);
   return std::make_pair(std::move(c), std::move(loaded));
 }
 
@@ -343,6 +342,16 @@ std::vector<uint32_t> RecordService::Select(const RecordStore& store,
     offsets = store.OffsetsInInsertionOrder();
   }
   if (!where && !where_document) return offsets;
+  // Metadata conditions come from the metadata index when it can answer them; whatever is left
+  // (document conditions) is checked record by record on the smaller set.
+  bool where_done = false;
+  if (where) {
+    if (auto indexed = store.FilterByIndex(*where, offsets)) {
+      offsets = std::move(*indexed);
+      where_done = true;
+    }
+  }
+  if (where_done && !where_document) return offsets;
   std::vector<uint32_t> out;
   out.reserve(offsets.size());
   for (uint32_t o : offsets) {
@@ -350,7 +359,7 @@ std::vector<uint32_t> RecordService::Select(const RecordStore& store,
     const auto& doc = store.document(o);
     const Metadata* mp = md ? &*md : nullptr;
     const std::string* dp = doc ? &*doc : nullptr;
-    if (where && !Matches(*where, mp, dp)) continue;
+    if (where && !where_done && !Matches(*where, mp, dp)) continue;
     if (where_document && !Matches(*where_document, mp, dp)) continue;
     out.push_back(o);
   }

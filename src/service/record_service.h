@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -81,6 +82,7 @@ class RecordService {
                                const std::optional<Where>& where_document) const;
   void PurgeLoop();
   void IndexLoop();
+  void ScheduleIndexing(const std::shared_ptr<LoadedCollection>& loaded);
   // Applies committed rows to memory and hands new vectors to the background indexer.
   void ApplyRows(LoadedCollection& loaded, const std::vector<RecordRow>& rows);
   // Commits a group of queued writes in one storage write; sets each write's status.
@@ -95,12 +97,15 @@ class RecordService {
   std::mutex purge_mu_;
   std::condition_variable purge_cv_;
   std::deque<std::string> purge_queue_;  // guarded by purge_mu_
-  bool stopping_ = false;                // guarded by purge_mu_
+  std::atomic<bool> stopping_{false};  // set under purge_mu_ and index_mu_
   std::thread purge_thread_;
 
   std::mutex index_mu_;
   std::condition_variable index_cv_;
-  std::vector<std::weak_ptr<LoadedCollection>> index_queue_;  // guarded by index_mu_
+  std::deque<std::pair<std::string, std::weak_ptr<LoadedCollection>>>
+      index_queue_;                         // guarded by index_mu_
+
+  std::set<std::string> index_scheduled_;                     // guarded by index_mu_
   std::thread index_thread_;
   std::atomic<int64_t> brute_force_queries_{0};
   std::atomic<int64_t> hnsw_queries_{0};

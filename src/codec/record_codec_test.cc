@@ -1,0 +1,85 @@
+#include "codec/record_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace chromahouse {
+namespace {
+
+TEST(RecordCodec, NumbersRoundDirectlyToFloat32) {
+  auto r = DecodeRecordWrite(R"({"ids":["a"],"embeddings":[[10.712873935699463, 1, -0.5e-3]]})",
+                             RecordWriteKind::kAdd);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& e = *(*r->embeddings)[0];
+  // Through a double this would be 10.712873; rounded once it is 10.712874.
+  EXPECT_EQ(e[0], 10.712874f);
+  EXPECT_EQ(e[1], 1.0f);
+  EXPECT_EQ(e[2], -0.0005f);
+}
+
+TEST(RecordCodec, Base64EmbeddingsAreLittleEndianFloat32) {
+  auto v = DecodeBase64Floats("AACAPwAAAEA=");  // 1.0f, 2.0f
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(*v, (std::vector<float>{1.0f, 2.0f}));
+  EXPECT_EQ(DecodeBase64Floats("AACAP").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeBase64Floats("AACA").status().code(), StatusCode::kInvalidArgument);  // 3 bytes
+  EXPECT_EQ(DecodeBase64Floats("AA*APwAAAEA=").status().message().rfind("Invalid base64 string", 0),
+            0u);
+  auto nan = DecodeRecordWrite(R"({"ids":["a"],"embeddings":["AADAfw=="]})", RecordWriteKind::kAdd);
+  EXPECT_EQ(nan.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(RecordCodec, NullEmbeddingRowsOnlyInUpdate) {
+  const char* body = R"({"ids":["a"],"embeddings":[null]})";
+  EXPECT_TRUE(DecodeRecordWrite(body, RecordWriteKind::kUpdate).ok());
+  EXPECT_EQ(DecodeRecordWrite(body, RecordWriteKind::kUpsert).status().code(),
+            StatusCode::kUnprocessableEntity);
+  EXPECT_EQ(DecodeRecordWrite(body, RecordWriteKind::kAdd).status().code(),
+            StatusCode::kUnprocessableEntity);
+  EXPECT_EQ(DecodeRecordWrite(R"({"ids":["a"]})", RecordWriteKind::kAdd).status().code(),
+            StatusCode::kUnprocessableEntity);
+  EXPECT_EQ(DecodeRecordWrite(R"({"ids":["a"],"embeddings":[[1],"AACAPw=="]})",
+                              RecordWriteKind::kAdd)
+                .status()
+                .code(),
+            StatusCode::kUnprocessableEntity);
+}
+
+TEST(RecordCodec, CountsAreU32AndIncludeIsNeverNull) {
+  EXPECT_TRUE(DecodeGet(R"({"limit":4294967295,"offset":0})").ok());
+  EXPECT_EQ(DecodeGet(R"({"limit":4294967296})").status().code(),
+            StatusCode::kUnprocessableEntity);
+  EXPECT_EQ(DecodeGet(R"({"offset":-1})").status().code(), StatusCode::kUnprocessableEntity);
+  EXPECT_EQ(DecodeQuery(R"({"query_embeddings":[[1]],"n_results":4294967296})").status().code(),
+            StatusCode::kUnprocessableEntity);
+  EXPECT_EQ(DecodeGet(R"({"include":null})").status().code(), StatusCode::kUnprocessableEntity);
+  EXPECT_EQ(DecodeGet(R"({"include":["data"]})").status().code(),
+            StatusCode::kUnprocessableEntity);
+  auto defaults = DecodeGet("{}");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->include.fields,
+            (std::vector<IncludeField>{IncludeField::kDocuments, IncludeField::kMetadatas}));
+}
+
+TEST(RecordCodec, QueryEmbeddingsMustBeArrays) {
+  EXPECT_EQ(DecodeQuery(R"({"query_embeddings":["AACAPw=="]})").status().code(),
+            StatusCode::kUnprocessableEntity);
+  auto q = DecodeQuery(R"({"query_embeddings":[[0.1,0.2]]})");
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->query_embeddings[0], (std::vector<float>{0.1f, 0.2f}));
+  EXPECT_EQ(q->n_results, 10);
+}
+
+TEST(RecordCodec, RegexesInvalidInRustSyntaxAre400) {
+  for (const char* pattern : {R"((?P<n>a)(?P<n>b))", R"((?<n>a)(?<n>b))", R"(\\C)", R"(\\Qa\\E)"}) {
+    std::string body = std::string(R"({"where_document":{"$regex":")") + pattern + "\"}}";
+    auto r = DecodeGet(body);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << pattern;
+    EXPECT_EQ(r.status().message().rfind("Regex syntax errror:", 0), 0u) << r.status().message();
+  }
+  EXPECT_TRUE(DecodeGet(R"json({"where_document":{"$regex":"(?<a>x)(?P<b>y)"}})json").ok());
+}
+
+}  // namespace
+}  // namespace chromahouse
