@@ -32,6 +32,25 @@ void AppendJsonString(std::string* out, std::string_view value) {
   out->push_back('"');
 }
 
+namespace {
+
+// Shortest round-trip text of a float or double, always with a decimal point or exponent so
+// that it reads back as a float; NaN and infinities (not JSON) become null.
+template <typename T>
+void AppendShortest(std::string* out, T value) {
+  if (!std::isfinite(value)) {
+    out->append("null");
+    return;
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof(buf), value);
+  std::string_view text(buf, static_cast<size_t>(r.ptr - buf));
+  out->append(text);
+  if (text.find_first_of(".eE") == std::string_view::npos) out->append(".0");
+}
+
+}  // namespace
+
 void JsonWriter::Separate() {
   if (after_key_) {
     after_key_ = false;
@@ -93,28 +112,12 @@ void JsonWriter::UInt(uint64_t value) {
 
 void JsonWriter::Double(double value) {
   Separate();
-  if (!std::isfinite(value)) {
-    out_->append("null");
-    return;
-  }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), value);
-  std::string_view text(buf, static_cast<size_t>(r.ptr - buf));
-  out_->append(text);
-  if (text.find_first_of(".eE") == std::string_view::npos) out_->append(".0");
+  AppendShortest(out_, value);
 }
 
 void JsonWriter::Float(float value) {
   Separate();
-  if (!std::isfinite(value)) {
-    out_->append("null");
-    return;
-  }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), value);
-  std::string_view text(buf, static_cast<size_t>(r.ptr - buf));
-  out_->append(text);
-  if (text.find_first_of(".eE") == std::string_view::npos) out_->append(".0");
+  AppendShortest(out_, value);
 }
 
 void JsonWriter::Bool(bool value) {

@@ -295,98 +295,80 @@ Result<std::vector<Collection>> ClickHouseStorage::LoadCollections() {
   return NewestLive(newest);
 }
 
-Status ClickHouseStorage::WriteTenants(const std::vector<Tenant>& rows) {
+namespace {
+
+// One INSERT … FORMAT JSONEachRow of `rows`: `fields` writes a row's own columns, the version
+// columns every catalog table has are added here.
+template <typename Row, typename Fn>
+Status InsertJsonRows(SqlTransport& transport, std::string_view kind, const std::string& table,
+                      const std::vector<Row>& rows, Fn&& fields) {
   if (rows.empty()) return Status::Ok();
   std::string body;
-  for (const auto& t : rows) {
+  for (const Row& row : rows) {
     JsonWriter w(&body);
     w.BeginObject();
-    w.Key("name");
-    w.String(t.name);
-    w.Key("resource_name");
-    WriteNullableString(w, t.resource_name);
+    fields(w, row);
     w.Key("ver");
-    w.UInt(t.version);
+    w.UInt(row.version);
     w.Key("deleted");
-    w.Int(t.deleted ? 1 : 0);
+    w.Int(row.deleted ? 1 : 0);
     w.EndObject();
     body.push_back('\n');
   }
-  return transport_
-      ->Execute("write tenants", "INSERT INTO " + Table("tenants") + " FORMAT JSONEachRow", body)
-      .status();
+  return transport.Execute(kind, "INSERT INTO " + table + " FORMAT JSONEachRow", body).status();
+}
+
+}  // namespace
+
+Status ClickHouseStorage::WriteTenants(const std::vector<Tenant>& rows) {
+  return InsertJsonRows(*transport_, "write tenants", Table("tenants"), rows,
+                        [](JsonWriter& w, const Tenant& t) {
+                          w.Key("name");
+                          w.String(t.name);
+                          w.Key("resource_name");
+                          WriteNullableString(w, t.resource_name);
+                        });
 }
 
 Status ClickHouseStorage::WriteDatabases(const std::vector<Database>& rows) {
-  if (rows.empty()) return Status::Ok();
-  std::string body;
-  for (const auto& d : rows) {
-    JsonWriter w(&body);
-    w.BeginObject();
-    w.Key("tenant");
-    w.String(d.tenant);
-    w.Key("name");
-    w.String(d.name);
-    w.Key("id");
-    w.String(d.id);
-    w.Key("ver");
-    w.UInt(d.version);
-    w.Key("deleted");
-    w.Int(d.deleted ? 1 : 0);
-    w.EndObject();
-    body.push_back('\n');
-  }
-  return transport_
-      ->Execute("write databases", "INSERT INTO " + Table("databases") + " FORMAT JSONEachRow",
-                body)
-      .status();
+  return InsertJsonRows(*transport_, "write databases", Table("databases"), rows,
+                        [](JsonWriter& w, const Database& d) {
+                          w.Key("tenant");
+                          w.String(d.tenant);
+                          w.Key("name");
+                          w.String(d.name);
+                          w.Key("id");
+                          w.String(d.id);
+                        });
 }
 
 Status ClickHouseStorage::WriteCollections(const std::vector<Collection>& rows) {
-  if (rows.empty()) return Status::Ok();
-  std::string body;
-  for (const auto& c : rows) {
-    JsonWriter w(&body);
-    w.BeginObject();
-    w.Key("id");
-    w.String(c.id);
-    w.Key("tenant");
-    w.String(c.tenant);
-    w.Key("database");
-    w.String(c.database);
-    w.Key("name");
-    w.String(c.name);
-    w.Key("metadata");
-    if (c.metadata) {
-      w.String(MetadataToJson(*c.metadata));
-    } else {
-      w.Null();
-    }
-    w.Key("configuration");
-    w.String(ConfigurationToStoredJson(c.configuration));
-    w.Key("schema");
-    if (c.schema_json.empty()) {
-      w.Null();
-    } else {
-      w.String(c.schema_json);
-    }
-    w.Key("dimension");
-    if (c.dimension) {
-      w.Int(*c.dimension);
-    } else {
-      w.Null();
-    }
-    w.Key("ver");
-    w.UInt(c.version);
-    w.Key("deleted");
-    w.Int(c.deleted ? 1 : 0);
-    w.EndObject();
-    body.push_back('\n');
-  }
-  return transport_
-      ->Execute("write collections",
-                "INSERT INTO " + Table("collections") + " FORMAT JSONEachRow", body)
-      .status();
+  return InsertJsonRows(
+      *transport_, "write collections", Table("collections"), rows,
+      [](JsonWriter& w, const Collection& c) {
+        w.Key("id");
+        w.String(c.id);
+        w.Key("tenant");
+        w.String(c.tenant);
+        w.Key("database");
+        w.String(c.database);
+        w.Key("name");
+        w.String(c.name);
+        w.Key("metadata");
+        WriteNullableString(w, c.metadata ? std::optional<std::string>(MetadataToJson(*c.metadata))
+                                          : std::nullopt);
+        w.Key("configuration");
+        w.String(ConfigurationToStoredJson(c.configuration));
+        w.Key("schema");
+        WriteNullableString(w, c.schema_json.empty() ? std::nullopt
+                                                     : std::optional<std::string>(c.schema_json));
+        w.Key("dimension");
+        if (c.dimension) {
+          w.Int(*c.dimension);
+        } else {
+          w.Null();
+        }
+      });
 }
 
 namespace {
