@@ -2,7 +2,7 @@
 // ingest N × D vectors in batches, then single-client query latency and recall@10 against
 // exact ground truth computed here. Prints a table and writes bench/results/e2e.json.
 //
-//   node bench/e2e_bench.mjs [--n 100000] [--dim 128] [--batch 100] [--queries 200]
+//   node bench/e2e_bench.mjs [--n 100000] [--dim 128] [--batch 100] [--queries 200] [--clients 1]
 //                            [--url http://127.0.0.1:8000]   (default: start build/chromahouse)
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -21,6 +21,7 @@ const N = Number(args.n ?? 100000);
 const DIM = Number(args.dim ?? 128);
 const BATCH = Number(args.batch ?? 100);
 const QUERIES = Number(args.queries ?? 200);
+const CLIENTS = Number(args.clients ?? 1);
 
 // Seeded Gaussian mixture: many clusters, anisotropic spread (not uniform noise).
 function rng(seed) {
@@ -63,23 +64,76 @@ const client = new ChromaClient({ host: hostname, port: Number(port) });
 const name = `bench-${Date.now()}`;
 const coll = await client.createCollection({ name, embeddingFunction: null });
 
-// Ingest.
+// Ingest: CLIENTS concurrent clients, each sending its share of the batches in order.
 const batchTimes = [];
 const t0 = performance.now();
-for (let start = 0; start < N; start += BATCH) {
-  const end = Math.min(N, start + BATCH);
-  const ids = [];
-  const embeddings = [];
-  for (let i = start; i < end; i++) {
-    ids.push(`id-${i}`);
-    embeddings.push(Array.from(data.subarray(i * DIM, (i + 1) * DIM)));
+async function ingestWorker(w) {
+  for (let start = w * BATCH; start < N; start += BATCH * CLIENTS) {
+    const end = Math.min(N, start + BATCH);
+    const ids = [];
+    const embeddings = [];
+    for (let i = start; i < end; i++) {
+      ids.push(`id-${i}`);
+      embeddings.push(Array.from(data.subarray(i * DIM, (i + 1) * DIM)));
+    }
+    const b0 = performance.now();
+    await coll.add({ ids, embeddings });
+    batchTimes.push(performance.now() - b0);
   }
-  const b0 = performance.now();
-  await coll.add({ ids, embeddings });
-  batchTimes.push(performance.now() - b0);
 }
+await Promise.all(Array.from({ length: CLIENTS }, (_, w) => ingestWorker(w)));
 const ingestSeconds = (performance.now() - t0) / 1000;
 batchTimes.sort((a, b) => a - b);
+
+// Baseline, same run: the same rows as raw `INSERT … FORMAT RowBinary` batches straight into
+// ClickHouse (same table layout, same batch size, same number of concurrent senders).
+async function rawClickHouseRate(chUrl) {
+  const q = (sql, body) =>
+    fetch(`${chUrl}/?query=${encodeURIComponent(sql)}`, { method: "POST", body: body ?? "" }).then(async (r) => {
+      if (!r.ok) throw new Error(`ClickHouse: ${await r.text()}`);
+    });
+  await q("CREATE DATABASE IF NOT EXISTS bench_raw");
+  await q("DROP TABLE IF EXISTS bench_raw.records");
+  await q("CREATE TABLE bench_raw.records (collection String, id String, ver UInt64, created UInt64, deleted UInt8, embedding Array(Float32), document Nullable(String), uri Nullable(String), metadata Nullable(String)) ENGINE = ReplacingMergeTree(ver) ORDER BY (collection, id)");
+  const collection = Buffer.from("00000000-0000-4000-8000-000000000000");
+  function varuint(n, out) {
+    while (n >= 0x80) { out.push((n & 0x7f) | 0x80); n = Math.floor(n / 128); }
+    out.push(n);
+  }
+  function rowBinary(start, end) {
+    const parts = [];
+    for (let i = start; i < end; i++) {
+      const head = [];
+      varuint(collection.length, head);
+      const id = Buffer.from(`id-${i}`);
+      const idLen = [];
+      varuint(id.length, idLen);
+      const fixed = Buffer.alloc(17);
+      fixed.writeBigUInt64LE(BigInt(i + 1), 0);
+      fixed.writeBigUInt64LE(BigInt(i + 1), 8);
+      fixed.writeUInt8(0, 16);
+      const n = [];
+      varuint(DIM, n);
+      const vec = Buffer.from(data.buffer, data.byteOffset + i * DIM * 4, DIM * 4);
+      parts.push(Buffer.from(head), collection, Buffer.from(idLen), id, fixed, Buffer.from(n), vec, Buffer.from([1, 1, 1]));
+    }
+    return Buffer.concat(parts);
+  }
+  const t = performance.now();
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, w) => {
+    for (let start = w * BATCH; start < N; start += BATCH * CLIENTS) {
+      await q("INSERT INTO bench_raw.records FORMAT RowBinary", rowBinary(start, Math.min(N, start + BATCH)));
+    }
+  }));
+  const seconds = (performance.now() - t) / 1000;
+  await q("DROP TABLE bench_raw.records");
+  return N / seconds;
+}
+let rawRate = null;
+if (server) {
+  const xml = (await import("node:fs")).readFileSync(join(server.dataDir, "clickhouse", "config.xml"), "utf8");
+  rawRate = await rawClickHouseRate(`http://127.0.0.1:${/<http_port>(\d+)<\/http_port>/.exec(xml)[1]}`);
+}
 
 // Ground truth (exact l2) for the held-out queries.
 function exactTop10(q) {
@@ -113,16 +167,23 @@ latencies.sort((a, b) => a - b);
 
 const result = {
   n: N, dim: DIM, batch: BATCH, queries: QUERIES,
+  clients: CLIENTS,
   ingest_vectors_per_s: Math.round(N / ingestSeconds),
+  raw_clickhouse_rowbinary_rows_per_s: rawRate && Math.round(rawRate),
+  ingest_ratio_vs_raw_clickhouse: rawRate && N / ingestSeconds / rawRate,
   batch_ms: { p50: percentile(batchTimes, 50), p99: percentile(batchTimes, 99), p999: percentile(batchTimes, 99.9) },
   query_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9) },
   recall_at_10: hits / (QUERIES * 10),
 };
 console.log(`| measure | value |\n|---|---|`);
-console.log(`| ingest ${N} × ${DIM}, batches of ${BATCH} (npm client, base64) | ${result.ingest_vectors_per_s} vectors/s |`);
+console.log(`| ingest ${N} × ${DIM}, batches of ${BATCH}, ${CLIENTS} client(s) (npm client, base64) | ${result.ingest_vectors_per_s} vectors/s |`);
+if (rawRate) {
+  console.log(`| baseline: raw ClickHouse INSERT RowBinary, same rows, batch size and senders | ${result.raw_clickhouse_rowbinary_rows_per_s} rows/s |`);
+  console.log(`| ratio chromahouse / raw ClickHouse | ${result.ingest_ratio_vs_raw_clickhouse.toFixed(2)} |`);
+}
 console.log(`| batch latency p50 / p99 / p99.9 | ${result.batch_ms.p50.toFixed(1)} / ${result.batch_ms.p99.toFixed(1)} / ${result.batch_ms.p999.toFixed(1)} ms |`);
 console.log(`| query latency p50 / p99 / p99.9 (n_results 10, 1 client) | ${result.query_ms.p50.toFixed(2)} / ${result.query_ms.p99.toFixed(2)} / ${result.query_ms.p999.toFixed(2)} ms |`);
 console.log(`| recall@10 | ${result.recall_at_10.toFixed(4)} |`);
 mkdirSync(join(here, "results"), { recursive: true });
-writeFileSync(join(here, "results", "e2e.json"), JSON.stringify(result, null, 2));
+writeFileSync(join(here, "results", `e2e_c${CLIENTS}.json`), JSON.stringify(result, null, 2));
 if (server) await server.cleanup();

@@ -316,7 +316,12 @@ void RecordService::CommitGroup(const std::string& collection_id, LoadedCollecti
     }
   }
   if (rows.empty()) return;
+  auto write_start = std::chrono::steady_clock::now();
   Status s = storage_->WriteRecords(collection_id, rows);
+  LOG_DEBUG("group commit to {}: {} requests, {} rows, storage write {:.2f} ms", collection_id,
+            group.size(), rows.size(),
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - write_start)
+                .count());
   if (!s.ok()) {
     // Nothing is applied: every request of the group fails and may be retried.
     for (PendingWrite* w : committed) w->status = s;

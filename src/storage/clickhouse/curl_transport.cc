@@ -93,7 +93,11 @@ Result<std::string> CurlTransport::Execute(std::string_view kind, std::string_vi
     url += pw;
     curl_free(pw);
   }
-  url += "&output_format_json_quote_64bit_integers=0&wait_end_of_query=1";
+  url += "&output_format_json_quote_64bit_integers=0";
+  // Results are buffered in ClickHouse until the query ends, so that an error cannot arrive as
+  // HTTP 200 in the middle of a streamed result. INSERTs (which carry a data body) return
+  // nothing, and waiting costs them a few milliseconds each.
+  if (body.empty()) url += "&wait_end_of_query=1";
   std::string_view post = body;
   if (!body.empty()) {
     char* q = curl_easy_escape(curl, sql.data(), static_cast<int>(sql.size()));
