@@ -192,6 +192,18 @@ TEST_F(ApiTest, CloudOnlyRoutesAnswerLikeTheLocalServer) {
             400);
 }
 
+TEST_F(ApiTest, IndexingStatusCountsRecords) {
+  HttpResponse created = Call("POST", kColls, R"({"name":"indexed"})");
+  std::string coll = std::string(kColls) + "/" + created.body.substr(7, 36);
+  EXPECT_EQ(Call("GET", coll + "/indexing_status").body,
+            R"({"op_indexing_progress":1.0,"num_unindexed_ops":0,"num_indexed_ops":0,"total_ops":0})");
+  ASSERT_EQ(Call("POST", coll + "/add", R"({"ids":["a","b"],"embeddings":[[1,2],[3,4]]})").status,
+            201);
+  // Two records: too few for a graph, so searched exactly and reported as indexed.
+  EXPECT_EQ(Call("GET", coll + "/indexing_status").body,
+            R"({"op_indexing_progress":1.0,"num_unindexed_ops":0,"num_indexed_ops":2,"total_ops":2})");
+}
+
 TEST_F(ApiTest, CorsWhenConfigured) {
   options_.cors_allow_origins = {"http://app.example"};
   api_ = std::make_unique<Api>(options_, &catalog_, &records_, &storage_);

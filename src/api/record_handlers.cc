@@ -2,6 +2,7 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "codec/record_codec.h"
+#include "common/json_writer.h"
 
 namespace chromahouse {
 
@@ -45,6 +46,26 @@ void Api::AddRecordRoutes() {
     ASSIGN_OR_RETURN(QueryResult result, records_->Query(id, req));
     return JsonResponse(EncodeQueryResponse(result.per_query, req.include));
   });
+  // Progress of the background HNSW indexer (Chroma's response shape).
+  router_.Add("GET", coll + "/indexing_status", false,
+              [this](const RouteContext& ctx) -> Result<HttpResponse> {
+                RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+                ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+                ASSIGN_OR_RETURN(auto status, records_->GetIndexingStatus(id));
+                int64_t total = status.indexed + status.pending;
+                JsonWriter w;
+                w.BeginObject();
+                w.Key("op_indexing_progress");
+                w.Float(total == 0 ? 1.0f : float(double(status.indexed) / double(total)));
+                w.Key("num_unindexed_ops");
+                w.Int(status.pending);
+                w.Key("num_indexed_ops");
+                w.Int(status.indexed);
+                w.Key("total_ops");
+                w.Int(total);
+                w.EndObject();
+                return JsonResponse(w.Take());
+              });
   router_.Add("GET", coll + "/count", false, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
     if (ctx.QueryCount("read_level") > 1) {

@@ -50,13 +50,6 @@ void Api::AddUnsupportedRoutes() {
                 RETURN_IF_ERROR(existing(ctx).status());
                 return Status::NotFound("Attached function not found");
               });
-  router_.Add("GET", coll + "/indexing_status", false,
-              [existing](const RouteContext& ctx) -> Result<HttpResponse> {
-                RETURN_IF_ERROR(existing(ctx).status());
-                return JsonResponse(
-                    R"({"op_indexing_progress":1.0,"num_unindexed_ops":0,"num_indexed_ops":0,"total_ops":0})");
-              });
-
 }
 
 }  // namespace chromahouse

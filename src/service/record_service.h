@@ -69,6 +69,14 @@ class RecordService {
     return {brute_force_queries_.load(), hnsw_queries_.load()};
   }
   CollectionCache::Stats cache_stats() { return cache_.stats(); }
+
+  // How far the background indexer is for a collection: records in the graph and records
+  // waiting for it (collections too small for a graph count as fully indexed).
+  struct IndexingStatus {
+    int64_t indexed = 0;
+    int64_t pending = 0;
+  };
+  Result<IndexingStatus> GetIndexingStatus(const std::string& collection_id);
   // Waits until the background indexer has caught up on `collection_id` (tests, benchmarks).
   void WaitIndexed(const std::string& collection_id);
 
