@@ -20,13 +20,19 @@ import {
   registerEmbeddingFunction,
 } from "chromadb";
 import { ServerProcess, request } from "./harness.mjs";
+import {
+  EXTERNAL,
+  TRACE_RE,
+  assertErrorResponse as assertErrorBody,
+  assertOkJson,
+  collectionsPath,
+  fakeEmbeddingFunctionClass,
+  makeUniq,
+  rejectsWith,
+} from "./testlib.mjs";
 
-const EXTERNAL = Boolean(process.env.CHROMA_URL);
-
-const runId = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
-let seq = 0;
 // Unique, valid (3-512 chars of [a-zA-Z0-9._-], alphanumeric ends) names.
-const uniq = (prefix) => `${prefix}-${runId}-${++seq}`;
+const { runId, uniq, nextSeq } = makeUniq();
 
 const DEFAULT_HNSW = {
   space: "l2",
@@ -49,71 +55,20 @@ const COLLECTION_KEYS = [
   "version",
 ].sort();
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const TRACE_RE = /^[0-9a-f]{32}$/;
 
 // A fake "known" embedding function, registered with the client so that it can rebuild it from
 // the configuration the server echoes back. It never computes anything (no network, no model).
-class E2eFakeEmbeddingFunction {
-  name = "e2e_fake";
-  constructor(config = {}) {
-    this.config = config;
-  }
-  async generate(texts) {
-    return texts.map(() => [0, 0, 0]);
-  }
-  getConfig() {
-    return this.config;
-  }
-  defaultSpace() {
-    return "cosine";
-  }
-  supportedSpaces() {
-    return ["cosine", "l2", "ip"];
-  }
-  static buildFromConfig(config) {
-    return new E2eFakeEmbeddingFunction(config);
-  }
-}
+const E2eFakeEmbeddingFunction = fakeEmbeddingFunctionClass({ name: "e2e_fake", defaultSpace: "cosine", embed: () => [0, 0, 0] });
 registerEmbeddingFunction("e2e_fake", E2eFakeEmbeddingFunction);
 
-// Rejects with an instance of `cls`; optionally the message matches `re`.
-async function rejectsWith(promise, cls, re) {
-  await assert.rejects(promise, (err) => {
-    assert.ok(
-      err instanceof cls,
-      `expected ${cls.name}, got ${err?.constructor?.name}: ${err?.message}`,
-    );
-    if (re) assert.match(err.message, re);
-    return true;
-  });
-}
-
-// Asserts an error response: JSON body with exactly {error, message}, JSON content type and a
-// chroma-trace-id header.
-function assertErrorResponse(res, status, errorName, messageRe) {
-  assert.equal(res.status, status, `status (body: ${res.text})`);
-  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-  assert.ok(res.json && typeof res.json === "object", `JSON body expected, got ${res.text}`);
-  assert.deepEqual(Object.keys(res.json).sort(), ["error", "message"]);
-  assert.equal(res.json.error, errorName);
-  assert.equal(typeof res.json.message, "string");
-  if (messageRe) assert.match(res.json.message, messageRe);
-  assert.match(res.headers.get("chroma-trace-id") ?? "", TRACE_RE);
-}
-
-function assertOkJson(res, status = 200) {
-  assert.equal(res.status, status, `status (body: ${res.text})`);
-  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-  assert.equal(res.headers.get("chroma-trace-id"), null, "chroma-trace-id only on errors");
-}
+// Asserts an error response (testlib.mjs); here the message must always be a string.
+const assertErrorResponse = (res, status, errorName, messageRe) =>
+  assertErrorBody(res, status, errorName, messageRe, { stringMessage: true });
 
 let server;
 let url;
 let client;
 let admin;
-
-const collectionsPath = (tenant = "default_tenant", database = "default_database") =>
-  `/api/v2/tenants/${tenant}/databases/${database}/collections`;
 
 // Creates a fresh tenant + database and a client bound to them.
 async function freshScope(prefix = "s") {
@@ -880,7 +835,7 @@ describe("client error classes", () => {
     }
     // edge cases that are valid
     for (const name of ["a.b", "a_b", "A-9", `v${"x".repeat(510)}z`]) {
-      const unique = name.length > 500 ? name : `${name}${seq++}x`;
+      const unique = name.length > 500 ? name : `${name}${nextSeq()}x`;
       const col = await client.createCollection({ name: unique, embeddingFunction: null });
       assert.equal(col.name, unique);
       await client.deleteCollection({ name: unique });

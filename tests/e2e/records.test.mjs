@@ -21,43 +21,32 @@ import {
   registerEmbeddingFunction,
 } from "chromadb";
 import { ServerProcess, request } from "./harness.mjs";
+import {
+  EXTERNAL,
+  assertErrorResponse,
+  assertOkJson,
+  collectionsPath,
+  fakeEmbeddingFunctionClass,
+  fourPointRecords,
+  letterCountEmbedding,
+  makeUniq,
+  rejectsWith,
+} from "./testlib.mjs";
 
-const EXTERNAL = Boolean(process.env.CHROMA_URL);
-
-const runId = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
-let seq = 0;
-const uniq = (prefix) => `${prefix}-${runId}-${++seq}`;
-const TRACE_RE = /^[0-9a-f]{32}$/;
+const { uniq } = makeUniq();
 
 // A fake "known" embedding function (no network, no model): [length of the text, count of "a", 1].
-class E2eRecordsFakeEmbeddingFunction {
-  name = "e2e_records_fake";
-  constructor(config = {}) {
-    this.config = config;
-  }
-  async generate(texts) {
-    return texts.map((t) => [t.length, [...t].filter((c) => c === "a").length, 1]);
-  }
-  getConfig() {
-    return this.config;
-  }
-  defaultSpace() {
-    return "l2";
-  }
-  supportedSpaces() {
-    return ["cosine", "l2", "ip"];
-  }
-  static buildFromConfig(config) {
-    return new E2eRecordsFakeEmbeddingFunction(config);
-  }
-}
+const E2eRecordsFakeEmbeddingFunction = fakeEmbeddingFunctionClass({
+  name: "e2e_records_fake",
+  defaultSpace: "l2",
+  embed: letterCountEmbedding,
+});
 registerEmbeddingFunction("e2e_records_fake", E2eRecordsFakeEmbeddingFunction);
 
 let server;
 let url;
 let client;
 
-const collectionsPath = () => "/api/v2/tenants/default_tenant/databases/default_database/collections";
 const recPath = (col, op) => `${collectionsPath()}/${col.id}/${op}`;
 
 // Raw POST to a record route with a JS body (serialized with JSON.stringify) …
@@ -73,30 +62,6 @@ async function newCollection(prefix, { space, embeddingFunction = null } = {}) {
     embeddingFunction,
     ...(space ? { configuration: { hnsw: { space } } } : {}),
   });
-}
-
-async function rejectsWith(promise, cls, re) {
-  await assert.rejects(promise, (err) => {
-    assert.ok(err instanceof cls, `expected ${cls.name}, got ${err?.constructor?.name}: ${err?.message}`);
-    if (re) assert.match(err.message, re);
-    return true;
-  });
-}
-
-function assertErrorResponse(res, status, errorName, messageRe) {
-  assert.equal(res.status, status, `status (body: ${res.text})`);
-  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-  assert.ok(res.json && typeof res.json === "object", `JSON body expected, got ${res.text}`);
-  assert.deepEqual(Object.keys(res.json).sort(), ["error", "message"]);
-  assert.equal(res.json.error, errorName);
-  if (messageRe) assert.match(res.json.message, messageRe);
-  assert.match(res.headers.get("chroma-trace-id") ?? "", TRACE_RE);
-}
-
-function assertOkJson(res, status = 200) {
-  assert.equal(res.status, status, `status (body: ${res.text})`);
-  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-  assert.equal(res.headers.get("chroma-trace-id"), null, "chroma-trace-id only on errors");
 }
 
 const f32bits = (x) => new Uint32Array(new Float32Array([x]).buffer)[0];
@@ -948,18 +913,7 @@ describe("query", () => {
   // p1 (1,0), p2 (0,2), p3 (3,4), p4 (-2,0)
   async function fourPoints(space) {
     const col = await newCollection(`q${space ?? "def"}`, space ? { space } : {});
-    await col.add({
-      ids: ["p1", "p2", "p3", "p4"],
-      embeddings: [
-        [1, 0],
-        [0, 2],
-        [3, 4],
-        [-2, 0],
-      ],
-      documents: ["one", "two", "three", "four"],
-      metadatas: [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }],
-      uris: ["u1", "u2", "u3", "u4"],
-    });
+    await col.add({ ...fourPointRecords(), uris: ["u1", "u2", "u3", "u4"] });
     return col;
   }
 

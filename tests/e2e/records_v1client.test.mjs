@@ -10,10 +10,9 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ChromaClient, InvalidArgumentError } from "chromadb-v1";
 import { ServerProcess } from "./harness.mjs";
+import { fourPointRecords, letterCountEmbedding, makeUniq } from "./testlib.mjs";
 
-const runId = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
-let seq = 0;
-const uniq = (prefix) => `${prefix}-${runId}-${++seq}`;
+const { uniq } = makeUniq();
 
 // The 1.x client wants an object with generate(); this one is trivial and offline:
 // [length of the text, count of "a", 1].
@@ -21,7 +20,7 @@ const fakeEmbeddingFunction = {
   calls: 0,
   async generate(texts) {
     this.calls += 1;
-    return texts.map((t) => [t.length, [...t].filter((c) => c === "a").length, 1]);
+    return texts.map(letterCountEmbedding);
   },
 };
 
@@ -146,17 +145,7 @@ describe("chromadb 1.10.x client on the record routes", () => {
 
   test("query: squared l2 distances, default include, include variants, where, several queries", async () => {
     const col = await newCollection("v1query");
-    await col.add({
-      ids: ["p1", "p2", "p3", "p4"],
-      embeddings: [
-        [1, 0],
-        [0, 2],
-        [3, 4],
-        [-2, 0],
-      ],
-      documents: ["one", "two", "three", "four"],
-      metadatas: [{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }],
-    });
+    await col.add(fourPointRecords());
     let q = await col.query({ queryEmbeddings: [1, 0], nResults: 3 });
     assert.deepEqual(q, {
       ids: [["p1", "p2", "p4"]],
