@@ -52,6 +52,18 @@ Status ValidateRecordMetadata(const MetadataPatch& patch, size_t index) {
   return Status::Ok();
 }
 
+// A read-only view of the record at `offset` (valid while the collection's lock is held).
+RecordView ViewOf(const RecordStore& store, uint32_t offset) {
+  RecordView v;
+  v.id = store.id(offset);
+  v.embedding = store.embedding(offset);
+  v.dim = store.dim();
+  v.document = &store.document(offset);
+  v.uri = &store.uri(offset);
+  v.metadata = &store.metadata(offset);
+  return v;
+}
+
 // Upper bound on the rows of one group commit (one INSERT).
 constexpr size_t kMaxGroupRows = 50000;
 
@@ -432,17 +444,7 @@ Result<GetResult> RecordService::Get(const std::string& collection_id, const Get
   size_t end = offsets.size();
   if (req.limit) end = std::min(end, begin + static_cast<size_t>(*req.limit));
   result.records.reserve(end - begin);
-  for (size_t i = begin; i < end; ++i) {
-    uint32_t o = offsets[i];
-    RecordView v;
-    v.id = store.id(o);
-    v.embedding = store.embedding(o);
-    v.dim = store.dim();
-    v.document = &store.document(o);
-    v.uri = &store.uri(o);
-    v.metadata = &store.metadata(o);
-    result.records.push_back(std::move(v));
-  }
+  for (size_t i = begin; i < end; ++i) result.records.push_back(ViewOf(store, offsets[i]));
   return result;
 }
 
@@ -479,15 +481,8 @@ Result<QueryResult> RecordService::Query(const std::string& collection_id,
     auto& out = result.per_query[qi];
     out.reserve(neighbors.size());
     for (auto [distance, o] : neighbors) {
-      RecordView v;
-      v.id = store.id(o);
-      v.embedding = store.embedding(o);
-      v.dim = store.dim();
-      v.document = &store.document(o);
-      v.uri = &store.uri(o);
-      v.metadata = &store.metadata(o);
-      v.distance = distance;
-      out.push_back(std::move(v));
+      out.push_back(ViewOf(store, o));
+      out.back().distance = distance;
     }
   }
   return result;
