@@ -12,7 +12,7 @@ RUN_ARGS    ?= --host 127.0.0.1 --port 8000 --path ./chroma-data
 APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certificates procps \
   libboost-dev libboost-system-dev libsimdjson-dev libcurl4-openssl-dev libspdlog-dev \
   libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev libjemalloc-dev libgtest-dev \
-  libgmock-dev uuid-dev clickhouse-server clickhouse-client
+  libgmock-dev uuid-dev libhnswlib-dev clickhouse-server clickhouse-client
 # Node.js and npm for the end-to-end tests with the official npm client (skipped when a
 # node/npm is already on the PATH).
 NODE_PACKAGES := nodejs npm
@@ -60,9 +60,14 @@ asan: deps
 	cmake --build build-asan -j $(JOBS) --target unit_tests
 	cd build-asan && ctest --output-on-failure -L unit -j 2
 
-# End-to-end ingest/query benchmark through the npm client (figures in the README).
+# Benchmarks with their same-run baselines (figures in the README): the index against
+# hnswlib in-process, then ingest and query end to end through the npm client against raw
+# ClickHouse inserts. Results also go to bench/results/*.json.
 bench: build npm-deps
-	node bench/e2e_bench.mjs --n $${BENCH_N:-100000}
+	mkdir -p bench/results
+	./$(BUILD_DIR)/index_bench --n $${BENCH_N:-100000} --metric l2 --out bench/results/index_l2.json
+	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 1
+	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 4
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan

@@ -2,7 +2,8 @@
 //
 // Benchmark 1 of the speed issue. Same data, same M = 16 and ef_construction = 100, one thread
 // unless stated; every figure is a ratio against hnswlib measured in the same run.
-//   - build throughput (inserts/s) on one thread; on two threads where the index allows it
+//   - build throughput (inserts/s) on one thread (the two builds interleaved in batches of 1000
+//     inserts, so machine noise hits both); on two threads where the index allows it
 //     (HnswIndex is single-writer: Add needs exclusive access, so that row reads n/a; hnswlib's
 //     own two-thread rate is printed for reference);
 //   - query throughput (single thread, k = 10) over an ef sweep, recall@10 against exact
@@ -24,8 +25,8 @@
 //   g++ -std=c++20 -O3 -g -Isrc bench/index_bench.cc build/src/libch_index.a
 //       build/src/libch_common.a -lspdlog -lfmt -lpthread -o /tmp/index_bench
 // Run: /tmp/index_bench [--n 100000] [--dim 128] [--queries 1000] [--metric l2|cosine|ip]
-//      [--seed 1] [--clusters 1000] [--reps 3] [--ef 10,16,...] [--out PATH] [--smoke]
-//      [--no-hnswlib-2t]
+//      [--seed 1] [--clusters 1000] [--decay 0.5] [--spread 1.0] [--reps 3] [--ef 10,16,...]
+//      [--out PATH] [--smoke] [--no-hnswlib-2t] [--wall]
 // --smoke: n = 2000, 50 queries, one repetition, JSON to /tmp unless --out; exits non-zero when
 // either index fails to reach recall 0.9 anywhere in the sweep (a correctness check, not a
 // speed check).
@@ -141,7 +142,8 @@ struct Options {
 [[noreturn]] void Usage(const char* msg) {
   std::fprintf(stderr,
                "index_bench: %s\nusage: index_bench [--n N] [--dim D] [--queries Q] "
-               "[--metric l2|cosine|ip] [--seed S] [--clusters C] [--reps R] [--ef a,b,...] "
+               "[--metric l2|cosine|ip] [--seed S] [--clusters C] [--decay X] [--spread X] "
+               "[--reps R] [--ef a,b,...] "
                "[--out PATH] [--smoke] [--no-hnswlib-2t] [--wall]\n",
                msg);
   std::exit(2);
@@ -264,7 +266,7 @@ class Ours {
  public:
   explicit Ours(const Options& o) : o_(o) {}
 
-  void Build(const std::vector<float>& data) {
+  void Create() {
     HnswParams p;
     p.dim = o_.dim;
     p.metric = o_.metric;
@@ -278,7 +280,11 @@ class Ours {
     }
     index_ = std::move(created.value());
     index_->Reserve(o_.n);
-    for (size_t i = 0; i < o_.n; ++i) {
+  }
+
+  // Adds rows [begin, end) at offsets begin..end-1.
+  void AddRange(const std::vector<float>& data, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
       Status s = index_->Add(uint32_t(i), data.data() + i * o_.dim);
       if (!s.ok()) {
         std::fprintf(stderr, "HnswIndex::Add(%zu): %s\n", i, s.ToString().c_str());
@@ -309,31 +315,36 @@ class Hnswlib {
     }
   }
 
-  // Cosine: hnswlib has no cosine space; like Chroma's Python layer, normalise and use ip. The
-  // normalisation is inside the timed loop, as our index normalises inside Add and Search.
-  void Build(const std::vector<float>& data, unsigned threads) {
+  void Create() {
     index_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), o_.n, kM,
                                                                kEfConstruction, kLevelSeed);
-    auto add = [&](size_t i, std::vector<float>& buf) {
-      const float* v = data.data() + i * o_.dim;
-      if (norm_) {
-        Normalize(v, buf.data(), o_.dim);
-        v = buf.data();
-      }
-      index_->addPoint(v, hnswlib::labeltype(i));
-    };
-    std::vector<float> buf(o_.dim);
-    if (threads <= 1) {
-      for (size_t i = 0; i < o_.n; ++i) add(i, buf);
-      return;
+  }
+
+  // Cosine: hnswlib has no cosine space; like Chroma's Python layer, normalise and use ip. The
+  // normalisation is inside the timed loop, as our index normalises inside Add and Search.
+  void Add(const std::vector<float>& data, size_t i, std::vector<float>& buf) {
+    const float* v = data.data() + i * o_.dim;
+    if (norm_) {
+      buf.resize(o_.dim);
+      Normalize(v, buf.data(), o_.dim);
+      v = buf.data();
     }
-    // As hnswlib's Python binding does: the first point alone, then the rest concurrently.
-    add(0, buf);
+    index_->addPoint(v, hnswlib::labeltype(i));
+  }
+
+  void AddRange(const std::vector<float>& data, size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) Add(data, i, qbuf_);
+  }
+
+  // All rows on `threads` threads. As hnswlib's Python binding does: the first point alone,
+  // then the rest concurrently.
+  void AddAllConcurrently(const std::vector<float>& data, unsigned threads) {
+    Add(data, 0, qbuf_);
     std::vector<std::thread> pool;
     for (unsigned t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
-        std::vector<float> local(o_.dim);
-        for (size_t i = 1 + t; i < o_.n; i += threads) add(i, local);
+        std::vector<float> local;
+        for (size_t i = 1 + t; i < o_.n; i += threads) Add(data, i, local);
       });
     }
     for (std::thread& th : pool) th.join();
@@ -423,6 +434,25 @@ int BestAt(const std::vector<SweepPoint>& pts, double target) {
   return best;
 }
 
+// QPS at exactly recall `target`, interpolating log(QPS) linearly in recall between the two
+// sweep points around it (sweep in ascending ef). NaN when the sweep never reaches the target;
+// the first point's QPS when even the smallest ef exceeds it (`clamped` set).
+double InterpolatedQps(const std::vector<SweepPoint>& pts, double target, bool* clamped) {
+  *clamped = false;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    if (pts[i].recall < target) continue;
+    if (i == 0) {
+      *clamped = true;
+      return pts[0].qps;
+    }
+    const SweepPoint& a = pts[i - 1];
+    const SweepPoint& b = pts[i];
+    const double f = b.recall > a.recall ? (target - a.recall) / (b.recall - a.recall) : 1.0;
+    return std::exp(std::log(a.qps) + f * (std::log(b.qps) - std::log(a.qps)));
+  }
+  return NAN;
+}
+
 std::string Fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), f, v);
@@ -502,37 +532,49 @@ int Main(int argc, char** argv) {
               gt_cached ? "cached" : "computed", Seconds(t1, t2), gt_path.c_str());
   std::fflush(stdout);
 
-  // Builds, one thread each; RSS growth as a cross-check of the memory figures.
+  // Builds. hnswlib's two-thread build first (reference only). Then both one-thread builds,
+  // interleaved in batches of kBuildBatch inserts (alternating which index goes first), each
+  // index's batches timed and summed: a slow patch of a shared machine hits both equally. RSS
+  // growth per batch is summed the same way, as a cross-check of the memory figures.
   Ours ours(o);
-  size_t rss0 = RssBytes();
-  Stopwatch sw_ours;
-  ours.Build(data);
-  const double ours_build_s = sw_ours.SingleThread();
-  const double ours_build_wall = sw_ours.Wall();
-  const size_t ours_rss = RssBytes() - rss0;
-  std::printf("# chromahouse build (1 thread): %.2fs (wall %.2fs)\n", ours_build_s,
-              ours_build_wall);
-  std::fflush(stdout);
-
   Hnswlib theirs(o);
   double theirs_build2_s = NAN;
   if (o.hnswlib_2t && hw >= 2) {
-    t0 = Clock::now();
-    theirs.Build(data, 2);
-    t1 = Clock::now();
-    theirs_build2_s = Seconds(t0, t1);
+    theirs.Create();
+    Stopwatch sw;
+    theirs.AddAllConcurrently(data, 2);
+    theirs_build2_s = sw.Wall();
     theirs.Reset();
     std::printf("# hnswlib build (2 threads, reference): %.2fs\n", theirs_build2_s);
     std::fflush(stdout);
   }
-  rss0 = RssBytes();
-  Stopwatch sw_theirs;
-  theirs.Build(data, 1);
-  const double theirs_build_s = sw_theirs.SingleThread();
-  const double theirs_build_wall = sw_theirs.Wall();
-  const size_t theirs_rss = RssBytes() - rss0;
-  std::printf("# hnswlib build (1 thread): %.2fs (wall %.2fs)\n", theirs_build_s,
-              theirs_build_wall);
+  constexpr size_t kBuildBatch = 1000;
+  double ours_build_s = 0, ours_build_wall = 0, theirs_build_s = 0, theirs_build_wall = 0;
+  ptrdiff_t ours_rss_signed = 0, theirs_rss_signed = 0;
+  auto build_step = [&](bool mine, size_t begin, size_t end) {
+    const size_t rss0 = RssBytes();
+    Stopwatch sw;
+    if (mine) {
+      if (begin == 0) ours.Create();
+      ours.AddRange(data, begin, end);
+    } else {
+      if (begin == 0) theirs.Create();
+      theirs.AddRange(data, begin, end);
+    }
+    (mine ? ours_build_s : theirs_build_s) += sw.SingleThread();
+    (mine ? ours_build_wall : theirs_build_wall) += sw.Wall();
+    (mine ? ours_rss_signed : theirs_rss_signed) += ptrdiff_t(RssBytes()) - ptrdiff_t(rss0);
+  };
+  for (size_t begin = 0, batch = 0; begin < o.n; begin += kBuildBatch, ++batch) {
+    const size_t end = std::min(o.n, begin + kBuildBatch);
+    build_step(batch % 2 == 0, begin, end);
+    build_step(batch % 2 != 0, begin, end);
+  }
+  const size_t ours_rss = size_t(std::max<ptrdiff_t>(0, ours_rss_signed));
+  const size_t theirs_rss = size_t(std::max<ptrdiff_t>(0, theirs_rss_signed));
+  std::printf("# one-thread builds, interleaved in batches of %zu: chromahouse %.2fs (wall %.2fs), "
+              "hnswlib %.2fs (wall %.2fs)\n",
+              kBuildBatch, ours_build_s, ours_build_wall, theirs_build_s, theirs_build_wall);
   std::fflush(stdout);
 
   // Query sweep, single thread. Each ef runs `reps` times, ours and hnswlib interleaved; the
@@ -608,6 +650,22 @@ int Main(int argc, char** argv) {
              ratio, ">= 1.2x", verdict,
              ", \"chromahouse_ef\": " + (a >= 0 ? std::to_string(ours_pts[size_t(a)].ef) : "null") +
                  ", \"hnswlib_ef\": " + (b >= 0 ? std::to_string(theirs_pts[size_t(b)].ef) : "null"));
+    // The same at exactly `target`, free of the ef grid's steps (a check on the row above).
+    bool ca = false, cb = false;
+    const double ia = InterpolatedQps(ours_pts, target, &ca);
+    const double ib = InterpolatedQps(theirs_pts, target, &cb);
+    const double iratio = ia / ib;
+    auto icell = [](double v, bool clamped) {
+      if (std::isnan(v)) return std::string("not reached");
+      return (clamped ? "≥ " : "") + Rate(v) + " QPS";
+    };
+    const std::string iverdict =
+        std::isnan(iratio) || ca || cb ? "n/a" : (iratio >= 1.2 ? "PASS" : "MISS");
+    rows.push_back({"  (interpolated at recall " + Fmt("%.2f", target) + ")", icell(ia, ca),
+                    icell(ib, cb), std::isnan(iratio) ? "—" : Fmt("%.2f×", iratio), "≥ 1.20×",
+                    iverdict});
+    add_json(key + "_interpolated", ia, ib, iratio, ">= 1.2x", iverdict,
+             std::string(", \"clamped\": ") + (ca || cb ? "true" : "false"));
   }
 
   const double ours_ips = double(o.n) / ours_build_s, theirs_ips = double(o.n) / theirs_build_s;
@@ -671,7 +729,8 @@ int Main(int argc, char** argv) {
   json += "  \"params\": {\"n\": " + std::to_string(o.n) + ", \"dim\": " + std::to_string(o.dim) +
           ", \"queries\": " + std::to_string(o.queries) + ", \"metric\": " + JsonStr(metric_name) +
           ", \"seed\": " + std::to_string(o.seed) + ", \"clusters\": " +
-          std::to_string(o.clusters) + ", \"M\": " + std::to_string(kM) +
+          std::to_string(o.clusters) + ", \"decay\": " + JsonNum(o.decay) +
+          ", \"spread\": " + JsonNum(o.spread) + ", \"M\": " + std::to_string(kM) +
           ", \"ef_construction\": " + std::to_string(kEfConstruction) + ", \"k\": " +
           std::to_string(kK) + ", \"reps\": " + std::to_string(o.reps) +
           ", \"smoke\": " + (o.smoke ? "true" : "false") + "},\n";

@@ -16,6 +16,7 @@ struct HnswSearchScratch {
   std::vector<Neighbor> candidates;  // min-heap: nodes still to expand
   std::vector<Neighbor> top;         // max-heap: best accepted nodes so far
   std::vector<float> query;          // prepared (normalised, zero-padded) query
+  std::vector<uint32_t> todo;
   bool in_use = false;
 
   uint16_t NewEpoch(size_t slots) {
@@ -90,7 +91,7 @@ HnswIndex::HnswIndex(const HnswParams& params)
       max_links_(params.max_neighbors),
       max_links0_(2 * params.max_neighbors),
       link0_slots_(1 + 2 * params.max_neighbors),
-      prefetch_bytes_(std::min<size_t>(stride_ * sizeof(float), 256)),
+      prefetch_bytes_(stride_ * sizeof(float)),
       level_mult_(1.0 / std::log(static_cast<double>(params.max_neighbors))),
       query_dist_(PreparedDistanceFn(params.metric)),
       build_dist_(params.metric == Metric::kInnerProduct ? ActiveKernels().l2_squared
@@ -240,18 +241,18 @@ void HnswIndex::SearchLevel(const DistTo& dist_to, uint32_t entry, int level, si
 
     const uint32_t* links = Links(current.second, level);
     const uint32_t count = links[0];
-    if (count > 0) {
-      Prefetch(visited + links[1]);
-      PrefetchBytes(Vector(links[1]), prefetch_bytes_);
-    }
+    if (scratch.todo.size() < count) scratch.todo.resize(count);
+    uint32_t* todo = scratch.todo.data();
+    size_t nt = 0;
     for (uint32_t j = 1; j <= count; ++j) {
       const uint32_t id = links[j];
-      if (j < count) {
-        Prefetch(visited + links[j + 1]);
-        PrefetchBytes(Vector(links[j + 1]), prefetch_bytes_);
-      }
       if (visited[id] == tag) continue;
       visited[id] = tag;
+      todo[nt++] = id;
+      PrefetchBytes(Vector(id), prefetch_bytes_);
+    }
+    for (size_t t = 0; t < nt; ++t) {
+      const uint32_t id = todo[t];
       const float dist = dist_to(id);
       if (top.size() >= ef && dist >= bound) continue;
       cands.push_back({dist, id});
