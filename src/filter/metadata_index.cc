@@ -164,6 +164,22 @@ bool EntryLess(K a, uint32_t a_offset, K b, uint32_t b_offset) {
   return a_offset < b_offset;
 }
 
+// First position in a block whose (key, offset) entry is not less than (key, offset).
+template <typename K>
+size_t LowerBound(const std::vector<K>& keys, const std::vector<uint32_t>& offsets, K key,
+                  uint32_t offset) {
+  size_t lo = 0, hi = keys.size();
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (EntryLess(keys[mid], offsets[mid], key, offset)) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
 }  // namespace
 
 template <typename K>
@@ -186,19 +202,7 @@ void SortedEntries<K>::Insert(K key, uint32_t offset) {
   size_t b = FindBlock(key, offset);
   if (b == blocks_.size()) --b;  // beyond every entry: append to the last block
   Block& block = blocks_[b];
-  size_t i = 0;
-  {
-    size_t lo = 0, hi = block.keys.size();
-    while (lo < hi) {
-      const size_t mid = (lo + hi) / 2;
-      if (EntryLess(block.keys[mid], block.offsets[mid], key, offset)) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    i = lo;
-  }
+  const size_t i = LowerBound(block.keys, block.offsets, key, offset);
   block.keys.insert(block.keys.begin() + static_cast<ptrdiff_t>(i), key);
   block.offsets.insert(block.offsets.begin() + static_cast<ptrdiff_t>(i), offset);
   ++size_;
@@ -218,19 +222,7 @@ bool SortedEntries<K>::Remove(K key, uint32_t offset) {
   const size_t b = FindBlock(key, offset);
   if (b == blocks_.size()) return false;
   Block& block = blocks_[b];
-  size_t i = 0;
-  {
-    size_t lo = 0, hi = block.keys.size();
-    while (lo < hi) {
-      const size_t mid = (lo + hi) / 2;
-      if (EntryLess(block.keys[mid], block.offsets[mid], key, offset)) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    i = lo;
-  }
+  const size_t i = LowerBound(block.keys, block.offsets, key, offset);
   if (i == block.keys.size() || block.offsets[i] != offset ||
       EntryLess(key, offset, block.keys[i], block.offsets[i])) {
     return false;
