@@ -166,7 +166,7 @@ bool EntryLess(K a, uint32_t a_offset, K b, uint32_t b_offset) {
 
 // First position in a block whose (key, offset) entry is not less than (key, offset).
 template <typename K>
-size_t LowerBound(const std::vector<K>& keys, const std::vector<uint32_t>& offsets, K key,
+size_t EntryLowerBound(const std::vector<K>& keys, const std::vector<uint32_t>& offsets, K key,
                   uint32_t offset) {
   size_t lo = 0, hi = keys.size();
   while (lo < hi) {
@@ -202,7 +202,7 @@ void SortedEntries<K>::Insert(K key, uint32_t offset) {
   size_t b = FindBlock(key, offset);
   if (b == blocks_.size()) --b;  // beyond every entry: append to the last block
   Block& block = blocks_[b];
-  const size_t i = LowerBound(block.keys, block.offsets, key, offset);
+  const size_t i = EntryLowerBound(block.keys, block.offsets, key, offset);
   block.keys.insert(block.keys.begin() + static_cast<ptrdiff_t>(i), key);
   block.offsets.insert(block.offsets.begin() + static_cast<ptrdiff_t>(i), offset);
   ++size_;
@@ -222,7 +222,7 @@ bool SortedEntries<K>::Remove(K key, uint32_t offset) {
   const size_t b = FindBlock(key, offset);
   if (b == blocks_.size()) return false;
   Block& block = blocks_[b];
-  const size_t i = LowerBound(block.keys, block.offsets, key, offset);
+  const size_t i = EntryLowerBound(block.keys, block.offsets, key, offset);
   if (i == block.keys.size() || block.offsets[i] != offset ||
       EntryLess(key, offset, block.keys[i], block.offsets[i])) {
     return false;
