@@ -419,38 +419,54 @@ Status ClickHouseStorage::WriteRecords(const std::string& collection_id,
 }
 
 Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecords(const std::string& collection_id) {
-  ASSIGN_OR_RETURN(
-      std::string body,
-      transport_->Execute("load records",
-                          "SELECT id, ver, created, deleted, embedding, document, uri, metadata "
-                          "FROM " + Table("records") + " WHERE collection = " +
-                              Quote(collection_id) + " FORMAT RowBinary"));
+  // The result is parsed as it streams in (never held whole), keeping only the newest version
+  // of each id; `pending` holds the bytes of a row split across chunks.
   std::unordered_map<std::string, RecordRow> newest;
-  RowBinaryReader r(body);
-  while (!r.AtEnd()) {
-    RecordRow row;
-    uint8_t deleted = 0;
-    std::optional<std::string> metadata;
-    if (!r.String(&row.id) || !r.UInt64(&row.version) || !r.UInt64(&row.created) ||
-        !r.UInt8(&deleted) || !r.FloatArray(&row.embedding) || !r.NullableString(&row.document) ||
-        !r.NullableString(&row.uri) || !r.NullableString(&metadata)) {
-      return Status::Internal("truncated or malformed RowBinary from ClickHouse while loading "
-                              "collection " + collection_id);
+  std::string pending;
+  auto parse = [&](std::string_view data, bool final) -> Status {
+    RowBinaryReader r(data);
+    size_t consumed = 0;
+    while (!r.AtEnd()) {
+      RecordRow row;
+      uint8_t deleted = 0;
+      std::optional<std::string> metadata;
+      if (!r.String(&row.id) || !r.UInt64(&row.version) || !r.UInt64(&row.created) ||
+          !r.UInt8(&deleted) || !r.FloatArray(&row.embedding) ||
+          !r.NullableString(&row.document) || !r.NullableString(&row.uri) ||
+          !r.NullableString(&metadata)) {
+        if (final) {
+          return Status::Internal("truncated or malformed RowBinary from ClickHouse while "
+                                  "loading collection " + collection_id);
+        }
+        break;  // the rest of this row comes with the next chunk
+      }
+      consumed = r.position();
+      row.deleted = deleted != 0;
+      auto it = newest.find(row.id);
+      if (it != newest.end() && it->second.version > row.version) continue;
+      if (metadata && !row.deleted) {
+        ASSIGN_OR_RETURN(Metadata m, MetadataFromJson(*metadata));
+        row.metadata = std::move(m);
+      }
+      if (it == newest.end()) {
+        std::string key = row.id;
+        newest.emplace(std::move(key), std::move(row));
+      } else {
+        it->second = std::move(row);
+      }
     }
-    row.deleted = deleted != 0;
-    auto it = newest.find(row.id);
-    if (it != newest.end() && it->second.version > row.version) continue;
-    if (metadata && !row.deleted) {
-      ASSIGN_OR_RETURN(Metadata m, MetadataFromJson(*metadata));
-      row.metadata = std::move(m);
-    }
-    if (it == newest.end()) {
-      std::string key = row.id;
-      newest.emplace(std::move(key), std::move(row));
-    } else {
-      it->second = std::move(row);
-    }
-  }
+    pending.erase(0, consumed);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(transport_->ExecuteStreaming(
+      "load records",
+      "SELECT id, ver, created, deleted, embedding, document, uri, metadata FROM " +
+          Table("records") + " WHERE collection = " + Quote(collection_id) + " FORMAT RowBinary",
+      [&](std::string_view chunk) {
+        pending.append(chunk);
+        return parse(pending, /*final=*/false);
+      }));
+  RETURN_IF_ERROR(parse(pending, /*final=*/true));
   std::vector<RecordRow> out;
   out.reserve(newest.size());
   for (auto& [id, row] : newest) {

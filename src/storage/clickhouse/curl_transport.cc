@@ -13,9 +13,29 @@ struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 };
 
-size_t AppendBody(char* data, size_t size, size_t nmemb, void* user) {
-  static_cast<std::string*>(user)->append(data, size * nmemb);
-  return size * nmemb;
+// Receives the response body: kept whole, or (streaming, HTTP 200) handed to the caller.
+struct Sink {
+  CURL* curl = nullptr;
+  std::string* body = nullptr;
+  const SqlTransport::ChunkFn* on_chunk = nullptr;
+  Status chunk_status;
+  size_t delivered = 0;
+};
+
+size_t ReceiveBody(char* data, size_t size, size_t nmemb, void* user) {
+  auto* sink = static_cast<Sink*>(user);
+  const size_t n = size * nmemb;
+  if (sink->on_chunk) {
+    long status = 0;
+    curl_easy_getinfo(sink->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 200) {
+      sink->delivered += n;
+      sink->chunk_status = (*sink->on_chunk)(std::string_view(data, n));
+      return sink->chunk_status.ok() ? n : 0;  // 0 aborts the transfer
+    }
+  }
+  sink->body->append(data, n);
+  return n;
 }
 
 bool IsConnectionError(CURLcode code) {
@@ -78,6 +98,16 @@ void CurlTransport::Release(Handle* handle) {
 
 Result<std::string> CurlTransport::Execute(std::string_view kind, std::string_view sql,
                                            std::string_view body) {
+  return Perform(kind, sql, body, nullptr);
+}
+
+Status CurlTransport::ExecuteStreaming(std::string_view kind, std::string_view sql,
+                                       const ChunkFn& on_chunk) {
+  return Perform(kind, sql, {}, &on_chunk).status();
+}
+
+Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_view sql,
+                                           std::string_view body, const ChunkFn* on_chunk) {
   // The statement goes in the URL when there is a data body, otherwise in the body.
   Handle* h = Acquire();
   CURL* curl = h->curl;
@@ -112,6 +142,10 @@ Result<std::string> CurlTransport::Execute(std::string_view kind, std::string_vi
   long http_status = 0;
   CURLcode rc = CURLE_OK;
   int backoff = options_.retry_backoff_ms;
+  Sink sink;
+  sink.curl = curl;
+  sink.body = &response;
+  sink.on_chunk = on_chunk;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     response.clear();
     curl_easy_reset(curl);
@@ -119,8 +153,8 @@ Result<std::string> CurlTransport::Execute(std::string_view kind, std::string_vi
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(post.size()));
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ReceiveBody);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, long(options_.connect_timeout_ms));
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, long(options_.request_timeout_ms));
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -134,13 +168,15 @@ Result<std::string> CurlTransport::Execute(std::string_view kind, std::string_vi
       curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
       break;
     }
-    if (!IsConnectionError(rc) || attempt == options_.max_attempts) break;
+    // A streamed result cannot be taken back: retry only while nothing was delivered.
+    if (!IsConnectionError(rc) || attempt == options_.max_attempts || sink.delivered > 0) break;
     LOG_DEBUG("clickhouse {}: {} (attempt {}), retrying", kind, curl_easy_strerror(rc), attempt);
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
     backoff *= 2;
   }
   Release(h);
 
+  if (rc == CURLE_WRITE_ERROR && !sink.chunk_status.ok()) return sink.chunk_status;
   if (rc != CURLE_OK) {
     std::string msg = "ClickHouse at " + options_.url + " is unavailable (" +
                       std::string(kind) + "): " + curl_easy_strerror(rc);

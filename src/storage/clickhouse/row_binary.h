@@ -54,6 +54,7 @@ class RowBinaryReader {
  public:
   explicit RowBinaryReader(std::string_view data) : data_(data) {}
   bool AtEnd() const { return pos_ == data_.size(); }
+  size_t position() const { return pos_; }
   bool UInt8(uint8_t* v) {
     if (pos_ + 1 > data_.size()) return false;
     *v = static_cast<uint8_t>(data_[pos_++]);

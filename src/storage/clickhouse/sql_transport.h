@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <functional>
 #include <mutex>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,17 @@ class SqlTransport {
                                       std::string_view body = {}) = 0;
   // Where the statements go, for logs ("http://127.0.0.1:8123").
   virtual std::string Endpoint() const = 0;
+
+  // Like Execute for a statement without a data body, but hands the result to `on_chunk` piece
+  // by piece as it arrives instead of holding it whole (for loading large collections). A
+  // non-OK status from `on_chunk` aborts the statement and is returned. The default
+  // implementation delivers the whole result as one chunk.
+  using ChunkFn = std::function<Status(std::string_view chunk)>;
+  virtual Status ExecuteStreaming(std::string_view kind, std::string_view sql,
+                                  const ChunkFn& on_chunk) {
+    ASSIGN_OR_RETURN(std::string result, Execute(kind, sql));
+    return on_chunk(result);
+  }
 };
 
 struct CurlTransportOptions {
@@ -47,8 +59,13 @@ class CurlTransport : public SqlTransport {
   Result<std::string> Execute(std::string_view kind, std::string_view sql,
                               std::string_view body = {}) override;
   std::string Endpoint() const override { return options_.url; }
+  Status ExecuteStreaming(std::string_view kind, std::string_view sql,
+                          const ChunkFn& on_chunk) override;
 
  private:
+  // One HTTP request with retries on connection errors (only while nothing was delivered).
+  Result<std::string> Perform(std::string_view kind, std::string_view sql, std::string_view body,
+                              const ChunkFn* on_chunk);
   struct Handle;
   Handle* Acquire();
   void Release(Handle* handle);
