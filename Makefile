@@ -66,6 +66,7 @@ asan: deps
 bench: build npm-deps
 	mkdir -p bench/results
 	./$(BUILD_DIR)/index_bench --n $${BENCH_N:-100000} --metric l2 --out bench/results/index_l2.json
+	./$(BUILD_DIR)/filtered_bench --n $${BENCH_N:-100000} --out bench/results/filtered_l2.json
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 1
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 4
 

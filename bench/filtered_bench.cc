@@ -332,7 +332,8 @@ int Main(int argc, char** argv) {
           std::to_string(kEf) + ", \"k\": " + std::to_string(kK) +
           ", \"clusters\": " + std::to_string(spec.clusters) +
           ", \"buckets\": " + std::to_string(kBuckets) +
-          ", \"brute_force_max\": " + std::to_string(VectorSearch::kBruteForceMax) +
+          ", \"brute_force_max\": " + std::to_string(PlannerOptions{}.brute_force_max) +
+          ", \"brute_force_max_floats\": " + std::to_string(PlannerOptions{}.brute_force_max_floats) +
           ", \"smoke\": " + (o.smoke ? "true" : "false") + "},\n";
   json += "  \"clock\": \"wall\", \"load_average\": {\"start\": " + JsonStr(load_start) +
           ", \"end\": " + JsonStr(LoadAverage()) + "},\n";

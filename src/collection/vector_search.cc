@@ -91,7 +91,9 @@ std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float
   std::shared_lock lock(mu_);
   size_t allowed_count = allowed ? allowed->size() : store.size();
   if (allowed_count == 0) return {};
-  bool brute = !index_ || allowed_count <= kBruteForceMax || allowed_count * 20 < store.size();
+  bool brute = !index_ || allowed_count <= planner_.brute_force_max ||
+               (allowed != nullptr && allowed_count * store.dim() <= planner_.brute_force_max_floats) ||
+               allowed_count * 20 < store.size();
   if (brute) {
     *path = SearchPath::kBruteForce;
     if (!candidates) {

@@ -97,7 +97,17 @@ TEST_F(VectorSearchTest, PlannerUsesBruteForceForSmallAllowedSets) {
 
   std::vector<uint32_t> half;
   for (uint32_t o = 0; o < 5000; o += 2) half.push_back(o);
+  // 2,500 × 16 floats is a cheap exact scan: brute force with the default planner...
   got = search_->Search(store_, q, 10, &half, 100, &path);
+  EXPECT_EQ(path, SearchPath::kBruteForce);
+  EXPECT_EQ(got, Exact(q, 10, &half));
+  // ...and the filtered graph once the scan is deemed too expensive.
+  HnswParams p;
+  VectorSearch graph_first(p, PlannerOptions{2048, 0});
+  graph_first.OnApplied(store_, {});
+  while (graph_first.IndexSome(store_, 1024)) {
+  }
+  got = graph_first.Search(store_, q, 10, &half, 100, &path);
   EXPECT_EQ(path, SearchPath::kHnsw);
   for (auto [d, o] : got) EXPECT_EQ(o % 2, 0u) << "a filtered-out record was returned";
   EXPECT_GE(Recall(got, Exact(q, 10, &half)), 0.9);
