@@ -33,16 +33,13 @@
 
 #include "collection/record_store.h"
 #include "collection/vector_search.h"
+#include "bench_util.h"
 #include "data.h"
 
 namespace chromahouse::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
 
 constexpr size_t kK = 10;
 constexpr size_t kEf = 100;
@@ -69,17 +66,8 @@ Options Parse(int argc, char** argv) {
   bool n_set = false, q_set = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Usage(("missing value for " + a).c_str());
-      return argv[++i];
-    };
-    auto number = [&]() -> size_t {
-      std::string v = value();
-      char* end = nullptr;
-      unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0') Usage(("bad number for " + a + ": " + v).c_str());
-      return size_t(x);
-    };
+    auto value = [&] { return FlagValue(argc, argv, &i, Usage); };
+    auto number = [&] { return FlagNumber(argc, argv, &i, Usage); };
     if (a == "--n") {
       o.n = number();
       n_set = true;
@@ -108,11 +96,6 @@ Options Parse(int argc, char** argv) {
   return o;
 }
 
-std::string Fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), f, v);
-  return buf;
-}
 
 std::string Micros(double seconds) {
   const double us = seconds * 1e6;
@@ -121,21 +104,7 @@ std::string Micros(double seconds) {
   return Fmt("%.1f µs", us);
 }
 
-std::string JsonStr(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    o += c;
-  }
-  return o + "\"";
-}
 
-std::string JsonNum(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
-}
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return NAN;
@@ -145,12 +114,6 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(idx, v.size() - 1)];
 }
 
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
 
 struct Result {
   double selectivity = 0;

@@ -74,6 +74,7 @@
 #include <hnswlib/hnswlib.h>
 #endif
 
+#include "bench_util.h"
 #include "data.h"
 #include "index/distance.h"
 #include "index/hnsw_index.h"
@@ -81,11 +82,7 @@
 namespace chromahouse::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
 
 double ThreadCpuSeconds() {
   timespec ts{};
@@ -110,12 +107,6 @@ class Stopwatch {
   double cpu_;
 };
 
-std::string LoadAverage() {
-  std::ifstream in("/proc/loadavg");
-  std::string a, b, c;
-  in >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
 
 constexpr size_t kM = 16;
 constexpr size_t kEfConstruction = 100;
@@ -154,17 +145,8 @@ Options Parse(int argc, char** argv) {
   bool n_set = false, q_set = false, reps_set = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Usage(("missing value for " + a).c_str());
-      return argv[++i];
-    };
-    auto number = [&]() -> size_t {
-      std::string v = value();
-      char* end = nullptr;
-      unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0') Usage(("bad number for " + a + ": " + v).c_str());
-      return size_t(x);
-    };
+    auto value = [&] { return FlagValue(argc, argv, &i, Usage); };
+    auto number = [&] { return FlagNumber(argc, argv, &i, Usage); };
     if (a == "--n") {
       o.n = number();
       n_set = true;
@@ -453,11 +435,6 @@ double InterpolatedQps(const std::vector<SweepPoint>& pts, double target, bool* 
   return NAN;
 }
 
-std::string Fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), f, v);
-  return buf;
-}
 
 std::string Rate(double v) {
   char buf[64];
@@ -467,21 +444,7 @@ std::string Rate(double v) {
   return buf;
 }
 
-std::string JsonStr(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    o += c;
-  }
-  return o + "\"";
-}
 
-std::string JsonNum(double v) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
-}
 
 int Main(int argc, char** argv) {
   const Options o = Parse(argc, argv);
