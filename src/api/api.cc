@@ -1,6 +1,9 @@
 #include "api/api.h"
 
 #include "api/error_mapping.h"
+#include "codec/catalog_codec.h"
+#include "common/json_writer.h"
+#include "common/uuid.h"
 
 namespace chromahouse {
 
@@ -11,6 +14,103 @@ Api::Api(ApiOptions options, CatalogService* catalog, RecordService* records, St
   AddCollectionRoutes();
   AddUnsupportedRoutes();
   AddRecordRoutes();
+  AddV1Routes();
+  router_.SetGuard([this](const RouteContext& ctx) { return Authorize(ctx); });
+}
+
+namespace {
+
+// Routes that answer without credentials: liveness, version, pre-flight (API.md §9.2).
+bool IsOpenPath(std::string_view path) {
+  for (std::string_view prefix : {"/api/v2", "/api/v1"}) {
+    if (!path.starts_with(prefix)) continue;
+    std::string_view rest = path.substr(prefix.size());
+    return rest.empty() || rest == "/heartbeat" || rest == "/version" ||
+           rest == "/pre-flight-checks" || rest == "/healthcheck";
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string Api::IdentityJson(const RouteContext& ctx) const {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("user_id");
+  w.String(ctx.identity ? ctx.identity->user_id : "");
+  w.Key("tenant");
+  w.String(ctx.identity ? ctx.identity->tenant : "default_tenant");
+  w.Key("databases");
+  w.BeginArray();
+  if (ctx.identity) {
+    for (const auto& d : ctx.identity->databases) w.String(d);
+  } else {
+    w.String("default_database");
+  }
+  w.EndArray();
+  w.EndObject();
+  return w.Take();
+}
+
+std::optional<HttpResponse> Api::Authorize(const RouteContext& ctx) const {
+  const Identity* id = ctx.identity;
+  if (id == nullptr || id->Unrestricted()) return std::nullopt;
+  auto deny = [&](const std::string& what) {
+    return AuthErrorResponse(
+        Status::PermissionDenied("user '" + id->user_id + "' may not access " + what));
+  };
+  const std::string& path = ctx.request.path;
+  const bool v1 = path.starts_with("/api/v1");
+  if (path.ends_with("/reset")) return deny("reset");
+
+  // A route that names a collection by id: the collection's own tenant and database decide.
+  if (ctx.params.count("collection_id")) {
+    if (auto uuid = ParseUuid(ctx.Param("collection_id"))) {
+      auto c = catalog_->GetCollection(*uuid);
+      if (c.ok() && !id->AllowsDatabase(c->tenant, c->database)) {
+        return deny("collection " + *uuid);
+      }
+    }
+    if (v1) return std::nullopt;
+  }
+  // Creating a tenant or a database: the new name must be in scope.
+  std::optional<std::string> created;
+  if (ctx.request.method == "POST" &&
+      (path.ends_with("/tenants") || path.ends_with("/databases"))) {
+    auto name = DecodeNameBody(ctx.request.body);
+    if (!name.ok()) return std::nullopt;  // the handler answers 400
+    created = *name;
+  }
+
+  std::optional<std::string> tenant, database;
+  if (v1) {
+    std::string_view rest = std::string_view(path).substr(7);
+    if (rest.starts_with("/tenants")) {
+      tenant = ctx.params.count("tenant") ? ctx.Param("tenant") : created.value_or("");
+    } else if (rest.starts_with("/databases")) {
+      tenant = ctx.Query("tenant").value_or("default_tenant");
+      database = ctx.params.count("database") ? ctx.Param("database") : created.value_or("");
+    } else if (rest.starts_with("/collections") || rest.starts_with("/count_collections")) {
+      tenant = ctx.Query("tenant").value_or("default_tenant");
+      database = ctx.Query("database").value_or("default_database");
+    }
+  } else {
+    if (ctx.params.count("tenant")) {
+      tenant = ctx.Param("tenant");
+    } else if (created && path.ends_with("/tenants")) {
+      tenant = *created;
+    }
+    if (ctx.params.count("database")) {
+      database = ctx.Param("database");
+    } else if (created && path.ends_with("/databases")) {
+      database = *created;
+    }
+  }
+  if (tenant && !id->AllowsTenant(*tenant)) return deny("tenant '" + *tenant + "'");
+  if (tenant && database && !id->AllowsDatabase(*tenant, *database)) {
+    return deny("database '" + *database + "' of tenant '" + *tenant + "'");
+  }
+  return std::nullopt;
 }
 
 void Api::ApplyCors(const HttpRequest& request, HttpResponse* response) const {
@@ -32,20 +132,35 @@ void Api::ApplyCors(const HttpRequest& request, HttpResponse* response) const {
   response->headers.emplace_back("vary", "origin");
 }
 
-HttpResponse Api::Handle(const HttpRequest& request) const {
+HttpResponse Api::Handle(const HttpRequest& original) const {
+  // The v1 API also accepts a trailing slash.
+  const HttpRequest* req = &original;
+  HttpRequest trimmed;
+  if (original.path.size() > 7 && original.path.starts_with("/api/v1/") &&
+      original.path.back() == '/') {
+    trimmed = original;
+    trimmed.path.pop_back();
+    req = &trimmed;
+  }
+  const HttpRequest& request = *req;
   HttpResponse res;
-  if (request.path == "/api/v1" || request.path.starts_with("/api/v1/")) {
-    // The retired v1 API answers like Chroma 1.x does.
-    if (request.method == "POST") {
-      res = EmptyErrorResponse(405);
-    } else {
-      res = JsonResponse(
-          R"({"error":"Unimplemented","message":"The v1 API is deprecated. Please use /v2 apis"})",
-          410);
-      res.headers.emplace_back("chroma-trace-id", std::string(kTraceIdZero));
+  std::optional<Identity> identity;
+  const bool preflight = request.method == "OPTIONS" && !options_.cors_allow_origins.empty();
+  if (options_.authenticator && !preflight && !IsOpenPath(request.path)) {
+    auto who = options_.authenticator->Authenticate(request);
+    if (!who.ok()) {
+      res = AuthErrorResponse(who.status());
+      res.headers.emplace_back("www-authenticate",
+                               options_.authenticator->kind() == Authenticator::Kind::kBasic
+                                   ? R"(Basic realm="chromahouse")"
+                                   : "Bearer");
       res.omit_body = request.method == "HEAD";
+      ApplyCors(request, &res);
+      return res;
     }
-  } else if (request.method == "OPTIONS" && !options_.cors_allow_origins.empty()) {
+    identity = std::move(who).value();
+  }
+  if (preflight) {
     res = JsonResponse("", 200);
     res.json = false;
     res.headers.emplace_back("access-control-allow-methods",
@@ -55,7 +170,7 @@ HttpResponse Api::Handle(const HttpRequest& request) const {
                              asked.empty() ? std::string("*") : std::string(asked));
     res.headers.emplace_back("access-control-max-age", "86400");
   } else {
-    res = router_.Dispatch(request);
+    res = router_.Dispatch(request, identity ? &*identity : nullptr);
   }
   ApplyCors(request, &res);
   return res;

@@ -1,5 +1,5 @@
-// Api: the whole HTTP surface of the server as one object — the route table of API.md §2, CORS,
-// the retired v1 prefix — on top of the services. Thread-safe: Handle() may run on many
+// Api: the whole HTTP surface of the server as one object — the route tables of API.md §2 (v2)
+// and §7 (v1), authentication and scoping, CORS — on top of the services. Thread-safe: Handle() may run on many
 // threads at once.
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "api/auth.h"
 #include "api/http_types.h"
 #include "api/router.h"
 #include "service/catalog_service.h"
@@ -19,6 +20,7 @@ struct ApiOptions {
   bool allow_reset = false;
   int64_t max_batch_size = 5461;
   std::vector<std::string> cors_allow_origins;  // empty = CORS off
+  const Authenticator* authenticator = nullptr;  // null = no authentication
 };
 
 class Api {
@@ -35,6 +37,12 @@ class Api {
   void AddCollectionRoutes();
   void AddUnsupportedRoutes();
   void AddRecordRoutes();
+  void AddV1Routes();
+  // Authorization of an authenticated caller for the matched route (403 outside its tenant
+  // and databases); nullopt = allowed.
+  std::optional<HttpResponse> Authorize(const RouteContext& ctx) const;
+  // GET /auth/identity: the caller, or the default identity when auth is off.
+  std::string IdentityJson(const RouteContext& ctx) const;
   void ApplyCors(const HttpRequest& request, HttpResponse* response) const;
 
   ApiOptions options_;

@@ -166,14 +166,6 @@ TEST_F(ApiTest, QueryStringErrorsAre400) {
   }
 }
 
-TEST_F(ApiTest, V1PrefixIsRetired) {
-  HttpResponse r = Call("GET", "/api/v1/collections");
-  EXPECT_EQ(r.status, 410);
-  EXPECT_EQ(r.body,
-            R"({"error":"Unimplemented","message":"The v1 API is deprecated. Please use /v2 apis"})");
-  EXPECT_EQ(Call("POST", "/api/v1/collections").status, 405);
-}
-
 TEST_F(ApiTest, CloudOnlyRoutesAnswerLikeTheLocalServer) {
   HttpResponse created = Call("POST", kColls, R"({"name":"docs"})");
   std::string id = created.body.substr(7, 36);

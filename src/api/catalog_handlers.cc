@@ -30,6 +30,8 @@ Result<std::optional<int64_t>> QueryU32(const RouteContext& ctx, std::string_vie
   return std::optional<int64_t>(v);
 }
 
+}  // namespace
+
 Result<Page> ReadPage(const RouteContext& ctx) {
   for (const char* key : {"limit", "offset"}) {
     if (ctx.QueryCount(key) > 1) {
@@ -43,6 +45,8 @@ Result<Page> ReadPage(const RouteContext& ctx) {
   page.offset = offset.value_or(0);
   return page;
 }
+
+namespace {
 
 HttpResponse EmptyObject() { return JsonResponse("{}"); }
 
@@ -86,7 +90,11 @@ void Api::AddTenantRoutes() {
                 ASSIGN_OR_RETURN(auto dbs, catalog_->ListDatabases(ctx.Param("tenant"), page));
                 JsonWriter w;
                 w.BeginArray();
-                for (const auto& d : dbs) WriteDatabase(w, d);
+                for (const auto& d : dbs) {
+                  // A caller scoped to some databases sees only those.
+                  if (ctx.identity && !ctx.identity->AllowsDatabase(d.tenant, d.name)) continue;
+                  WriteDatabase(w, d);
+                }
                 w.EndArray();
                 return JsonResponse(w.Take());
               });

@@ -42,6 +42,51 @@ HttpResponse ErrorResponse(const Status& status) {
   return res;
 }
 
+namespace {
+
+HttpResponse NamedError(int http_status, std::string_view name, const std::string& message) {
+  HttpResponse res;
+  res.status = http_status;
+  JsonWriter w(&res.body);
+  w.BeginObject();
+  w.Key("error");
+  w.String(name);
+  w.Key("message");
+  w.String(message);
+  w.EndObject();
+  res.headers.emplace_back("chroma-trace-id", std::string(kTraceIdZero));
+  return res;
+}
+
+}  // namespace
+
+HttpResponse V1ErrorResponse(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kNotFound:
+      if (status.message().starts_with("Collection")) {
+        return NamedError(400, "InvalidCollection", status.message());
+      }
+      return NamedError(404, "NotFoundError", status.message());
+    case StatusCode::kAlreadyExists:
+      return NamedError(409, "UniqueConstraintError", status.message());
+    case StatusCode::kPayloadTooLarge:
+      return NamedError(413, "BatchSizeExceededError", status.message());
+    case StatusCode::kResourceExhausted:
+      return NamedError(429, "RateLimitError", status.message());
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kPermissionDenied:
+      return AuthErrorResponse(status);
+    default:
+      return ErrorResponse(status);
+  }
+}
+
+HttpResponse AuthErrorResponse(const Status& status) {
+  bool authn = status.code() == StatusCode::kUnauthenticated;
+  return NamedError(authn ? 401 : 403, "AuthError",
+                    std::string(authn ? "Unauthorized: " : "Forbidden: ") + status.message());
+}
+
 HttpResponse EmptyErrorResponse(int http_status) {
   HttpResponse res;
   res.status = http_status;

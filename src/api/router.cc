@@ -108,8 +108,9 @@ HttpResponse JsonResponse(std::string body, int status) {
   return res;
 }
 
-void Router::Add(std::string method, std::string pattern, bool takes_body, Handler handler) {
-  Route r{std::move(method), pattern, {}, takes_body, std::move(handler)};
+void Router::Add(std::string method, std::string pattern, bool takes_body, Handler handler,
+                 ErrorRenderer render_error) {
+  Route r{std::move(method), pattern, {}, takes_body, std::move(handler), std::move(render_error)};
   for (auto seg : SplitPath(pattern)) r.segments.emplace_back(seg);
   routes_.push_back(std::move(r));
 }
@@ -137,7 +138,13 @@ std::string Router::PatternFor(const HttpRequest& request) const {
   return "unmatched";
 }
 
-HttpResponse Router::Dispatch(const HttpRequest& request) const {
+std::vector<std::pair<std::string, std::string>> Router::Routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
+HttpResponse Router::Dispatch(const HttpRequest& request, const Identity* identity) const {
   auto path = SplitPath(request.path);
   const bool head = request.method == "HEAD";
   const std::string& method = head ? std::string("GET") : request.method;
@@ -176,19 +183,25 @@ HttpResponse Router::Dispatch(const HttpRequest& request) const {
     res.headers.emplace_back("allow", allow);
     return res;
   }
-  if (best->takes_body && request.HasHeader("content-type") &&
-      !IsJsonContentType(request.Header("content-type"))) {
-    return ErrorResponse(Status(StatusCode::kUnsupportedMediaType,
-                                "Expected request with `Content-Type: application/json`"));
-  }
-  RouteContext ctx{request, std::move(best_params)};
+  auto render = [best](const Status& s) {
+    return best->render_error ? best->render_error(s) : ErrorResponse(s);
+  };
+  RouteContext ctx{request, std::move(best_params), identity};
   HttpResponse res;
   try {
-    Result<HttpResponse> result = best->handler(ctx);
-    res = result.ok() ? std::move(result).value() : ErrorResponse(result.status());
+    if (auto denied = guard_ ? guard_(ctx) : std::nullopt) {
+      res = std::move(*denied);
+    } else if (best->takes_body && request.HasHeader("content-type") &&
+               !IsJsonContentType(request.Header("content-type"))) {
+      res = render(Status(StatusCode::kUnsupportedMediaType,
+                          "Expected request with `Content-Type: application/json`"));
+    } else {
+      Result<HttpResponse> result = best->handler(ctx);
+      res = result.ok() ? std::move(result).value() : render(result.status());
+    }
   } catch (const std::exception& e) {
     LOG_ERROR("unhandled exception in {} {}: {}", request.method, best->pattern, e.what());
-    res = ErrorResponse(Status::Internal(std::string("internal error: ") + e.what()));
+    res = render(Status::Internal(std::string("internal error: ") + e.what()));
   }
   if (head) res.omit_body = true;
   return res;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "api/auth.h"
 #include "api/http_types.h"
 #include "common/status.h"
 
@@ -20,6 +21,7 @@ namespace chromahouse {
 struct RouteContext {
   const HttpRequest& request;
   std::map<std::string, std::string, std::less<>> params;  // path captures, percent-decoded
+  const Identity* identity = nullptr;                      // null when auth is off
 
   const std::string& Param(std::string_view name) const;
   // Query parameter (percent-decoded), or nullopt.
@@ -29,12 +31,20 @@ struct RouteContext {
 };
 
 using Handler = std::function<Result<HttpResponse>(const RouteContext&)>;
+// Runs before every handler (after matching); a response it returns is sent instead.
+using Guard = std::function<std::optional<HttpResponse>(const RouteContext&)>;
+// Turns a handler's error into a response (default: ErrorResponse, Chroma 1.x's body).
+using ErrorRenderer = std::function<HttpResponse(const Status&)>;
 
 class Router {
  public:
   // `takes_body`: the route reads a JSON body (Content-Type is checked).
-  void Add(std::string method, std::string pattern, bool takes_body, Handler handler);
-  HttpResponse Dispatch(const HttpRequest& request) const;
+  void Add(std::string method, std::string pattern, bool takes_body, Handler handler,
+           ErrorRenderer render_error = nullptr);
+  HttpResponse Dispatch(const HttpRequest& request, const Identity* identity = nullptr) const;
+  void SetGuard(Guard guard) { guard_ = std::move(guard); }
+  // (method, pattern) of every route, in registration order.
+  std::vector<std::pair<std::string, std::string>> Routes() const;
 
   // The pattern that matched a path (for access logs and metrics), or "unmatched".
   std::string PatternFor(const HttpRequest& request) const;
@@ -46,11 +56,13 @@ class Router {
     std::vector<std::string> segments;
     bool takes_body;
     Handler handler;
+    ErrorRenderer render_error;
   };
   static bool Match(const Route& route, const std::vector<std::string_view>& path,
                     std::map<std::string, std::string, std::less<>>* params);
 
   std::vector<Route> routes_;
+  Guard guard_;
 };
 
 // Percent-decoding of a path segment or query value ('+' stays '+' in paths).

@@ -51,9 +51,8 @@ void Api::AddSystemRoutes() {
                 return JsonResponse(w.Take());
               });
   router_.Add("GET", "/api/v2/auth/identity", false,
-              [](const RouteContext&) -> Result<HttpResponse> {
-                return JsonResponse(
-                    R"({"user_id":"","tenant":"default_tenant","databases":["default_database"]})");
+              [this](const RouteContext& ctx) -> Result<HttpResponse> {
+                return JsonResponse(IdentityJson(ctx));
               });
   router_.Add("POST", "/api/v2/reset", false, [this](const RouteContext&) -> Result<HttpResponse> {
     if (!options_.allow_reset) return Status::PermissionDenied("Reset is disabled by config");

@@ -283,4 +283,99 @@ void WriteCollection(JsonWriter& w, const Collection& c) {
   w.EndObject();
 }
 
+Result<CreateCollectionRequest> DecodeCreateCollectionV1(std::string_view body) {
+  JsonBody json;
+  RETURN_IF_ERROR(json.Parse(body));
+  ASSIGN_OR_RETURN(simdjson::dom::object obj, RequireObject(json.root(), ""));
+  simdjson::dom::element config;
+  simdjson::dom::object legacy;
+  if (obj.at_key("configuration").get(config) || config.is_null() ||
+      config.at_key("hnsw_configuration").get_object().get(legacy)) {
+    return DecodeCreateCollection(body);
+  }
+  // Rewrite the body with the configuration in the v2 shape, keeping every other field.
+  static constexpr std::pair<std::string_view, std::string_view> kKeys[] = {
+      {"space", "space"},          {"ef_construction", "ef_construction"},
+      {"ef_search", "ef_search"},  {"M", "max_neighbors"},
+      {"resize_factor", "resize_factor"}, {"sync_threshold", "sync_threshold"},
+      {"batch_size", "batch_size"}, {"num_threads", "num_threads"}};
+  JsonWriter w;
+  w.BeginObject();
+  for (auto field : obj) {
+    if (field.key == "configuration") continue;
+    w.Key(field.key);
+    w.Raw(simdjson::minify(field.value));
+  }
+  w.Key("configuration");
+  w.BeginObject();
+  w.Key("hnsw");
+  w.BeginObject();
+  for (auto [from, to] : kKeys) {
+    simdjson::dom::element v;
+    if (legacy.at_key(from).get(v) || v.is_null()) continue;
+    w.Key(to);
+    w.Raw(simdjson::minify(v));
+  }
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  return DecodeCreateCollection(w.Take());
+}
+
+void WriteCollectionV1(JsonWriter& w, const Collection& c) {
+  const HnswConfig& h = c.configuration.hnsw;
+  w.BeginObject();
+  w.Key("id");
+  w.String(c.id);
+  w.Key("name");
+  w.String(c.name);
+  w.Key("configuration_json");
+  w.BeginObject();
+  w.Key("hnsw_configuration");
+  w.BeginObject();
+  w.Key("space");
+  w.String(SpaceName(h.space));
+  w.Key("ef_construction");
+  w.Int(h.ef_construction);
+  w.Key("ef_search");
+  w.Int(h.ef_search);
+  w.Key("num_threads");
+  w.Int(h.num_threads);
+  w.Key("M");
+  w.Int(h.max_neighbors);
+  w.Key("resize_factor");
+  w.Double(h.resize_factor);
+  w.Key("batch_size");
+  w.Int(h.batch_size);
+  w.Key("sync_threshold");
+  w.Int(h.sync_threshold);
+  w.Key("_type");
+  w.String("HNSWConfigurationInternal");
+  w.EndObject();
+  w.Key("_type");
+  w.String("CollectionConfigurationInternal");
+  w.EndObject();
+  w.Key("metadata");
+  if (c.metadata) {
+    WriteMetadata(w, *c.metadata, /*hide_reserved=*/false);
+  } else {
+    w.Null();
+  }
+  w.Key("dimension");
+  if (c.dimension) {
+    w.Int(*c.dimension);
+  } else {
+    w.Null();
+  }
+  w.Key("tenant");
+  w.String(c.tenant);
+  w.Key("database");
+  w.String(c.database);
+  w.Key("version");
+  w.Int(0);
+  w.Key("log_position");
+  w.Int(0);
+  w.EndObject();
+}
+
 }  // namespace chromahouse

@@ -23,4 +23,10 @@ void WriteDatabase(JsonWriter& w, const Database& database);
 // The Collection object of API.md §2.1 (configuration_json always an object).
 void WriteCollection(JsonWriter& w, const Collection& collection);
 
+// The v1 API (API.md §7): create-collection bodies may carry the legacy configuration
+// {"hnsw_configuration": {"space", "ef_construction", "ef_search", "M", …}}, translated here;
+// the Collection object carries that legacy configuration format.
+Result<CreateCollectionRequest> DecodeCreateCollectionV1(std::string_view body);
+void WriteCollectionV1(JsonWriter& w, const Collection& collection);
+
 }  // namespace chromahouse

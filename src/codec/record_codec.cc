@@ -210,7 +210,9 @@ Result<std::optional<std::vector<std::optional<MetadataPatch>>>> DecodeMetadatas
   return std::optional<Rows>(std::move(rows));
 }
 
-Result<Include> DecodeInclude(simdjson::dom::object obj, std::vector<IncludeField> defaults) {
+// v1 clients may also name "data" (a column this server never fills; it is answered as null).
+Result<Include> DecodeInclude(simdjson::dom::object obj, std::vector<IncludeField> defaults,
+                              WhereDialect dialect) {
   Include inc;
   simdjson::dom::element present;
   if (obj.at_key("include").get(present)) {
@@ -230,6 +232,7 @@ Result<Include> DecodeInclude(simdjson::dom::object obj, std::vector<IncludeFiel
     else if (s == "metadatas") inc.fields.push_back(IncludeField::kMetadatas);
     else if (s == "distances") inc.fields.push_back(IncludeField::kDistances);
     else if (s == "uris") inc.fields.push_back(IncludeField::kUris);
+    else if (s == "data" && dialect == WhereDialect::kV1) continue;
     else {
       return ShapeError(path, "unknown variant `" + std::string(s) +
                                   "`, expected one of `distances`, `documents`, `embeddings`, "
@@ -247,13 +250,13 @@ Result<std::optional<std::vector<std::string>>> DecodeOptionalIds(simdjson::dom:
 }
 
 Status DecodeFilters(simdjson::dom::object obj, std::optional<Where>* where,
-                     std::optional<Where>* where_document) {
+                     std::optional<Where>* where_document, WhereDialect dialect) {
   if (auto w = Field(obj, "where")) {
-    ASSIGN_OR_RETURN(Where v, DecodeWhere(*w, WhereDialect::kV2));
+    ASSIGN_OR_RETURN(Where v, DecodeWhere(*w, dialect));
     *where = std::move(v);
   }
   if (auto w = Field(obj, "where_document")) {
-    ASSIGN_OR_RETURN(Where v, DecodeWhereDocument(*w, WhereDialect::kV2));
+    ASSIGN_OR_RETURN(Where v, DecodeWhereDocument(*w, dialect));
     *where_document = std::move(v);
   }
   return Status::Ok();
@@ -319,7 +322,8 @@ Result<std::vector<float>> DecodeBase64Floats(std::string_view text) {
     return bad("decoded length " + std::to_string(bytes.size()) + " is not a multiple of 4");
   }
   std::vector<float> out(bytes.size() / 4);
-  std::memcpy(out.data(), bytes.data(), bytes.size());
+  // An empty vector's data() may be null, and memcpy from/to null is undefined even for 0 bytes.
+  if (!out.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
   return out;
 }
 
@@ -352,23 +356,24 @@ Result<RecordWriteRequest> DecodeRecordWrite(std::string_view body, RecordWriteK
   return req;
 }
 
-Result<GetRequest> DecodeGet(std::string_view body) {
+Result<GetRequest> DecodeGet(std::string_view body, WhereDialect dialect) {
   JsonBody json;
   ASSIGN_OR_RETURN(simdjson::dom::object obj,
                    ParseObject(json, body, {"ids", "where", "where_document", "limit", "offset",
                                             "include"}));
   GetRequest req;
   ASSIGN_OR_RETURN(req.ids, DecodeOptionalIds(obj));
-  RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document));
+  RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document, dialect));
   ASSIGN_OR_RETURN(req.limit, OptionalU32(obj, "limit"));
   ASSIGN_OR_RETURN(auto offset, OptionalU32(obj, "offset"));
   req.offset = offset.value_or(0);
   ASSIGN_OR_RETURN(req.include,
-                   DecodeInclude(obj, {IncludeField::kDocuments, IncludeField::kMetadatas}));
+                   DecodeInclude(obj, {IncludeField::kDocuments, IncludeField::kMetadatas},
+                                 dialect));
   return req;
 }
 
-Result<QueryRequest> DecodeQuery(std::string_view body) {
+Result<QueryRequest> DecodeQuery(std::string_view body, WhereDialect dialect) {
   JsonBody json;
   ASSIGN_OR_RETURN(simdjson::dom::object obj,
                    ParseObject(json, body, {"query_embeddings", "n_results", "ids", "where",
@@ -403,20 +408,21 @@ Result<QueryRequest> DecodeQuery(std::string_view body) {
   ASSIGN_OR_RETURN(auto n, OptionalU32(obj, "n_results"));
   req.n_results = n.value_or(10);
   ASSIGN_OR_RETURN(req.ids, DecodeOptionalIds(obj));
-  RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document));
+  RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document, dialect));
   ASSIGN_OR_RETURN(req.include, DecodeInclude(obj, {IncludeField::kDocuments,
                                                     IncludeField::kMetadatas,
-                                                    IncludeField::kDistances}));
+                                                    IncludeField::kDistances},
+                                                   dialect));
   return req;
 }
 
-Result<DeleteRequest> DecodeDelete(std::string_view body) {
+Result<DeleteRequest> DecodeDelete(std::string_view body, WhereDialect dialect) {
   JsonBody json;
   ASSIGN_OR_RETURN(simdjson::dom::object obj,
                    ParseObject(json, body, {"ids", "where", "where_document", "limit"}));
   DeleteRequest req;
   ASSIGN_OR_RETURN(req.ids, DecodeOptionalIds(obj));
-  RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document));
+  RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document, dialect));
   ASSIGN_OR_RETURN(req.limit, OptionalU32(obj, "limit"));
   return req;
 }
@@ -489,8 +495,12 @@ void NestedColumn(JsonWriter& w, const char* key, bool included,
   w.EndArray();
 }
 
-void WriteInclude(JsonWriter& w, const Include& include) {
-  w.Key("include");
+void WriteInclude(JsonWriter& w, const Include& include, bool v1) {
+  if (v1) {
+    w.Key("data");
+    w.Null();
+  }
+  w.Key(v1 ? "included" : "include");
   w.BeginArray();
   for (auto f : include.fields) w.String(IncludeName(f));
   w.EndArray();
@@ -498,7 +508,8 @@ void WriteInclude(JsonWriter& w, const Include& include) {
 
 }  // namespace
 
-std::string EncodeGetResponse(const std::vector<RecordView>& records, const Include& include) {
+std::string EncodeGetResponse(const std::vector<RecordView>& records, const Include& include,
+                              bool v1) {
   std::string out;
   size_t dim = records.empty() ? 0 : records[0].dim;
   out.reserve(64 + records.size() * (48 + (include.Has(IncludeField::kEmbeddings) ? dim * 12 : 0)));
@@ -511,13 +522,13 @@ std::string EncodeGetResponse(const std::vector<RecordView>& records, const Incl
   Column(w, "uris", include.Has(IncludeField::kUris), records,
          [](JsonWriter& w, const RecordView& r) { WriteOptionalString(w, r.uri); });
   Column(w, "metadatas", include.Has(IncludeField::kMetadatas), records, WriteRecordMetadata);
-  WriteInclude(w, include);
+  WriteInclude(w, include, v1);
   w.EndObject();
   return out;
 }
 
 std::string EncodeQueryResponse(const std::vector<std::vector<RecordView>>& per_query,
-                                const Include& include) {
+                                const Include& include, bool v1) {
   std::string out;
   JsonWriter w(&out);
   w.BeginObject();
@@ -531,7 +542,7 @@ std::string EncodeQueryResponse(const std::vector<std::vector<RecordView>>& per_
                WriteRecordMetadata);
   NestedColumn(w, "distances", include.Has(IncludeField::kDistances), per_query,
                [](JsonWriter& w, const RecordView& r) { w.Float(r.distance); });
-  WriteInclude(w, include);
+  WriteInclude(w, include, v1);
   w.EndObject();
   return out;
 }

@@ -11,14 +11,17 @@
 
 #include "common/status.h"
 #include "core/record_requests.h"
+#include "codec/where_codec.h"
 #include "core/where.h"
 
 namespace chromahouse {
 
+// `dialect` selects the filter rules of the API version (v1: `{}` means no filter, $and/$or
+// need two children; see where_codec.h).
 Result<RecordWriteRequest> DecodeRecordWrite(std::string_view body, RecordWriteKind kind);
-Result<GetRequest> DecodeGet(std::string_view body);
-Result<QueryRequest> DecodeQuery(std::string_view body);
-Result<DeleteRequest> DecodeDelete(std::string_view body);
+Result<GetRequest> DecodeGet(std::string_view body, WhereDialect dialect = WhereDialect::kV2);
+Result<QueryRequest> DecodeQuery(std::string_view body, WhereDialect dialect = WhereDialect::kV2);
+Result<DeleteRequest> DecodeDelete(std::string_view body, WhereDialect dialect = WhereDialect::kV2);
 
 // Standard base64 (with padding) → little-endian float32 values.
 Result<std::vector<float>> DecodeBase64Floats(std::string_view text);
@@ -30,10 +33,12 @@ std::string_view IncludeName(IncludeField field);
 namespace chromahouse {
 
 // GetResponse: {"ids","embeddings","documents","uris","metadatas","include"}; columns not
-// included are null. Reserved "chroma:" metadata keys are hidden.
-std::string EncodeGetResponse(const std::vector<RecordView>& records, const Include& include);
+// included are null. Reserved "chroma:" metadata keys are hidden. `v1`: the v1 API's shape,
+// "data": null and "included" instead of "include".
+std::string EncodeGetResponse(const std::vector<RecordView>& records, const Include& include,
+                              bool v1 = false);
 // QueryResponse: one inner list per query embedding, plus "distances".
 std::string EncodeQueryResponse(const std::vector<std::vector<RecordView>>& per_query,
-                                const Include& include);
+                                const Include& include, bool v1 = false);
 
 }  // namespace chromahouse

@@ -71,7 +71,7 @@ const std::vector<SettingInfo>& Settings() {
        "directory"},
       {"clickhouse_user", "CHROMAHOUSE_CLICKHOUSE_USER", "--clickhouse-user", "ClickHouse user"},
       {"clickhouse_password", "CHROMAHOUSE_CLICKHOUSE_PASSWORD", "--clickhouse-password",
-       "ClickHouse password (never logged)"},
+       "ClickHouse password (never logged)", nullptr, true},
       {"clickhouse_database", "CHROMAHOUSE_CLICKHOUSE_DATABASE", "--clickhouse-database",
        "ClickHouse database that holds chromahouse's tables"},
       {"clickhouse_binary", "CHROMAHOUSE_CLICKHOUSE_BINARY", "--clickhouse-binary",
@@ -80,7 +80,34 @@ const std::vector<SettingInfo>& Settings() {
        "--cache-memory-limit-bytes",
        "memory for loaded collections; least recently used ones are evicted past it (0 = half "
        "of physical memory)"},
+      {"max_concurrent_requests", "CHROMAHOUSE_MAX_CONCURRENT_REQUESTS",
+       "--max-concurrent-requests",
+       "requests handled or waiting at once; more answer 429 (back-pressure)"},
+      {"max_pending_write_bytes", "CHROMAHOUSE_MAX_PENDING_WRITE_BYTES",
+       "--max-pending-write-bytes",
+       "request bytes of writes waiting for their ClickHouse insert; more answer 429"},
+      {"request_timeout_seconds", "CHROMAHOUSE_REQUEST_TIMEOUT_SECONDS",
+       "--request-timeout-seconds",
+       "a request that waited this long for a worker answers 503 instead of running"},
+      {"auth_provider", "CHROMA_SERVER_AUTHN_PROVIDER", "--auth-provider",
+       "\"token\" or \"basic\" (Chroma's provider class names also accepted); empty = no "
+       "authentication",
+       "CHROMA_SERVER_AUTH_PROVIDER"},
+      {"auth_credentials", "CHROMA_SERVER_AUTHN_CREDENTIALS", "--auth-credentials",
+       "token auth: the one accepted token; basic auth: htpasswd lines user:bcrypt-hash (never "
+       "logged)",
+       "CHROMA_SERVER_AUTH_CREDENTIALS", true},
+      {"auth_credentials_file", "CHROMA_SERVER_AUTHN_CREDENTIALS_FILE", "--auth-credentials-file",
+       "users file: YAML `users: [{id, tenant, databases, tokens, password}]` or an htpasswd "
+       "file (bcrypt)",
+       "CHROMA_SERVER_AUTH_CREDENTIALS_FILE"},
+      {"auth_token_transport_header", "CHROMA_AUTH_TOKEN_TRANSPORT_HEADER",
+       "--auth-token-transport-header",
+       "where tokens are read: Authorization (Bearer) or X-Chroma-Token; empty = both",
+       "CHROMA_SERVER_AUTH_TOKEN_TRANSPORT_HEADER"},
       {"log_level", "CHROMAHOUSE_LOG_LEVEL", "--log-level", "debug, info, warn or error"},
+      {"log_format", "CHROMAHOUSE_LOG_FORMAT", "--log-format",
+       "text, or json (one JSON object per line)"},
   };
   return kSettings;
 }
@@ -120,8 +147,26 @@ Status ApplySetting(const std::string& key, const std::string& value, const std:
     c->clickhouse_binary = value;
   } else if (key == "cache_memory_limit_bytes") {
     ASSIGN_OR_RETURN(c->cache_memory_limit_bytes, ParseInt(key, value));
+  } else if (key == "max_concurrent_requests") {
+    ASSIGN_OR_RETURN(int64_t v, ParseInt(key, value));
+    c->max_concurrent_requests = static_cast<int>(std::clamp<int64_t>(v, -1, 1 << 30));
+  } else if (key == "max_pending_write_bytes") {
+    ASSIGN_OR_RETURN(c->max_pending_write_bytes, ParseInt(key, value));
+  } else if (key == "request_timeout_seconds") {
+    ASSIGN_OR_RETURN(int64_t v, ParseInt(key, value));
+    c->request_timeout_seconds = static_cast<int>(std::clamp<int64_t>(v, -1, 1 << 30));
+  } else if (key == "auth_provider") {
+    c->auth_provider = value;
+  } else if (key == "auth_credentials") {
+    c->auth_credentials = value;
+  } else if (key == "auth_credentials_file") {
+    c->auth_credentials_file = value;
+  } else if (key == "auth_token_transport_header") {
+    c->auth_token_transport_header = value;
   } else if (key == "log_level") {
     c->log_level = value;
+  } else if (key == "log_format") {
+    c->log_format = value;
   } else {
     return Status::InvalidArgument("unknown setting '" + key + "' (from " + source + ")");
   }
@@ -162,10 +207,12 @@ Status ApplyConfigFile(const std::string& path, Config* config) {
 
 Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config* config) {
   for (const auto& s : Settings()) {
-    auto it = env.find(s.env);
+    const char* name = s.env;
+    auto it = env.find(name);
+    if (it == env.end() && s.env_alias) it = env.find(name = s.env_alias);
     if (it == env.end()) continue;
     RETURN_IF_ERROR(ApplySetting(s.key, it->second, "env", config)
-                        .WithContext(std::string("environment variable ") + s.env));
+                        .WithContext(std::string("environment variable ") + name));
   }
   return Status::Ok();
 }
@@ -194,6 +241,21 @@ Status Validate(const Config& c) {
   if (c.cache_memory_limit_bytes < 0) {
     return Status::InvalidArgument("cache_memory_limit_bytes must not be negative, got " +
                                    std::to_string(c.cache_memory_limit_bytes));
+  }
+  if (c.max_concurrent_requests < 1) {
+    return Status::InvalidArgument("max_concurrent_requests must be at least 1, got " +
+                                   std::to_string(c.max_concurrent_requests));
+  }
+  if (c.max_pending_write_bytes < 1024) {
+    return Status::InvalidArgument("max_pending_write_bytes must be at least 1024, got " +
+                                   std::to_string(c.max_pending_write_bytes));
+  }
+  if (c.request_timeout_seconds < 1) {
+    return Status::InvalidArgument("request_timeout_seconds must be at least 1, got " +
+                                   std::to_string(c.request_timeout_seconds));
+  }
+  if (c.log_format != "text" && c.log_format != "json") {
+    return Status::InvalidArgument("log_format must be text or json, got '" + c.log_format + "'");
   }
   if (c.persist_path.empty() && c.clickhouse_url.empty()) {
     return Status::InvalidArgument("persist_path must not be empty with the embedded ClickHouse");

@@ -38,8 +38,20 @@ struct Config {
   // Memory
   int64_t cache_memory_limit_bytes = 0;  // loaded collections; 0 = half of physical memory
 
+  // Limits and back-pressure
+  int max_concurrent_requests = 256;       // requests being handled or queued; 429 above
+  int64_t max_pending_write_bytes = 512 * 1024 * 1024;  // bodies of queued writes; 429 above
+  int request_timeout_seconds = 60;        // a request still queued after this answers 503
+
+  // Authentication (Chroma's Python server settings, API.md §9.2)
+  std::string auth_provider;               // "", "token" or "basic" (or Chroma's class names)
+  std::string auth_credentials;            // a token, or htpasswd lines (never logged)
+  std::string auth_credentials_file;       // users YAML (tokens/passwords) or htpasswd file
+  std::string auth_token_transport_header; // "" = both; "Authorization" or "X-Chroma-Token"
+
   // Logging
   std::string log_level = "info";
+  std::string log_format = "text";  // "text" or "json"
 
   // Where each value came from ("default", "file", "env", "flag"), for the start-up banner.
   std::map<std::string, std::string> sources;
@@ -51,6 +63,8 @@ struct SettingInfo {
   const char* env;
   const char* flag;
   const char* description;
+  const char* env_alias = nullptr;  // an older name of the environment variable
+  bool secret = false;              // never printed
 };
 const std::vector<SettingInfo>& Settings();
 

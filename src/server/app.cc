@@ -94,7 +94,24 @@ int RunServer(const Config& config) {
     }
   });
 
+  AuthOptions auth_options;
+  auth_options.provider = config.auth_provider;
+  auth_options.credentials = config.auth_credentials;
+  auth_options.credentials_file = config.auth_credentials_file;
+  auth_options.token_header = config.auth_token_transport_header;
+  auto authenticator = Authenticator::Create(auth_options);
+  if (!authenticator.ok()) {
+    LOG_ERROR("{}", authenticator.status().message());
+    return 1;
+  }
+  if (*authenticator) {
+    LOG_INFO("authentication: {} ({} user{})",
+             (*authenticator)->kind() == Authenticator::Kind::kToken ? "token" : "basic",
+             (*authenticator)->user_count(), (*authenticator)->user_count() == 1 ? "" : "s");
+  }
+
   ApiOptions api_options;
+  api_options.authenticator = authenticator->get();
   api_options.allow_reset = config.allow_reset;
   api_options.max_batch_size = config.max_batch_size;
   api_options.cors_allow_origins = config.cors_allow_origins;
