@@ -3,6 +3,7 @@
 #include "api/error_mapping.h"
 #include "codec/catalog_codec.h"
 #include "common/json_writer.h"
+#include "common/metrics.h"
 #include "common/uuid.h"
 
 namespace chromahouse {
@@ -20,8 +21,10 @@ Api::Api(ApiOptions options, CatalogService* catalog, RecordService* records, St
 
 namespace {
 
-// Routes that answer without credentials: liveness, version, pre-flight (API.md §9.2).
+// Routes that answer without credentials: liveness, version, pre-flight (API.md §9.2), and the
+// metrics and the API description (neither carries data).
 bool IsOpenPath(std::string_view path) {
+  if (path == "/metrics" || path == "/openapi.json") return true;
   for (std::string_view prefix : {"/api/v2", "/api/v1"}) {
     if (!path.starts_with(prefix)) continue;
     std::string_view rest = path.substr(prefix.size());
@@ -32,6 +35,26 @@ bool IsOpenPath(std::string_view path) {
 }
 
 }  // namespace
+
+Status Api::WithinWriteBudget(size_t bytes, const std::function<Status()>& fn) const {
+  const int64_t n = static_cast<int64_t>(bytes);
+  int64_t before = pending_write_bytes_.fetch_add(n);
+  if (before > 0 && before + n > options_.max_pending_write_bytes) {
+    pending_write_bytes_.fetch_sub(n);
+    Metrics()
+        .GetCounter("chromahouse_http_rejected_total",
+                    "Requests refused by back-pressure or limits, by reason",
+                    {{"reason", "pending_writes"}})
+        .Add();
+    return Status::ResourceExhausted(
+        "Too many writes in progress: " + std::to_string(before) +
+        " bytes are waiting for ClickHouse (max_pending_write_bytes is " +
+        std::to_string(options_.max_pending_write_bytes) + "); retry later");
+  }
+  Status s = fn();
+  pending_write_bytes_.fetch_sub(n);
+  return s;
+}
 
 std::string Api::IdentityJson(const RouteContext& ctx) const {
   JsonWriter w;

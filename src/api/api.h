@@ -3,6 +3,7 @@
 // threads at once.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ struct ApiOptions {
   int64_t max_batch_size = 5461;
   std::vector<std::string> cors_allow_origins;  // empty = CORS off
   const Authenticator* authenticator = nullptr;  // null = no authentication
+  // Request bytes of writes in progress (waiting for or in their group commit); a write that
+  // would go beyond answers 429. One write alone is always admitted.
+  int64_t max_pending_write_bytes = 512 * 1024 * 1024;
 };
 
 class Api {
@@ -43,6 +47,8 @@ class Api {
   std::optional<HttpResponse> Authorize(const RouteContext& ctx) const;
   // GET /auth/identity: the caller, or the default identity when auth is off.
   std::string IdentityJson(const RouteContext& ctx) const;
+  // Runs a write (`fn`) inside the pending-write budget; 429 when the budget is spent.
+  Status WithinWriteBudget(size_t bytes, const std::function<Status()>& fn) const;
   void ApplyCors(const HttpRequest& request, HttpResponse* response) const;
 
   ApiOptions options_;
@@ -50,6 +56,7 @@ class Api {
   RecordService* records_;
   Storage* storage_;
   Router router_;
+  mutable std::atomic<int64_t> pending_write_bytes_{0};
 };
 
 }  // namespace chromahouse

@@ -3,6 +3,7 @@
 #include "api/api_internal.h"
 #include "common/clock.h"
 #include "common/json_writer.h"
+#include "common/metrics.h"
 
 namespace chromahouse {
 namespace {
@@ -54,6 +55,14 @@ void Api::AddSystemRoutes() {
               [this](const RouteContext& ctx) -> Result<HttpResponse> {
                 return JsonResponse(IdentityJson(ctx));
               });
+  // Prometheus text exposition of every metric (common/metrics.h).
+  router_.Add("GET", "/metrics", false, [](const RouteContext&) -> Result<HttpResponse> {
+    HttpResponse res;
+    res.body = Metrics().Render();
+    res.json = false;
+    res.headers.emplace_back("content-type", "text/plain; version=0.0.4; charset=utf-8");
+    return res;
+  });
   router_.Add("POST", "/api/v2/reset", false, [this](const RouteContext&) -> Result<HttpResponse> {
     if (!options_.allow_reset) return Status::PermissionDenied("Reset is disabled by config");
     RETURN_IF_ERROR(catalog_->Reset());

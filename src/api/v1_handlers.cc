@@ -171,7 +171,8 @@ void Api::AddV1Routes() {
                           " embeddings at once. Please submit your embeddings in batches of "
                           "size " + std::to_string(options_.max_batch_size) + " or less.");
       }
-      RETURN_IF_ERROR(records_->Write(id, kind, req));
+      RETURN_IF_ERROR(WithinWriteBudget(ctx.request.body.size(),
+                                        [&] { return records_->Write(id, kind, req); }));
       return kind == RecordWriteKind::kAdd ? JsonResponse("true", 201) : Null();
     };
   };

@@ -7,6 +7,8 @@ namespace chromahouse {
 
 // Sets the global level from a name ("debug", "info", "warn", "error"); unknown names keep info.
 void SetLogLevel(const std::string& level);
+// "json": one JSON object per line ({"time","level","thread","msg"}); anything else: text.
+void SetLogFormat(const std::string& format);
 
 }  // namespace chromahouse
 

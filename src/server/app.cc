@@ -10,6 +10,7 @@
 
 #include "api/api.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "server/embedded_clickhouse.h"
 #include "server/http_server.h"
 #include "service/catalog_service.h"
@@ -32,10 +33,69 @@ Status InitializeStorage(Storage* storage, int timeout_seconds) {
   }
 }
 
+// Requests by route pattern (never the raw path: ids would make unbounded series), method and
+// status, and their latency by route.
+void RecordRequestMetrics(const Api& api, const HttpRequest& req, int status, int64_t micros) {
+  std::string route = api.RouteName(req);
+  Metrics()
+      .GetCounter("chromahouse_http_requests_total", "HTTP requests by route, method and status",
+                  {{"route", route}, {"method", req.method}, {"status", std::to_string(status)}})
+      .Add();
+  Metrics()
+      .GetHistogram("chromahouse_http_request_duration_seconds",
+                    "Time from a complete request to its response, by route",
+                    {{"route", route}}, Histogram::LatencyBuckets())
+      .Observe(static_cast<double>(micros) / 1e6);
+}
+
+// Values owned by the services, read when /metrics is scraped. Null pointers unregister them
+// (before the services go away).
+void RegisterServiceMetrics(RecordService* records, HttpServer* http) {
+  Registry& m = Metrics();
+  static const char* kNames[] = {
+      "chromahouse_cache_bytes",          "chromahouse_cache_collections",
+      "chromahouse_cache_hits_total",     "chromahouse_cache_misses_total",
+      "chromahouse_cache_evictions_total", "chromahouse_queries_total",
+      "chromahouse_http_in_flight_requests"};
+  if (!records || !http) {
+    for (const char* name : kNames) m.RemoveCollector(name);
+    return;
+  }
+  auto cache = [records](auto field) {
+    return [records, field](const Registry::Emit& emit) {
+      auto stats = records->cache_stats();
+      emit({}, static_cast<double>(field(stats)));
+    };
+  };
+  using Stats = CollectionCache::Stats;
+  m.SetCollector("chromahouse_cache_bytes", "Bytes of collections loaded in memory", "gauge",
+                 cache([](const Stats& s) { return s.bytes; }));
+  m.SetCollector("chromahouse_cache_collections", "Collections loaded in memory", "gauge",
+                 cache([](const Stats& s) { return s.collections; }));
+  m.SetCollector("chromahouse_cache_hits_total", "Collection lookups served from memory",
+                 "counter", cache([](const Stats& s) { return s.hits; }));
+  m.SetCollector("chromahouse_cache_misses_total", "Collection lookups that loaded from ClickHouse",
+                 "counter", cache([](const Stats& s) { return s.misses; }));
+  m.SetCollector("chromahouse_cache_evictions_total",
+                 "Collections evicted to stay within cache_memory_limit_bytes", "counter",
+                 cache([](const Stats& s) { return s.evictions; }));
+  m.SetCollector("chromahouse_queries_total", "Nearest-neighbour queries by the path the planner took",
+                 "counter", [records](const Registry::Emit& emit) {
+                   auto p = records->path_counts();
+                   emit({{"path", "brute_force"}}, static_cast<double>(p.brute_force));
+                   emit({{"path", "hnsw"}}, static_cast<double>(p.hnsw));
+                 });
+  m.SetCollector("chromahouse_http_in_flight_requests", "Requests being handled or queued",
+                 "gauge", [http](const Registry::Emit& emit) {
+                   emit({}, static_cast<double>(http->in_flight()));
+                 });
+}
+
 }  // namespace
 
 int RunServer(const Config& config) {
   SetLogLevel(config.log_level);
+  SetLogFormat(config.log_format);
 
   // Signals are taken synchronously by this thread (sigwait); block them before any thread
   // starts so that every thread inherits the mask.
@@ -115,6 +175,7 @@ int RunServer(const Config& config) {
   api_options.allow_reset = config.allow_reset;
   api_options.max_batch_size = config.max_batch_size;
   api_options.cors_allow_origins = config.cors_allow_origins;
+  api_options.max_pending_write_bytes = config.max_pending_write_bytes;
   Api api(api_options, &catalog, &records, &storage);
 
   HttpServerOptions http_options;
@@ -125,11 +186,15 @@ int RunServer(const Config& config) {
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   http_options.worker_threads = config.worker_threads;
   http_options.max_body_bytes = config.max_payload_size_bytes;
+  http_options.max_concurrent_requests = config.max_concurrent_requests;
+  http_options.queue_timeout_seconds = config.request_timeout_seconds;
   HttpServer http(
       http_options, [&api](const HttpRequest& req) { return api.Handle(req); },
-      [](const HttpRequest& req, int status, int64_t micros) {
+      [&api](const HttpRequest& req, int status, int64_t micros) {
         LOG_INFO("{} {} {} {:.3f}ms", req.method, req.path, status, micros / 1000.0);
+        RecordRequestMetrics(api, req, status, micros);
       });
+  RegisterServiceMetrics(&records, &http);
   if (Status s = http.Start(); !s.ok()) {
     LOG_ERROR("{}", s.message());
     return 1;
@@ -147,6 +212,7 @@ int RunServer(const Config& config) {
   sigwait(&signals, &sig);
   LOG_INFO("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   http.Stop();
+  RegisterServiceMetrics(nullptr, nullptr);
   // Close our keep-alive connections first: ClickHouse waits for open connections on shutdown.
   catalog.SetDeletionListener(nullptr);
   records_owner.reset();

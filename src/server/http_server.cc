@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace chromahouse {
 
@@ -22,6 +23,25 @@ namespace {
 
 const char* ReasonOf(int status) {
   return http::obsolete_reason(static_cast<http::status>(status)).data();
+}
+
+// An error body in the dialect of the path (v1: Chroma's Python server names).
+HttpResponse Overloaded(const std::string& path, int status, const std::string& message) {
+  HttpResponse res;
+  res.status = status;
+  const bool v1 = path.starts_with("/api/v1");
+  std::string name = status == 429 ? (v1 ? "RateLimitError" : "ChromaError") : "ChromaError";
+  res.body = "{\"error\":\"" + name + "\",\"message\":\"" + message + "\"}";
+  res.headers.emplace_back("chroma-trace-id", "00000000000000000000000000000000");
+  res.headers.emplace_back("retry-after", "1");
+  return res;
+}
+
+void CountRejected(const char* reason) {
+  Metrics()
+      .GetCounter("chromahouse_http_rejected_total",
+                  "Requests refused by back-pressure or limits, by reason", {{"reason", reason}})
+      .Add();
 }
 
 }  // namespace
@@ -75,6 +95,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     if (ec == http::error::body_limit) {
+      CountRejected("body_too_large");
       HttpResponse res;
       res.status = 413;
       res.body = R"({"error":"ChromaError","message":"Failed to buffer the request body: length limit exceeded"})";
@@ -115,9 +136,28 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     req->body = std::move(msg.body());
     bool keep_alive = msg.keep_alive();
-    server_->in_flight.fetch_add(1);
+    const auto& options = server_->options;
+    if (server_->in_flight.fetch_add(1) >= options.max_concurrent_requests) {
+      server_->in_flight.fetch_sub(1);
+      CountRejected("concurrency");
+      Write(*req,
+            Overloaded(req->path, 429,
+                       "Too many concurrent requests (max_concurrent_requests is " +
+                           std::to_string(options.max_concurrent_requests) + "); retry later"),
+            keep_alive, start);
+      return;
+    }
     asio::post(server_->workers, [self = shared_from_this(), req, keep_alive, start]() {
-      HttpResponse res = self->server_->handler(*req);
+      const auto& o = self->server_->options;
+      HttpResponse res;
+      if (std::chrono::steady_clock::now() - start > std::chrono::seconds(o.queue_timeout_seconds)) {
+        CountRejected("queue_timeout");
+        res = Overloaded(req->path, 503,
+                         "The request waited more than " + std::to_string(o.queue_timeout_seconds) +
+                             " s for a worker (request_timeout_seconds); the server is overloaded");
+      } else {
+        res = self->server_->handler(*req);
+      }
       asio::post(self->stream_.get_executor(),
                  [self, req, res = std::move(res), keep_alive, start]() mutable {
                    self->server_->in_flight.fetch_sub(1);
@@ -244,6 +284,8 @@ Status HttpServer::Start() {
   }
   return Status::Ok();
 }
+
+int HttpServer::in_flight() const { return impl_ ? impl_->in_flight.load() : 0; }
 
 void HttpServer::Stop() {
   if (!impl_ || impl_->io_threads.empty()) return;

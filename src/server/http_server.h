@@ -3,7 +3,8 @@
 // `io_threads` threads run the network I/O (accept, read, write); each complete request is
 // handed to a pool of `worker_threads` threads that run the handler (which may block on
 // ClickHouse), and the response is written back on the connection's I/O thread. A body over
-// `max_body_bytes` is answered with 413 and the connection is closed.
+// `max_body_bytes` is answered with 413 and the connection is closed. Beyond
+// `max_concurrent_requests` requests answer 429 (with Retry-After) without being queued.
 #pragma once
 
 #include <atomic>
@@ -23,6 +24,10 @@ struct HttpServerOptions {
   int worker_threads = 16;
   int64_t max_body_bytes = 40 * 1024 * 1024;
   int idle_timeout_seconds = 60;
+  // Back-pressure: requests beyond this many being handled or queued answer 429 at once; a
+  // request that waited longer than `queue_timeout_seconds` for a worker answers 503.
+  int max_concurrent_requests = 256;
+  int queue_timeout_seconds = 60;
 };
 
 class HttpServer {
@@ -39,6 +44,8 @@ class HttpServer {
   // Stops accepting, lets in-flight requests finish (up to a few seconds), joins all threads.
   void Stop();
   int port() const { return bound_port_; }
+  // Requests being handled or waiting for a worker.
+  int in_flight() const;
 
   struct Impl;  // public so that the connection code in the .cc can name it
 

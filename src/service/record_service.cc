@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "filter/evaluator.h"
 
 namespace chromahouse {
@@ -339,6 +340,23 @@ void RecordService::CommitGroup(const std::string& collection_id, LoadedCollecti
   if (rows.empty()) return;
   auto write_start = std::chrono::steady_clock::now();
   Status s = storage_->WriteRecords(collection_id, rows);
+  static Histogram& commit_rows = Metrics().GetHistogram(
+      "chromahouse_group_commit_rows", "Rows per group commit (one ClickHouse INSERT)", {},
+      Histogram::ExponentialBuckets(16));
+  static Histogram& commit_requests = Metrics().GetHistogram(
+      "chromahouse_group_commit_requests", "Write requests per group commit", {},
+      Histogram::ExponentialBuckets(10));
+  static Histogram& insert_seconds = Metrics().GetHistogram(
+      "chromahouse_group_commit_insert_seconds",
+      "Time of the ClickHouse INSERT of a group commit", {}, Histogram::LatencyBuckets());
+  static Counter& ingested = Metrics().GetCounter(
+      "chromahouse_rows_ingested_total",
+      "Record rows (adds, updates, upserts) durably written to ClickHouse", {});
+  commit_rows.Observe(static_cast<double>(rows.size()));
+  commit_requests.Observe(static_cast<double>(group.size()));
+  insert_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
+  if (s.ok()) ingested.Add(static_cast<int64_t>(rows.size()));
   LOG_DEBUG("group commit to {}: {} requests, {} rows, storage write {:.2f} ms", collection_id,
             group.size(), rows.size(),
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - write_start)
@@ -426,6 +444,9 @@ Result<int64_t> RecordService::Delete(const std::string& collection_id,
   }
   if (!tombstones.empty()) {
     RETURN_IF_ERROR(storage_->WriteRecords(collection_id, tombstones));
+    static Counter& deleted = Metrics().GetCounter(
+        "chromahouse_rows_deleted_total", "Records deleted (tombstones written to ClickHouse)", {});
+    deleted.Add(static_cast<int64_t>(tombstones.size()));
     ApplyRows(*loaded, tombstones);
   }
   // Chroma reports the number of ids sent when deleting by ids alone.

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "storage/clickhouse/sql_transport.h"
 
 namespace chromahouse {
@@ -108,6 +109,7 @@ Status CurlTransport::ExecuteStreaming(std::string_view kind, std::string_view s
 
 Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_view sql,
                                            std::string_view body, const ChunkFn* on_chunk) {
+  const auto started = std::chrono::steady_clock::now();
   // The statement goes in the URL when there is a data body, otherwise in the body.
   Handle* h = Acquire();
   CURL* curl = h->curl;
@@ -175,6 +177,18 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
     backoff *= 2;
   }
   Release(h);
+  Metrics()
+      .GetHistogram("chromahouse_clickhouse_request_seconds",
+                    "Time of ClickHouse HTTP requests by kind, retries included",
+                    {{"kind", std::string(kind)}}, Histogram::LatencyBuckets())
+      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  if (rc != CURLE_OK || http_status != 200) {
+    Metrics()
+        .GetCounter("chromahouse_clickhouse_errors_total",
+                    "ClickHouse requests that failed (unreachable or an error answer)",
+                    {{"kind", std::string(kind)}})
+        .Add();
+  }
 
   if (rc == CURLE_WRITE_ERROR && !sink.chunk_status.ok()) return sink.chunk_status;
   if (rc != CURLE_OK) {
