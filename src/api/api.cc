@@ -36,6 +36,15 @@ bool IsOpenPath(std::string_view path) {
 
 }  // namespace
 
+Status Api::CheckBatchSize(size_t records) const {
+  if (static_cast<int64_t>(records) <= options_.max_batch_size) return Status::Ok();
+  return Status(StatusCode::kPayloadTooLarge,
+                "Cannot submit more than " + std::to_string(options_.max_batch_size) +
+                    " embeddings at once (got " + std::to_string(records) +
+                    "). Please submit your embeddings in batches of size " +
+                    std::to_string(options_.max_batch_size) + " or less.");
+}
+
 Status Api::WithinWriteBudget(size_t bytes, const std::function<Status()>& fn) const {
   const int64_t n = static_cast<int64_t>(bytes);
   int64_t before = pending_write_bytes_.fetch_add(n);

@@ -47,6 +47,8 @@ class Api {
   std::optional<HttpResponse> Authorize(const RouteContext& ctx) const;
   // GET /auth/identity: the caller, or the default identity when auth is off.
   std::string IdentityJson(const RouteContext& ctx) const;
+  // 413 when a write carries more records than max_batch_size (reported by pre-flight).
+  Status CheckBatchSize(size_t records) const;
   // Runs a write (`fn`) inside the pending-write budget; 429 when the budget is spent.
   Status WithinWriteBudget(size_t bytes, const std::function<Status()>& fn) const;
   void ApplyCors(const HttpRequest& request, HttpResponse* response) const;

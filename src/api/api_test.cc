@@ -210,6 +210,19 @@ TEST_F(ApiTest, CorsWhenConfigured) {
   EXPECT_FALSE(HasHeader(other, "access-control-allow-origin"));
 }
 
+TEST_F(ApiTest, BatchesAboveMaxBatchSizeAre413) {
+  options_.max_batch_size = 2;
+  api_ = std::make_unique<Api>(options_, &catalog_, &records_, &storage_);
+  HttpResponse created = Call("POST", kColls, R"({"name":"batched"})");
+  std::string coll = std::string(kColls) + "/" + created.body.substr(7, 36);
+  HttpResponse big = Call("POST", coll + "/upsert", R"({"ids":["a","b","c"],"embeddings":[[1],[2],[3]]})");
+  EXPECT_EQ(big.status, 413);
+  EXPECT_NE(big.body.find("Cannot submit more than 2 embeddings at once (got 3)"), std::string::npos)
+      << big.body;
+  EXPECT_EQ(Call("GET", coll + "/count").body, "0");
+  EXPECT_EQ(Call("POST", coll + "/add", R"({"ids":["a","b"],"embeddings":[[1],[2]]})").status, 201);
+}
+
 TEST_F(ApiTest, WithoutCorsOptionsIs405) {
   EXPECT_EQ(Call("OPTIONS", "/api/v2/tenants").status, 405);
 }

@@ -17,6 +17,7 @@ void Api::AddRecordRoutes() {
       RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
       ASSIGN_OR_RETURN(RecordWriteRequest req, DecodeRecordWrite(ctx.request.body, kind));
       ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+      RETURN_IF_ERROR(CheckBatchSize(req.ids.size()));
       RETURN_IF_ERROR(WithinWriteBudget(ctx.request.body.size(),
                                         [&] { return records_->Write(id, kind, req); }));
       return JsonResponse("{}", status);

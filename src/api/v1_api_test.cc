@@ -125,7 +125,7 @@ TEST_F(V1ApiTest, BatchSizeIsEnforced) {
                         R"({"ids":["a","b","c","d"],"embeddings":[[1],[2],[3],[4]]})");
   EXPECT_EQ(r.status, 413);
   EXPECT_NE(r.body.find(R"("error":"BatchSizeExceededError")"), std::string::npos) << r.body;
-  EXPECT_NE(r.body.find("more than 3 embeddings"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("more than 3 embeddings at once (got 4)"), std::string::npos) << r.body;
   EXPECT_EQ(Call("GET", coll + "/count").body, "0");
 }
 

@@ -165,12 +165,7 @@ void Api::AddV1Routes() {
     return [this, kind](const RouteContext& ctx) -> Result<HttpResponse> {
       ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
       ASSIGN_OR_RETURN(RecordWriteRequest req, DecodeRecordWrite(ctx.request.body, kind));
-      if (static_cast<int64_t>(req.ids.size()) > options_.max_batch_size) {
-        return Status(StatusCode::kPayloadTooLarge,
-                      "Cannot submit more than " + std::to_string(options_.max_batch_size) +
-                          " embeddings at once. Please submit your embeddings in batches of "
-                          "size " + std::to_string(options_.max_batch_size) + " or less.");
-      }
+      RETURN_IF_ERROR(CheckBatchSize(req.ids.size()));
       RETURN_IF_ERROR(WithinWriteBudget(ctx.request.body.size(),
                                         [&] { return records_->Write(id, kind, req); }));
       return kind == RecordWriteKind::kAdd ? JsonResponse("true", 201) : Null();
