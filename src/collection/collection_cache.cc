@@ -1,5 +1,7 @@
 #include "collection/collection_cache.h"
 
+#include "common/clock.h"
+
 #include <algorithm>
 
 #include "common/log.h"
@@ -27,8 +29,12 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
   // Insertion order is the order of first writes.
   std::sort(rows.begin(), rows.end(),
             [](const RecordRow& a, const RecordRow& b) { return a.created < b.created; });
+  uint64_t watermark = 0;
+  for (const auto& r : rows) watermark = std::max(watermark, r.version);
   auto changes = loaded->store.Apply(rows);
   loaded->search.OnApplied(loaded->store, changes);
+  loaded->watermark.store(watermark);
+  loaded->refreshed_ms.store(SteadyMillis());
   LOG_DEBUG("loaded collection {} ({} records)", collection_id, rows.size());
   entry->value = loaded;
   {
@@ -38,6 +44,20 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
     EvictLocked(collection_id);
   }
   return loaded;
+}
+
+std::vector<std::shared_ptr<LoadedCollection>> CollectionCache::Loaded() {
+  std::vector<std::shared_ptr<Entry>> entries;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, entry] : entries_) entries.push_back(entry);
+  }
+  std::vector<std::shared_ptr<LoadedCollection>> out;
+  for (const auto& entry : entries) {
+    std::unique_lock load_lock(entry->load_mu, std::try_to_lock);
+    if (load_lock.owns_lock() && entry->value) out.push_back(entry->value);
+  }
+  return out;
 }
 
 void CollectionCache::Touch(const std::string& collection_id) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <atomic>
 #include <deque>
 #include <map>
 #include <memory>
@@ -51,6 +52,13 @@ struct LoadedCollection {
   // it in one storage write.
   std::mutex queue_mu;
   std::deque<PendingWrite*> queue;  // guarded by queue_mu
+  // Freshness across instances (see RecordService::Refresh): the highest version read from
+  // storage, when storage was last read (steady milliseconds), and when a request last used
+  // the collection. One refresh at a time.
+  std::atomic<uint64_t> watermark{0};
+  std::atomic<int64_t> refreshed_ms{0};
+  std::atomic<int64_t> used_ms{0};
+  std::mutex refresh_mu;
 };
 
 class CollectionCache {
@@ -66,6 +74,8 @@ class CollectionCache {
                                                 const HnswParams& params);
   // The loaded collection if it is in memory (no load), else nullptr.
   std::shared_ptr<LoadedCollection> Find(const std::string& collection_id);
+  // Every collection currently loaded (those being loaded right now are skipped).
+  std::vector<std::shared_ptr<LoadedCollection>> Loaded();
   // Forgets a collection (deleted, or reset).
   void Drop(const std::string& collection_id);
   void Clear();

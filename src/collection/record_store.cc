@@ -72,6 +72,13 @@ void RecordStore::Store(uint32_t offset, const RecordRow& row) {
   }
 }
 
+uint64_t RecordStore::KnownVersion(const std::string& id) const {
+  uint64_t v = 0;
+  if (auto it = id_to_offset_.find(id); it != id_to_offset_.end()) v = versions_[it->second];
+  if (auto t = tombstones_.find(id); t != tombstones_.end()) v = std::max(v, t->second);
+  return v;
+}
+
 std::vector<std::pair<uint32_t, bool>> RecordStore::Apply(const std::vector<RecordRow>& rows) {
   std::vector<std::pair<uint32_t, bool>> changes;
   changes.reserve(rows.size());

@@ -50,6 +50,8 @@ class RecordStore {
   const std::optional<std::string>& uri(uint32_t offset) const { return uris_[offset]; }
   const std::optional<Metadata>& metadata(uint32_t offset) const { return metadatas_[offset]; }
   uint64_t version(uint32_t offset) const { return versions_[offset]; }
+  // The newest version this store has applied for `id` (live or tombstone), 0 if none.
+  uint64_t KnownVersion(const std::string& id) const;
   uint64_t created(uint32_t offset) const { return created_[offset]; }
   // The full current row of a live record (for merges on update/upsert).
   RecordRow Row(uint32_t offset) const;

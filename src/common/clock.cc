@@ -28,4 +28,10 @@ void VersionClock::Observe(uint64_t seen) {
   if (seen > last_) last_ = seen;
 }
 
+int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace chromahouse

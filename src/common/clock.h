@@ -32,5 +32,7 @@ class VersionClock {
 int64_t NowNanos();
 int64_t NowMillis();
 int64_t NowSeconds();
+// Milliseconds of a monotonic clock (for intervals, never for versions).
+int64_t SteadyMillis();
 
 }  // namespace chromahouse

@@ -76,6 +76,14 @@ const std::vector<SettingInfo>& Settings() {
        "ClickHouse database that holds chromahouse's tables"},
       {"clickhouse_binary", "CHROMAHOUSE_CLICKHOUSE_BINARY", "--clickhouse-binary",
        "clickhouse-server executable for the embedded ClickHouse"},
+      {"freshness_ms", "CHROMAHOUSE_FRESHNESS_MS", "--freshness-ms",
+       "how stale data may be relative to writes by other instances on the same ClickHouse, in "
+       "ms (-1 = never re-read: a single instance; 0 = check ClickHouse before every request)"},
+      {"freshness_window_ms", "CHROMAHOUSE_FRESHNESS_WINDOW_MS", "--freshness-window-ms",
+       "how far behind the newest version seen a refresh looks again (writes committed late)"},
+      {"instance_id", "CHROMAHOUSE_INSTANCE_ID", "--instance-id",
+       "0-255, the low bits of every version this instance writes (-1 = random); give each "
+       "instance its own"},
       {"cache_memory_limit_bytes", "CHROMAHOUSE_CACHE_MEMORY_LIMIT_BYTES",
        "--cache-memory-limit-bytes",
        "memory for loaded collections; least recently used ones are evicted past it (0 = half "
@@ -145,6 +153,13 @@ Status ApplySetting(const std::string& key, const std::string& value, const std:
     c->clickhouse_database = value;
   } else if (key == "clickhouse_binary") {
     c->clickhouse_binary = value;
+  } else if (key == "freshness_ms") {
+    ASSIGN_OR_RETURN(c->freshness_ms, ParseInt(key, value));
+  } else if (key == "freshness_window_ms") {
+    ASSIGN_OR_RETURN(c->freshness_window_ms, ParseInt(key, value));
+  } else if (key == "instance_id") {
+    ASSIGN_OR_RETURN(int64_t v, ParseInt(key, value));
+    c->instance_id = static_cast<int>(std::clamp<int64_t>(v, -2, 1 << 20));
   } else if (key == "cache_memory_limit_bytes") {
     ASSIGN_OR_RETURN(c->cache_memory_limit_bytes, ParseInt(key, value));
   } else if (key == "max_concurrent_requests") {
@@ -253,6 +268,18 @@ Status Validate(const Config& c) {
   if (c.request_timeout_seconds < 1) {
     return Status::InvalidArgument("request_timeout_seconds must be at least 1, got " +
                                    std::to_string(c.request_timeout_seconds));
+  }
+  if (c.freshness_ms < -1) {
+    return Status::InvalidArgument("freshness_ms must be -1, 0 or positive, got " +
+                                   std::to_string(c.freshness_ms));
+  }
+  if (c.freshness_window_ms < 0) {
+    return Status::InvalidArgument("freshness_window_ms must not be negative, got " +
+                                   std::to_string(c.freshness_window_ms));
+  }
+  if (c.instance_id < -1 || c.instance_id > 255) {
+    return Status::InvalidArgument("instance_id must be between 0 and 255 (or -1 for random), "
+                                   "got " + std::to_string(c.instance_id));
   }
   if (c.log_format != "text" && c.log_format != "json") {
     return Status::InvalidArgument("log_format must be text or json, got '" + c.log_format + "'");

@@ -35,6 +35,11 @@ struct Config {
   std::string clickhouse_database = "chromahouse";
   std::string clickhouse_binary = "clickhouse-server";  // for the embedded ClickHouse
 
+  // Several instances on one ClickHouse
+  int64_t freshness_ms = 100;         // -1 = never re-read (one instance), 0 = before every read
+  int64_t freshness_window_ms = 2000;  // how far behind the newest version a refresh re-reads
+  int instance_id = -1;               // low 8 bits of every version; -1 = random at start
+
   // Memory
   int64_t cache_memory_limit_bytes = 0;  // loaded collections; 0 = half of physical memory
 

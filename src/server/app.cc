@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <thread>
 
 #include "api/api.h"
@@ -131,7 +132,9 @@ int RunServer(const Config& config) {
     LOG_ERROR("cannot initialise ClickHouse storage: {}", s.message());
     return 1;
   }
-  VersionClock clock;
+  uint8_t instance_id = config.instance_id >= 0 ? static_cast<uint8_t>(config.instance_id)
+                                               : static_cast<uint8_t>(std::random_device{}());
+  VersionClock clock(instance_id);
   CatalogService catalog(&storage, &clock);
   if (Status s = catalog.Initialize(); !s.ok()) {
     LOG_ERROR("cannot load the catalog: {}", s.message());
@@ -146,6 +149,11 @@ int RunServer(const Config& config) {
   auto records_owner =
       std::make_unique<RecordService>(&catalog, &storage, &clock, cache_budget);
   RecordService& records = *records_owner;
+  records.EnableFreshness({config.freshness_ms, config.freshness_window_ms});
+  LOG_INFO("instance id {}; freshness {}", instance_id,
+           config.freshness_ms < 0   ? std::string("off (single instance)")
+           : config.freshness_ms == 0 ? std::string("checked before every request")
+                                      : std::to_string(config.freshness_ms) + " ms");
   catalog.SetDeletionListener([&records](const std::vector<std::string>& ids, bool reset) {
     if (reset) {
       records.OnReset();

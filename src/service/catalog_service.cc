@@ -121,7 +121,63 @@ Status CatalogService::Initialize() {
     clock_->Observe(c.version);
     collections_[c.id] = std::move(c);
   }
+  refreshed_ms_.store(SteadyMillis());
   return EnsureDefaultsLocked();
+}
+
+Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
+  std::unique_lock refresh_lock(refresh_mu_);
+  const int64_t start = SteadyMillis();
+  if (max_age_ms >= 0 && start - refreshed_ms_.load() <= max_age_ms) return Status::Ok();
+  ASSIGN_OR_RETURN(auto tenants, storage_->LoadTenants(/*include_deleted=*/true));
+  ASSIGN_OR_RETURN(auto databases, storage_->LoadDatabases(/*include_deleted=*/true));
+  ASSIGN_OR_RETURN(auto collections, storage_->LoadCollections(/*include_deleted=*/true));
+  std::vector<std::string> deleted;
+  {
+    std::unique_lock lock(mu_);
+    // Newer versions win; entries only in memory were written after the read began.
+    auto merge = [this](auto& map, auto key, auto& row, auto on_delete) {
+      clock_->Observe(row.version);
+      auto it = map.find(key);
+      if (it != map.end() && it->second.version >= row.version) return;
+      if (row.deleted) {
+        if (it != map.end()) {
+          on_delete(it->second);
+          map.erase(it);
+        }
+      } else {
+        map[key] = std::move(row);
+      }
+    };
+    auto nothing = [](const auto&) {};
+    for (auto& t : tenants) merge(tenants_, t.name, t, nothing);
+    for (auto& d : databases) merge(databases_, DbKey{d.tenant, d.name}, d, nothing);
+    for (auto& c : collections) {
+      merge(collections_, c.id, c, [&deleted](const Collection& old) { deleted.push_back(old.id); });
+    }
+  }
+  refreshed_ms_.store(start);
+  refresh_lock.unlock();
+  if (!deleted.empty() && listener_) listener_(deleted, false);
+  return Status::Ok();
+}
+
+bool CatalogService::RefreshOnMiss() {
+  // Another instance may have just created it (a client behind a load balancer creates on one
+  // instance and writes through another): look in storage before answering 404, at most once
+  // per few milliseconds.
+  if (max_staleness_ms_.load() <= 0) return false;
+  return RefreshIfOlderThan(5).ok();
+}
+
+void CatalogService::MaybeRefresh() {
+  const int64_t max = max_staleness_ms_.load();
+  if (max < 0) return;
+  if (max > 0 && SteadyMillis() - refreshed_ms_.load() < max) return;
+  if (Status s = RefreshIfOlderThan(max == 0 ? -1 : max); !s.ok()) {
+    refreshed_ms_.store(SteadyMillis());  // not again on every call while storage is away
+    LOG_WARN("the catalog may be stale: {}", s.message());
+  }
 }
 
 Status CatalogService::EnsureDefaultsLocked() {
@@ -142,6 +198,7 @@ Status CatalogService::EnsureDefaultsLocked() {
 // ---- tenants ----
 
 Status CatalogService::CreateTenant(const std::string& name) {
+  MaybeRefresh();
   RETURN_IF_ERROR(ValidateTenantName(name));
   std::unique_lock lock(mu_);
   if (tenants_.count(name)) return Status::AlreadyExists("Tenant [" + name + "] already exists");
@@ -152,6 +209,7 @@ Status CatalogService::CreateTenant(const std::string& name) {
 }
 
 Result<Tenant> CatalogService::GetTenant(const std::string& name) {
+  MaybeRefresh();
   std::shared_lock lock(mu_);
   auto it = tenants_.find(name);
   if (it == tenants_.end()) return Status::NotFound("Tenant [" + name + "] not found");
@@ -159,6 +217,7 @@ Result<Tenant> CatalogService::GetTenant(const std::string& name) {
 }
 
 Status CatalogService::UpdateTenant(const std::string& name, const std::string& resource_name) {
+  MaybeRefresh();
   // Chroma's local server accepts and ignores the resource name (without even checking that
   // the tenant exists); so do we.
   (void)name;
@@ -170,6 +229,7 @@ Status CatalogService::UpdateTenant(const std::string& name, const std::string& 
 
 Result<std::vector<Database>> CatalogService::ListDatabases(const std::string& tenant,
                                                             const Page& page) {
+  MaybeRefresh();
   std::shared_lock lock(mu_);
   std::vector<Database> rows;
   for (const auto& [key, db] : databases_) {
@@ -179,6 +239,7 @@ Result<std::vector<Database>> CatalogService::ListDatabases(const std::string& t
 }
 
 Status CatalogService::CreateDatabase(const std::string& tenant, const std::string& name) {
+  MaybeRefresh();
   RETURN_IF_ERROR(ValidateTenantName(tenant));
   RETURN_IF_ERROR(ValidateDatabaseNameForCreate(name));
   std::unique_lock lock(mu_);
@@ -192,6 +253,7 @@ Status CatalogService::CreateDatabase(const std::string& tenant, const std::stri
 }
 
 Result<Database> CatalogService::GetDatabase(const std::string& tenant, const std::string& name) {
+  MaybeRefresh();
   RETURN_IF_ERROR(ValidateDatabaseNameLength(name));
   std::shared_lock lock(mu_);
   auto it = databases_.find({tenant, name});
@@ -202,6 +264,10 @@ Result<Database> CatalogService::GetDatabase(const std::string& tenant, const st
 }
 
 Status CatalogService::DeleteDatabase(const std::string& tenant, const std::string& name) {
+  MaybeRefresh();
+  // Serialised with refreshes, so that a catalog read before this delete cannot bring the
+  // deleted entries back when it is merged.
+  std::lock_guard refresh_lock(refresh_mu_);
   std::unique_lock lock(mu_);
   auto it = databases_.find({tenant, name});
   if (it == databases_.end()) return Status::NotFound("Database [" + name + "] not found");
@@ -246,6 +312,7 @@ const Collection* CatalogService::FindByNameLocked(const std::string& tenant,
 Result<std::vector<Collection>> CatalogService::ListCollections(const std::string& tenant,
                                                                 const std::string& database,
                                                                 const Page& page) {
+  MaybeRefresh();
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
   std::shared_lock lock(mu_);
   std::vector<Collection> rows;
@@ -257,6 +324,7 @@ Result<std::vector<Collection>> CatalogService::ListCollections(const std::strin
 
 Result<int64_t> CatalogService::CountCollections(const std::string& tenant,
                                                  const std::string& database) {
+  MaybeRefresh();
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
   std::shared_lock lock(mu_);
   int64_t n = 0;
@@ -335,6 +403,7 @@ Result<CollectionConfiguration> CatalogService::ResolveConfiguration(
 Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
                                                     const std::string& database,
                                                     const CreateCollectionRequest& request) {
+  MaybeRefresh();
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
   RETURN_IF_ERROR(ValidateCollectionName(request.name));
   if (request.metadata) RETURN_IF_ERROR(ValidateCollectionMetadata(*request.metadata, "metadata"));
@@ -366,16 +435,21 @@ Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
 Result<Collection> CatalogService::GetCollectionByName(const std::string& tenant,
                                                        const std::string& database,
                                                        const std::string& name) {
+  MaybeRefresh();
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
-  std::shared_lock lock(mu_);
-  const Collection* c = FindByNameLocked(tenant, database, name);
-  if (!c) return CollectionNotFound(name);
-  return *c;
+  for (bool retried = false;; retried = true) {
+    {
+      std::shared_lock lock(mu_);
+      if (const Collection* c = FindByNameLocked(tenant, database, name)) return *c;
+    }
+    if (retried || !RefreshOnMiss()) return CollectionNotFound(name);
+  }
 }
 
 Result<Collection> CatalogService::GetCollectionById(const std::string& tenant,
                                                      const std::string& database,
                                                      const std::string& id) {
+  MaybeRefresh();
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
   std::shared_lock lock(mu_);
   auto it = collections_.find(id);
@@ -387,14 +461,22 @@ Result<Collection> CatalogService::GetCollectionById(const std::string& tenant,
 }
 
 Result<Collection> CatalogService::GetCollection(const std::string& id) {
-  std::shared_lock lock(mu_);
-  auto it = collections_.find(id);
-  if (it == collections_.end()) return Status::NotFound("Collection [" + id + "] does not exist.");
-  return it->second;
+  MaybeRefresh();
+  for (bool retried = false;; retried = true) {
+    {
+      std::shared_lock lock(mu_);
+      auto it = collections_.find(id);
+      if (it != collections_.end()) return it->second;
+    }
+    if (retried || !RefreshOnMiss()) {
+      return Status::NotFound("Collection [" + id + "] does not exist.");
+    }
+  }
 }
 
 Status CatalogService::UpdateCollection(const std::string& id,
                                         const UpdateCollectionRequest& request) {
+  MaybeRefresh();
   std::unique_lock lock(mu_);
   auto it = collections_.find(id);
   if (it == collections_.end()) return Status::NotFound("Collection [" + id + "] does not exist.");
@@ -432,7 +514,11 @@ Status CatalogService::UpdateCollection(const std::string& id,
 
 Status CatalogService::DeleteCollection(const std::string& tenant, const std::string& database,
                                         const std::string& name) {
+  MaybeRefresh();
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
+  // Serialised with refreshes, so that a catalog read before this delete cannot bring the
+  // deleted entries back when it is merged.
+  std::lock_guard refresh_lock(refresh_mu_);
   std::unique_lock lock(mu_);
   const Collection* c = FindByNameLocked(tenant, database, name);
   if (!c) return CollectionNotFound(name);
@@ -447,6 +533,7 @@ Status CatalogService::DeleteCollection(const std::string& tenant, const std::st
 }
 
 Status CatalogService::SetDimension(const std::string& id, int64_t dimension) {
+  MaybeRefresh();
   std::unique_lock lock(mu_);
   auto it = collections_.find(id);
   if (it == collections_.end()) return Status::NotFound("Collection [" + id + "] does not exist.");
@@ -460,6 +547,9 @@ Status CatalogService::SetDimension(const std::string& id, int64_t dimension) {
 }
 
 Status CatalogService::Reset() {
+  // Serialised with refreshes, so that a catalog read before this delete cannot bring the
+  // deleted entries back when it is merged.
+  std::lock_guard refresh_lock(refresh_mu_);
   std::unique_lock lock(mu_);
   RETURN_IF_ERROR(storage_->Reset());
   tenants_.clear();

@@ -9,6 +9,7 @@
 // exclusively for the duration of the storage write (catalog changes are rare).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,6 +31,14 @@ class CatalogService {
 
   // Loads the catalog from storage and creates the defaults if missing.
   Status Initialize();
+
+  // Freshness across instances: -1 = never re-read storage (the default), 0 = before every
+  // call, N = when the catalog is older than N ms (see RecordService::EnableFreshness).
+  void SetMaxStaleness(int64_t ms) { max_staleness_ms_ = ms; }
+  // Merges storage's current catalog into memory (newer versions win; tombstones delete, and
+  // deleted collections are reported to the deletion listener), unless the last refresh is
+  // younger than `max_age_ms`.
+  Status RefreshIfOlderThan(int64_t max_age_ms);
 
   Status CreateTenant(const std::string& name);
   Result<Tenant> GetTenant(const std::string& name);
@@ -79,6 +88,11 @@ class CatalogService {
   using DbKey = std::pair<std::string, std::string>;  // tenant, name
 
   Status EnsureDefaultsLocked();
+  // Called first by every public method: refreshes when the catalog is too old; a failure
+  // leaves the catalog as it is (logged).
+  void MaybeRefresh();
+  // On a lookup miss: refreshes (unless done in the last few ms); true = look again.
+  bool RefreshOnMiss();
   const Collection* FindByNameLocked(const std::string& tenant, const std::string& database,
                                      const std::string& name) const;
 
@@ -89,6 +103,9 @@ class CatalogService {
   std::map<std::string, Tenant> tenants_;            // guarded by mu_
   std::map<DbKey, Database> databases_;              // guarded by mu_
   std::map<std::string, Collection> collections_;    // guarded by mu_; by id (ascending UUID)
+  std::atomic<int64_t> max_staleness_ms_{-1};
+  std::atomic<int64_t> refreshed_ms_{0};
+  std::mutex refresh_mu_;
 };
 
 }  // namespace chromahouse

@@ -153,11 +153,82 @@ RecordService::~RecordService() {
   }
   purge_cv_.notify_all();
   {
+    std::lock_guard lock(refresh_loop_mu_);
+  }
+  refresh_loop_cv_.notify_all();
+  if (refresh_thread_.joinable()) refresh_thread_.join();
+  {
     std::lock_guard lock(index_mu_);
   }
   index_cv_.notify_all();
   purge_thread_.join();
   index_thread_.join();
+}
+
+void RecordService::EnableFreshness(FreshnessOptions options) {
+  freshness_ = options;
+  catalog_->SetMaxStaleness(options.max_staleness_ms);
+  if (options.max_staleness_ms > 0 && !refresh_thread_.joinable()) {
+    refresh_thread_ = std::thread([this] { RefreshLoop(); });
+  }
+}
+
+Status RecordService::Refresh(LoadedCollection& loaded, int64_t max_age_ms) {
+  std::lock_guard refresh_lock(loaded.refresh_mu);
+  const int64_t start = SteadyMillis();
+  // Another request may have refreshed while this one waited for the lock.
+  if (max_age_ms >= 0 && start - loaded.refreshed_ms.load() <= max_age_ms) return Status::Ok();
+  const uint64_t watermark = loaded.watermark.load();
+  const uint64_t window = static_cast<uint64_t>(std::max<int64_t>(freshness_.window_ms, 0)) << 22;
+  const uint64_t from = watermark > window ? watermark - window : 0;
+  ASSIGN_OR_RETURN(auto versions, storage_->LoadRecordVersions(loaded.id, from));
+  uint64_t highest = watermark;
+  std::vector<std::string> missing;
+  {
+    std::shared_lock data(loaded.data_mu);
+    for (const auto& [id, version] : versions) {
+      highest = std::max(highest, version);
+      if (loaded.store.KnownVersion(id) < version) missing.push_back(id);
+    }
+  }
+  if (!missing.empty()) {
+    std::sort(missing.begin(), missing.end());
+    missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+    ASSIGN_OR_RETURN(std::vector<RecordRow> rows,
+                     storage_->LoadRecordsByIds(loaded.id, missing, from));
+    std::sort(rows.begin(), rows.end(),
+              [](const RecordRow& a, const RecordRow& b) { return a.created < b.created; });
+    ApplyRows(loaded, rows);
+    static Counter& refreshed = Metrics().GetCounter(
+        "chromahouse_refresh_rows_total",
+        "Rows written by other instances and applied to loaded collections", {});
+    refreshed.Add(static_cast<int64_t>(rows.size()));
+  }
+  clock_->Observe(highest);
+  loaded.watermark.store(highest);
+  loaded.refreshed_ms.store(start);
+  return Status::Ok();
+}
+
+void RecordService::RefreshLoop() {
+  // Keeps collections in use fresh so that requests rarely wait for a refresh themselves.
+  const int64_t period = std::max<int64_t>(freshness_.max_staleness_ms / 2, 5);
+  std::unique_lock lock(refresh_loop_mu_);
+  while (!stopping_) {
+    refresh_loop_cv_.wait_for(lock, std::chrono::milliseconds(period));
+    if (stopping_) return;
+    lock.unlock();
+    Status catalog = catalog_->RefreshIfOlderThan(period);
+    if (!catalog.ok()) LOG_DEBUG("catalog refresh failed: {}", catalog.message());
+    const int64_t now = SteadyMillis();
+    for (const auto& loaded : cache_.Loaded()) {
+      if (stopping_) break;
+      if (now - loaded->used_ms.load() > 60000) continue;  // idle: refreshed on next use
+      Status s = Refresh(*loaded, period);
+      if (!s.ok()) LOG_DEBUG("refresh of collection {} failed: {}", loaded->id, s.message());
+    }
+    lock.lock();
+  }
 }
 
 void RecordService::PurgeLoop() {
@@ -190,6 +261,18 @@ Result<std::pair<Collection, std::shared_ptr<LoadedCollection>>> RecordService::
     const std::string& collection_id) {
   ASSIGN_OR_RETURN(Collection c, catalog_->GetCollection(collection_id));
   ASSIGN_OR_RETURN(auto loaded, cache_.Get(collection_id, IndexParams(c)));
+  const int64_t now = SteadyMillis();
+  loaded->used_ms.store(now);
+  const int64_t max_staleness = freshness_.max_staleness_ms;
+  if (max_staleness >= 0 && now - loaded->refreshed_ms.load() >= max_staleness) {
+    // Stale: catch up with other instances' writes first. If storage cannot be read, the
+    // request is served from memory (writes will fail anyway until storage is back).
+    if (Status s = Refresh(*loaded, max_staleness == 0 ? -1 : max_staleness); !s.ok()) {
+      // Do not try again on every request while storage is away.
+      loaded->refreshed_ms.store(now);
+      LOG_WARN("collection {} may be stale: {}", collection_id, s.message());
+    }
+  }
   if (loaded->search.HasPending()) ScheduleIndexing(loaded);
   return std::make_pair(std::move(c), std::move(loaded));
 }

@@ -41,6 +41,18 @@ struct QueryResult {
   std::vector<std::vector<RecordView>> per_query;
 };
 
+// Freshness of loaded collections relative to writes by other instances on the same storage
+// (ARCHITECTURE.md "Freshness across instances").
+struct FreshnessOptions {
+  // -1: never re-read storage (a single instance); 0: re-read before every request; N: a
+  // collection in use is at most N ms behind storage (kept fresh in the background; a request
+  // that finds it older re-reads first).
+  int64_t max_staleness_ms = -1;
+  // How far behind the highest version seen a refresh looks again, for rows that were committed
+  // late with older versions (a concurrent writer's INSERT that took long).
+  int64_t window_ms = 2000;
+};
+
 class RecordService {
  public:
   // `cache_budget_bytes` bounds the memory of loaded collections (0 = unbounded).
@@ -54,6 +66,13 @@ class RecordService {
   Result<GetResult> Get(const std::string& collection_id, const GetRequest& request);
   Result<QueryResult> Query(const std::string& collection_id, const QueryRequest& request);
   Result<int64_t> Count(const std::string& collection_id);
+
+  // Turns on refreshing from storage (see FreshnessOptions); call once, before serving.
+  void EnableFreshness(FreshnessOptions options);
+  // Brings a loaded collection up to date with storage: reads the (id, version) pairs newer
+  // than its watermark minus the window, then the rows it lacks, and applies them (idempotent
+  // by version). `max_age_ms` >= 0 skips the work if a refresh finished that recently.
+  Status Refresh(LoadedCollection& loaded, int64_t max_age_ms = -1);
 
   // Called when collections are deleted: forget them and purge their records in the background.
   void OnCollectionsDeleted(const std::vector<std::string>& ids);
@@ -115,6 +134,11 @@ class RecordService {
 
   std::set<std::string> index_scheduled_;                     // guarded by index_mu_
   std::thread index_thread_;
+  void RefreshLoop();
+  FreshnessOptions freshness_;
+  std::mutex refresh_loop_mu_;
+  std::condition_variable refresh_loop_cv_;
+  std::thread refresh_thread_;
   std::atomic<int64_t> brute_force_queries_{0};
   std::atomic<int64_t> hnsw_queries_{0};
 };

@@ -30,9 +30,10 @@ class Storage {
   virtual Result<std::string> Describe() = 0;
 
   // Catalog reads: newest version per key, tombstones dropped.
-  virtual Result<std::vector<Tenant>> LoadTenants() = 0;
-  virtual Result<std::vector<Database>> LoadDatabases() = 0;
-  virtual Result<std::vector<Collection>> LoadCollections() = 0;
+  // `include_deleted`: also the newest tombstones (for merging into a catalog already loaded).
+  virtual Result<std::vector<Tenant>> LoadTenants(bool include_deleted = false) = 0;
+  virtual Result<std::vector<Database>> LoadDatabases(bool include_deleted = false) = 0;
+  virtual Result<std::vector<Collection>> LoadCollections(bool include_deleted = false) = 0;
 
   // Catalog writes: each row is a full version (row.version set by the caller, row.deleted
   // marks a tombstone). All rows of one call are written in one batch.
@@ -45,6 +46,17 @@ class Storage {
   virtual Status WriteRecords(const std::string& collection_id,
                               const std::vector<RecordRow>& rows) = 0;
   virtual Result<std::vector<RecordRow>> LoadRecords(const std::string& collection_id) = 0;
+  // Refreshing a loaded collection with what other instances wrote, in two steps so that rows
+  // the caller already holds are not transferred again: the (id, version) pairs of rows written
+  // with a version above `min_version` (tombstones included; older versions of an id may appear
+  // too)…
+  virtual Result<std::vector<std::pair<std::string, uint64_t>>> LoadRecordVersions(
+      const std::string& collection_id, uint64_t min_version) = 0;
+  // …then the newest row of each of `ids` with a version above `min_version` (tombstones
+  // included), in no particular order.
+  virtual Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,
+                                                          const std::vector<std::string>& ids,
+                                                          uint64_t min_version) = 0;
   // Physically removes a deleted collection's records. May run in the background; readers
   // never see them anyway (the collection is gone from the catalog).
   virtual Status PurgeRecords(const std::string& collection_id) = 0;

@@ -107,11 +107,11 @@ uint64_t GetUInt(simdjson::dom::object& obj, const char* key) {
 
 // Keeps, per key, the row with the highest version; drops tombstones at the end.
 template <typename Row>
-std::vector<Row> NewestLive(std::map<std::string, Row>& newest) {
+std::vector<Row> NewestLive(std::map<std::string, Row>& newest, bool include_deleted = false) {
   std::vector<Row> out;
   out.reserve(newest.size());
   for (auto& [key, row] : newest) {
-    if (!row.deleted) out.push_back(std::move(row));
+    if (include_deleted || !row.deleted) out.push_back(std::move(row));
   }
   return out;
 }
@@ -222,7 +222,7 @@ Result<std::string> ClickHouseStorage::Describe() {
   return "ClickHouse " + version + " at " + transport_->Endpoint() + ", database " + database_;
 }
 
-Result<std::vector<Tenant>> ClickHouseStorage::LoadTenants() {
+Result<std::vector<Tenant>> ClickHouseStorage::LoadTenants(bool include_deleted) {
   ASSIGN_OR_RETURN(std::string body,
                    transport_->Execute("load tenants",
                                        "SELECT name, resource_name, ver, deleted FROM " +
@@ -238,10 +238,10 @@ Result<std::vector<Tenant>> ClickHouseStorage::LoadTenants() {
     KeepNewest(newest, std::move(key), std::move(t));
     return Status::Ok();
   }));
-  return NewestLive(newest);
+  return NewestLive(newest, include_deleted);
 }
 
-Result<std::vector<Database>> ClickHouseStorage::LoadDatabases() {
+Result<std::vector<Database>> ClickHouseStorage::LoadDatabases(bool include_deleted) {
   ASSIGN_OR_RETURN(std::string body,
                    transport_->Execute("load databases",
                                        "SELECT tenant, name, id, ver, deleted FROM " +
@@ -258,10 +258,10 @@ Result<std::vector<Database>> ClickHouseStorage::LoadDatabases() {
     KeepNewest(newest, std::move(key), std::move(d));
     return Status::Ok();
   }));
-  return NewestLive(newest);
+  return NewestLive(newest, include_deleted);
 }
 
-Result<std::vector<Collection>> ClickHouseStorage::LoadCollections() {
+Result<std::vector<Collection>> ClickHouseStorage::LoadCollections(bool include_deleted) {
   ASSIGN_OR_RETURN(
       std::string body,
       transport_->Execute("load collections",
@@ -292,7 +292,7 @@ Result<std::vector<Collection>> ClickHouseStorage::LoadCollections() {
     KeepNewest(newest, std::move(key), std::move(c));
     return Status::Ok();
   }));
-  return NewestLive(newest);
+  return NewestLive(newest, include_deleted);
 }
 
 namespace {
@@ -418,10 +418,12 @@ Status ClickHouseStorage::WriteRecords(const std::string& collection_id,
       .status();
 }
 
-Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecords(const std::string& collection_id) {
+Status ClickHouseStorage::StreamNewestRecords(std::string_view kind, const std::string& where,
+                                              const std::string& collection_id,
+                                              std::unordered_map<std::string, RecordRow>* newest,
+                                              int timeout_ms) {
   // The result is parsed as it streams in (never held whole), keeping only the newest version
   // of each id; `pending` holds the bytes of a row split across chunks.
-  std::unordered_map<std::string, RecordRow> newest;
   std::string pending;
   auto parse = [&](std::string_view data, bool final) -> Status {
     RowBinaryReader r(data);
@@ -442,15 +444,15 @@ Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecords(const std::string&
       }
       consumed = r.position();
       row.deleted = deleted != 0;
-      auto it = newest.find(row.id);
-      if (it != newest.end() && it->second.version > row.version) continue;
+      auto it = newest->find(row.id);
+      if (it != newest->end() && it->second.version > row.version) continue;
       if (metadata && !row.deleted) {
         ASSIGN_OR_RETURN(Metadata m, MetadataFromJson(*metadata));
         row.metadata = std::move(m);
       }
-      if (it == newest.end()) {
+      if (it == newest->end()) {
         std::string key = row.id;
-        newest.emplace(std::move(key), std::move(row));
+        newest->emplace(std::move(key), std::move(row));
       } else {
         it->second = std::move(row);
       }
@@ -459,19 +461,81 @@ Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecords(const std::string&
     return Status::Ok();
   };
   RETURN_IF_ERROR(transport_->ExecuteStreaming(
-      "load records",
+      kind,
       "SELECT id, ver, created, deleted, embedding, document, uri, metadata FROM " +
-          Table("records") + " WHERE collection = " + Quote(collection_id) + " FORMAT RowBinary",
+          Table("records") + " WHERE collection = " + Quote(collection_id) + where +
+          " FORMAT RowBinary",
       [&](std::string_view chunk) {
         pending.append(chunk);
         return parse(pending, /*final=*/false);
-      }));
-  RETURN_IF_ERROR(parse(pending, /*final=*/true));
+      },
+      timeout_ms));
+  return parse(pending, /*final=*/true);
+}
+
+Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecords(const std::string& collection_id) {
+  std::unordered_map<std::string, RecordRow> newest;
+  RETURN_IF_ERROR(StreamNewestRecords("load records", "", collection_id, &newest));
   std::vector<RecordRow> out;
   out.reserve(newest.size());
   for (auto& [id, row] : newest) {
     if (!row.deleted) out.push_back(std::move(row));
   }
+  return out;
+}
+
+Result<std::vector<std::pair<std::string, uint64_t>>> ClickHouseStorage::LoadRecordVersions(
+    const std::string& collection_id, uint64_t min_version) {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  std::string pending;
+  auto parse = [&](bool final) -> Status {
+    RowBinaryReader r(pending);
+    size_t consumed = 0;
+    while (!r.AtEnd()) {
+      std::string id;
+      uint64_t version = 0;
+      if (!r.String(&id) || !r.UInt64(&version)) {
+        if (final) return Status::Internal("truncated RowBinary from ClickHouse (record versions)");
+        break;
+      }
+      consumed = r.position();
+      out.emplace_back(std::move(id), version);
+    }
+    pending.erase(0, consumed);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(transport_->ExecuteStreaming(
+      "refresh versions",
+      "SELECT id, ver FROM " + Table("records") + " WHERE collection = " + Quote(collection_id) +
+          " AND ver > " + std::to_string(min_version) + " FORMAT RowBinary",
+      [&](std::string_view chunk) {
+        pending.append(chunk);
+        return parse(false);
+      },
+      refresh_timeout_ms_));
+  RETURN_IF_ERROR(parse(true));
+  return out;
+}
+
+Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecordsByIds(
+    const std::string& collection_id, const std::vector<std::string>& ids, uint64_t min_version) {
+  // In slices, so that the statement stays well below ClickHouse's max_query_size (256 KiB).
+  std::unordered_map<std::string, RecordRow> newest;
+  size_t i = 0;
+  while (i < ids.size()) {
+    std::string where = " AND ver > " + std::to_string(min_version) + " AND id IN (";
+    size_t first = i;
+    for (; i < ids.size() && where.size() < 128 * 1024; ++i) {
+      if (i > first) where += ",";
+      where += Quote(ids[i]);
+    }
+    where += ")";
+    RETURN_IF_ERROR(StreamNewestRecords("refresh records", where, collection_id, &newest,
+                                        refresh_timeout_ms_));
+  }
+  std::vector<RecordRow> out;
+  out.reserve(newest.size());
+  for (auto& [id, row] : newest) out.push_back(std::move(row));
   return out;
 }
 

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <memory>
+#include <unordered_map>
 #include <string>
 
 #include "storage/clickhouse/sql_transport.h"
@@ -32,15 +33,20 @@ class ClickHouseStorage : public Storage {
   Status Ping() override;
   Result<std::string> Describe() override;
 
-  Result<std::vector<Tenant>> LoadTenants() override;
-  Result<std::vector<Database>> LoadDatabases() override;
-  Result<std::vector<Collection>> LoadCollections() override;
+  Result<std::vector<Tenant>> LoadTenants(bool include_deleted = false) override;
+  Result<std::vector<Database>> LoadDatabases(bool include_deleted = false) override;
+  Result<std::vector<Collection>> LoadCollections(bool include_deleted = false) override;
   Status WriteTenants(const std::vector<Tenant>& rows) override;
   Status WriteDatabases(const std::vector<Database>& rows) override;
   Status WriteCollections(const std::vector<Collection>& rows) override;
   Status WriteRecords(const std::string& collection_id,
                       const std::vector<RecordRow>& rows) override;
   Result<std::vector<RecordRow>> LoadRecords(const std::string& collection_id) override;
+  Result<std::vector<std::pair<std::string, uint64_t>>> LoadRecordVersions(
+      const std::string& collection_id, uint64_t min_version) override;
+  Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,
+                                                  const std::vector<std::string>& ids,
+                                                  uint64_t min_version) override;
   Status PurgeRecords(const std::string& collection_id) override;
   Status Reset() override;
 
@@ -50,11 +56,22 @@ class ClickHouseStorage : public Storage {
 
   static bool IsValidDatabaseName(std::string_view name);
 
+ // Time limit of the refresh reads (LoadRecordVersions, LoadRecordsByIds): a refresh is
+  // best effort and must not hold a request long when ClickHouse hangs. 0 = the transport's.
+  void set_refresh_timeout_ms(int ms) { refresh_timeout_ms_ = ms; }
+
  private:
   std::string Table(std::string_view name) const { return database_ + "." + std::string(name); }
+  // Streams `SELECT … FROM records WHERE collection = … <where>` into `newest` (the highest
+  // version per id, tombstones included).
+  Status StreamNewestRecords(std::string_view kind, const std::string& where,
+                             const std::string& collection_id,
+                             std::unordered_map<std::string, RecordRow>* newest,
+                             int timeout_ms = 0);
 
   std::unique_ptr<SqlTransport> transport_;
   std::string database_;
+  int refresh_timeout_ms_ = 5000;
 };
 
 }  // namespace chromahouse

@@ -103,12 +103,13 @@ Result<std::string> CurlTransport::Execute(std::string_view kind, std::string_vi
 }
 
 Status CurlTransport::ExecuteStreaming(std::string_view kind, std::string_view sql,
-                                       const ChunkFn& on_chunk) {
-  return Perform(kind, sql, {}, &on_chunk).status();
+                                       const ChunkFn& on_chunk, int timeout_ms) {
+  return Perform(kind, sql, {}, &on_chunk, timeout_ms).status();
 }
 
 Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_view sql,
-                                           std::string_view body, const ChunkFn* on_chunk) {
+                                           std::string_view body, const ChunkFn* on_chunk,
+                                           int timeout_ms) {
   const auto started = std::chrono::steady_clock::now();
   // The statement goes in the URL when there is a data body, otherwise in the body.
   Handle* h = Acquire();
@@ -158,7 +159,8 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ReceiveBody);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, long(options_.connect_timeout_ms));
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, long(options_.request_timeout_ms));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                     long(timeout_ms > 0 ? timeout_ms : options_.request_timeout_ms));
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
     struct curl_slist* headers = curl_slist_append(nullptr, "Expect:");
@@ -172,6 +174,8 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
     }
     // A streamed result cannot be taken back: retry only while nothing was delivered.
     if (!IsConnectionError(rc) || attempt == options_.max_attempts || sink.delivered > 0) break;
+    // A statement with its own time limit is not retried after using it up.
+    if (timeout_ms > 0 && rc == CURLE_OPERATION_TIMEDOUT) break;
     LOG_DEBUG("clickhouse {}: {} (attempt {}), retrying", kind, curl_easy_strerror(rc), attempt);
     std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
     backoff *= 2;

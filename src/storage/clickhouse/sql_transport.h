@@ -27,9 +27,11 @@ class SqlTransport {
   // by piece as it arrives instead of holding it whole (for loading large collections). A
   // non-OK status from `on_chunk` aborts the statement and is returned. The default
   // implementation delivers the whole result as one chunk.
+  // `timeout_ms` > 0 bounds this statement's time (else the transport's own limit applies).
   using ChunkFn = std::function<Status(std::string_view chunk)>;
   virtual Status ExecuteStreaming(std::string_view kind, std::string_view sql,
-                                  const ChunkFn& on_chunk) {
+                                  const ChunkFn& on_chunk, int timeout_ms = 0) {
+    (void)timeout_ms;
     ASSIGN_OR_RETURN(std::string result, Execute(kind, sql));
     return on_chunk(result);
   }
@@ -59,13 +61,13 @@ class CurlTransport : public SqlTransport {
   Result<std::string> Execute(std::string_view kind, std::string_view sql,
                               std::string_view body = {}) override;
   std::string Endpoint() const override { return options_.url; }
-  Status ExecuteStreaming(std::string_view kind, std::string_view sql,
-                          const ChunkFn& on_chunk) override;
+  Status ExecuteStreaming(std::string_view kind, std::string_view sql, const ChunkFn& on_chunk,
+                          int timeout_ms = 0) override;
 
  private:
   // One HTTP request with retries on connection errors (only while nothing was delivered).
   Result<std::string> Perform(std::string_view kind, std::string_view sql, std::string_view body,
-                              const ChunkFn* on_chunk);
+                              const ChunkFn* on_chunk, int timeout_ms = 0);
   struct Handle;
   Handle* Acquire();
   void Release(Handle* handle);

@@ -10,10 +10,10 @@ void Upsert(std::map<std::string, Row>& table, const std::string& key, const Row
 }
 
 template <typename Row>
-std::vector<Row> Live(const std::map<std::string, Row>& table) {
+std::vector<Row> Live(const std::map<std::string, Row>& table, bool include_deleted = false) {
   std::vector<Row> out;
   for (const auto& [key, row] : table) {
-    if (!row.deleted) out.push_back(row);
+    if (include_deleted || !row.deleted) out.push_back(row);
   }
   return out;
 }
@@ -32,22 +32,22 @@ void MemoryStorage::SetUnavailable(bool unavailable) {
   unavailable_ = unavailable;
 }
 
-Result<std::vector<Tenant>> MemoryStorage::LoadTenants() {
+Result<std::vector<Tenant>> MemoryStorage::LoadTenants(bool include_deleted) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();
-  return Live(tenants_);
+  return Live(tenants_, include_deleted);
 }
 
-Result<std::vector<Database>> MemoryStorage::LoadDatabases() {
+Result<std::vector<Database>> MemoryStorage::LoadDatabases(bool include_deleted) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();
-  return Live(databases_);
+  return Live(databases_, include_deleted);
 }
 
-Result<std::vector<Collection>> MemoryStorage::LoadCollections() {
+Result<std::vector<Collection>> MemoryStorage::LoadCollections(bool include_deleted) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();
-  return Live(collections_);
+  return Live(collections_, include_deleted);
 }
 
 Status MemoryStorage::WriteTenants(const std::vector<Tenant>& rows) {
@@ -86,6 +86,34 @@ Result<std::vector<RecordRow>> MemoryStorage::LoadRecords(const std::string& col
   auto it = records_.find(collection_id);
   if (it == records_.end()) return std::vector<RecordRow>{};
   return Live(it->second);
+}
+
+Result<std::vector<std::pair<std::string, uint64_t>>> MemoryStorage::LoadRecordVersions(
+    const std::string& collection_id, uint64_t min_version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  std::vector<std::pair<std::string, uint64_t>> out;
+  auto it = records_.find(collection_id);
+  if (it == records_.end()) return out;
+  for (const auto& [id, row] : it->second) {
+    if (row.version > min_version) out.emplace_back(id, row.version);
+  }
+  return out;
+}
+
+Result<std::vector<RecordRow>> MemoryStorage::LoadRecordsByIds(const std::string& collection_id,
+                                                               const std::vector<std::string>& ids,
+                                                               uint64_t min_version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  std::vector<RecordRow> out;
+  auto it = records_.find(collection_id);
+  if (it == records_.end()) return out;
+  for (const auto& id : ids) {
+    auto r = it->second.find(id);
+    if (r != it->second.end() && r->second.version > min_version) out.push_back(r->second);
+  }
+  return out;
 }
 
 Status MemoryStorage::PurgeRecords(const std::string& collection_id) {

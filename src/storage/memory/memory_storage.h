@@ -16,15 +16,20 @@ class MemoryStorage : public Storage {
   Status Ping() override;
   Result<std::string> Describe() override { return std::string("in-memory storage"); }
 
-  Result<std::vector<Tenant>> LoadTenants() override;
-  Result<std::vector<Database>> LoadDatabases() override;
-  Result<std::vector<Collection>> LoadCollections() override;
+  Result<std::vector<Tenant>> LoadTenants(bool include_deleted = false) override;
+  Result<std::vector<Database>> LoadDatabases(bool include_deleted = false) override;
+  Result<std::vector<Collection>> LoadCollections(bool include_deleted = false) override;
   Status WriteTenants(const std::vector<Tenant>& rows) override;
   Status WriteDatabases(const std::vector<Database>& rows) override;
   Status WriteCollections(const std::vector<Collection>& rows) override;
   Status WriteRecords(const std::string& collection_id,
                       const std::vector<RecordRow>& rows) override;
   Result<std::vector<RecordRow>> LoadRecords(const std::string& collection_id) override;
+  Result<std::vector<std::pair<std::string, uint64_t>>> LoadRecordVersions(
+      const std::string& collection_id, uint64_t min_version) override;
+  Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,
+                                                  const std::vector<std::string>& ids,
+                                                  uint64_t min_version) override;
   Status PurgeRecords(const std::string& collection_id) override;
   Status Reset() override;
 

@@ -1,0 +1,185 @@
+// Several instances over one storage (ARCHITECTURE.md "Freshness across instances"): each
+// "instance" is its own CatalogService + RecordService + VersionClock (with its own instance id)
+// over one shared MemoryStorage, exactly as two processes share one ClickHouse.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "service/catalog_service.h"
+#include "service/record_service.h"
+#include "storage/memory/memory_storage.h"
+
+namespace chromahouse {
+namespace {
+
+using Vec = std::vector<float>;
+
+struct Instance {
+  Instance(Storage* storage, uint8_t id, int64_t max_staleness_ms, int64_t window_ms = 2000)
+      : clock(id), catalog(storage, &clock), records(&catalog, storage, &clock) {
+    EXPECT_TRUE(catalog.Initialize().ok());
+    catalog.SetDeletionListener([this](const std::vector<std::string>& ids, bool reset) {
+      if (reset) {
+        records.OnReset();
+      } else {
+        records.OnCollectionsDeleted(ids);
+      }
+    });
+    records.EnableFreshness({max_staleness_ms, window_ms});
+  }
+  ~Instance() { catalog.SetDeletionListener(nullptr); }
+
+  VersionClock clock;
+  CatalogService catalog;
+  RecordService records;
+};
+
+RecordWriteRequest Rows(const std::vector<std::string>& ids, float value, const std::string& doc) {
+  RecordWriteRequest r;
+  r.ids = ids;
+  r.embeddings.emplace();
+  r.documents.emplace();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    r.embeddings->push_back(Vec{value, float(i)});
+    r.documents->push_back(doc);
+  }
+  return r;
+}
+
+// id → document, as an instance sees the collection.
+std::map<std::string, std::string> Docs(Instance& inst, const std::string& collection) {
+  std::map<std::string, std::string> out;
+  GetRequest req;
+  req.include.fields = {IncludeField::kDocuments};
+  auto g = inst.records.Get(collection, req);
+  EXPECT_TRUE(g.ok()) << g.status().ToString();
+  if (!g.ok()) return out;
+  for (const auto& v : g->records) out[v.id] = v.document && *v.document ? **v.document : "";
+  return out;
+}
+
+std::string Create(Instance& inst, const std::string& name) {
+  CreateCollectionRequest req;
+  req.name = name;
+  auto c = inst.catalog.CreateCollection("default_tenant", "default_database", req);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c.ok() ? c->id : "";
+}
+
+TEST(FreshnessTest, WritesOnOneInstanceAreReadOnTheOtherWhenCheckedEveryTime) {
+  MemoryStorage storage;
+  Instance a(&storage, 1, 0), b(&storage, 2, 0);
+  std::string id = Create(a, "shared");
+  // B learns about the collection from storage (catalog refresh), then reads A's writes.
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kAdd, Rows({"x", "y"}, 1, "from-a")).ok());
+  EXPECT_EQ(Docs(b, id), (std::map<std::string, std::string>{{"x", "from-a"}, {"y", "from-a"}}));
+  // B writes (with A's versions observed, so B's update wins), A reads it back.
+  ASSERT_TRUE(b.records.Write(id, RecordWriteKind::kUpsert, Rows({"y", "z"}, 2, "from-b")).ok());
+  EXPECT_EQ(Docs(a, id), (std::map<std::string, std::string>{
+                             {"x", "from-a"}, {"y", "from-b"}, {"z", "from-b"}}));
+  // Deletes travel as tombstones.
+  DeleteRequest del;
+  del.ids = std::vector<std::string>{"x"};
+  ASSERT_TRUE(a.records.Delete(id, del).ok());
+  EXPECT_EQ(Docs(b, id).count("x"), 0u);
+  EXPECT_EQ(b.records.Count(id).value(), 2);
+}
+
+TEST(FreshnessTest, StalenessIsBoundedByTheConfiguredTime) {
+  MemoryStorage storage;
+  Instance a(&storage, 1, -1), b(&storage, 2, 200);
+  std::string id = Create(a, "bounded");
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kAdd, Rows({"x"}, 1, "v1")).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(Docs(b, id), (std::map<std::string, std::string>{{"x", "v1"}}));
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kUpsert, Rows({"x"}, 1, "v2")).ok());
+  // Within 200 ms (plus scheduling slack) B sees the new version, refreshed in the background
+  // or by the read itself.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200 + 300);
+  std::string seen;
+  while (std::chrono::steady_clock::now() < deadline) {
+    seen = Docs(b, id)["x"];
+    if (seen == "v2") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(seen, "v2");
+}
+
+TEST(FreshnessTest, ConcurrentUpsertsThroughTwoInstancesConverge) {
+  MemoryStorage storage;
+  Instance a(&storage, 1, 0), b(&storage, 2, 0);
+  std::string id = Create(a, "contended");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back("k" + std::to_string(i));
+  auto writer = [&](Instance& inst, int seed) {
+    std::mt19937 rng(seed);
+    for (int round = 0; round < 50; ++round) {
+      std::vector<std::string> some;
+      for (const auto& k : ids) {
+        if (rng() % 3 == 0) some.push_back(k);
+      }
+      if (some.empty()) continue;
+      auto r = Rows(some, float(seed), "w" + std::to_string(seed) + "-" + std::to_string(round));
+      ASSERT_TRUE(inst.records.Write(id, RecordWriteKind::kUpsert, r).ok());
+    }
+  };
+  std::thread ta(writer, std::ref(a), 1), tb(writer, std::ref(b), 2);
+  ta.join();
+  tb.join();
+  // A third instance loads from storage: the reference state.
+  Instance c(&storage, 3, 0);
+  auto truth = Docs(c, id);
+  EXPECT_EQ(truth.size(), ids.size());
+  EXPECT_EQ(Docs(a, id), truth);
+  EXPECT_EQ(Docs(b, id), truth);
+}
+
+TEST(FreshnessTest, ARowCommittedLateWithAnOlderVersionIsPickedUpWithinTheWindow) {
+  MemoryStorage storage;
+  Instance a(&storage, 1, 0, /*window_ms=*/2000);
+  std::string id = Create(a, "late");
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kAdd, Rows({"x"}, 1, "x")).ok());
+  ASSERT_EQ(Docs(a, id).size(), 1u);  // watermark now at x's version
+  // Another instance assigned a version 500 ms ago but its INSERT lands only now.
+  RecordRow late;
+  late.id = "late";
+  late.version = (uint64_t(NowMillis() - 500) << 22) | 9;
+  late.created = late.version;
+  late.embedding = {5, 5};
+  late.document = "late";
+  ASSERT_TRUE(storage.WriteRecords(id, {late}).ok());
+  EXPECT_EQ(Docs(a, id).count("late"), 1u);
+}
+
+TEST(FreshnessTest, CatalogChangesPropagate) {
+  MemoryStorage storage;
+  Instance a(&storage, 1, 0), b(&storage, 2, 0);
+  std::string id = Create(a, "cat-one");
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kAdd, Rows({"x"}, 1, "x")).ok());
+  EXPECT_EQ(b.catalog.GetCollectionByName("default_tenant", "default_database", "cat-one")->id, id);
+  ASSERT_EQ(Docs(b, id).size(), 1u);  // loaded on B
+  UpdateCollectionRequest rename;
+  rename.new_name = "cat-two";
+  ASSERT_TRUE(a.catalog.UpdateCollection(id, rename).ok());
+  EXPECT_TRUE(b.catalog.GetCollectionByName("default_tenant", "default_database", "cat-two").ok());
+  EXPECT_FALSE(b.catalog.GetCollectionByName("default_tenant", "default_database", "cat-one").ok());
+  ASSERT_TRUE(a.catalog.DeleteCollection("default_tenant", "default_database", "cat-two").ok());
+  auto gone = b.records.Count(id);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(b.records.cache_stats().collections, 0u) << "B dropped its copy";
+  ASSERT_TRUE(a.catalog.CreateDatabase("default_tenant", "analytics").ok());
+  EXPECT_TRUE(b.catalog.GetDatabase("default_tenant", "analytics").ok());
+}
+
+TEST(FreshnessTest, OffMeansNoRereads) {
+  MemoryStorage storage;
+  Instance a(&storage, 1, -1), b(&storage, 2, -1);
+  std::string id = Create(a, "isolated");
+  EXPECT_FALSE(b.catalog.GetCollection(id).ok()) << "B never re-reads its catalog";
+}
+
+}  // namespace
+}  // namespace chromahouse
