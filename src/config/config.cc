@@ -67,13 +67,17 @@ const std::vector<SettingInfo>& Settings() {
       {"worker_threads", "CHROMAHOUSE_WORKER_THREADS", "--worker-threads",
        "threads that run request handlers"},
       {"clickhouse_url", "CHROMAHOUSE_CLICKHOUSE_URL", "--clickhouse-url",
-       "external ClickHouse HTTP endpoint; empty = start an embedded ClickHouse under the data "
-       "directory"},
+       "external ClickHouse HTTP endpoint, or a comma-separated list of replicas to fail over "
+       "between; empty = start an embedded ClickHouse under the data directory"},
       {"clickhouse_user", "CHROMAHOUSE_CLICKHOUSE_USER", "--clickhouse-user", "ClickHouse user"},
       {"clickhouse_password", "CHROMAHOUSE_CLICKHOUSE_PASSWORD", "--clickhouse-password",
        "ClickHouse password (never logged)", nullptr, true},
       {"clickhouse_database", "CHROMAHOUSE_CLICKHOUSE_DATABASE", "--clickhouse-database",
        "ClickHouse database that holds chromahouse's tables"},
+      {"clickhouse_cluster", "CHROMAHOUSE_CLICKHOUSE_CLUSTER", "--clickhouse-cluster",
+       "a cluster of the ClickHouse servers' remote_servers: tables are created ON CLUSTER as "
+       "ReplicatedReplacingMergeTree (needs clickhouse_url; list every replica there, "
+       "comma-separated, to fail over)"},
       {"clickhouse_binary", "CHROMAHOUSE_CLICKHOUSE_BINARY", "--clickhouse-binary",
        "clickhouse-server executable for the embedded ClickHouse"},
       {"freshness_ms", "CHROMAHOUSE_FRESHNESS_MS", "--freshness-ms",
@@ -151,6 +155,8 @@ Status ApplySetting(const std::string& key, const std::string& value, const std:
     c->clickhouse_password = value;
   } else if (key == "clickhouse_database") {
     c->clickhouse_database = value;
+  } else if (key == "clickhouse_cluster") {
+    c->clickhouse_cluster = value;
   } else if (key == "clickhouse_binary") {
     c->clickhouse_binary = value;
   } else if (key == "freshness_ms") {
@@ -283,6 +289,10 @@ Status Validate(const Config& c) {
   }
   if (c.log_format != "text" && c.log_format != "json") {
     return Status::InvalidArgument("log_format must be text or json, got '" + c.log_format + "'");
+  }
+  if (!c.clickhouse_cluster.empty() && c.clickhouse_url.empty()) {
+    return Status::InvalidArgument(
+        "clickhouse_cluster needs clickhouse_url (the embedded ClickHouse is a single node)");
   }
   if (c.persist_path.empty() && c.clickhouse_url.empty()) {
     return Status::InvalidArgument("persist_path must not be empty with the embedded ClickHouse");

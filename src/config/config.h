@@ -33,6 +33,7 @@ struct Config {
   std::string clickhouse_user = "default";
   std::string clickhouse_password;
   std::string clickhouse_database = "chromahouse";
+  std::string clickhouse_cluster;  // non-empty: replicated tables created ON CLUSTER
   std::string clickhouse_binary = "clickhouse-server";  // for the embedded ClickHouse
 
   // Several instances on one ClickHouse

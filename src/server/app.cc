@@ -126,7 +126,8 @@ int RunServer(const Config& config) {
   }
 
   auto storage_owner = std::make_unique<ClickHouseStorage>(
-      std::make_unique<CurlTransport>(transport_options), config.clickhouse_database);
+      std::make_unique<CurlTransport>(transport_options), config.clickhouse_database,
+      config.clickhouse_cluster);
   ClickHouseStorage& storage = *storage_owner;
   if (Status s = InitializeStorage(&storage, 30); !s.ok()) {
     LOG_ERROR("cannot initialise ClickHouse storage: {}", s.message());

@@ -137,8 +137,39 @@ void WriteNullableString(JsonWriter& w, const std::optional<std::string>& v) {
 }  // namespace
 
 ClickHouseStorage::ClickHouseStorage(std::unique_ptr<SqlTransport> transport,
-                                     std::string database)
-    : transport_(std::move(transport)), database_(std::move(database)) {}
+                                     std::string database, std::string cluster)
+    : transport_(std::move(transport)),
+      database_(std::move(database)),
+      cluster_(std::move(cluster)) {}
+
+std::string ClickHouseStorage::Ddl(std::string stmt) const {
+  if (cluster_.empty()) return stmt;
+  // "CREATE TABLE IF NOT EXISTS db.t (…) ENGINE = XMergeTree(args) …"
+  //   → "CREATE TABLE IF NOT EXISTS db.t ON CLUSTER c (…)
+  //      ENGINE = ReplicatedXMergeTree('/clickhouse/tables/{shard}/db.t', '{replica}', args) …"
+  const std::string prefix = "CREATE TABLE IF NOT EXISTS ";
+  if (!stmt.starts_with(prefix)) return stmt;
+  size_t name_end = stmt.find(' ', prefix.size());
+  std::string table = stmt.substr(prefix.size(), name_end - prefix.size());
+  stmt.insert(name_end, OnCluster());
+  size_t engine = stmt.find("ENGINE = ");
+  if (engine == std::string::npos) return stmt;
+  size_t name_at = engine + 9;
+  size_t paren = stmt.find('(', name_at);
+  size_t space = stmt.find(' ', name_at);
+  std::string args = "'/clickhouse/tables/{shard}/" + table + "', '{replica}'";
+  if (paren != std::string::npos && (space == std::string::npos || paren < space)) {
+    // XMergeTree(ver) → ReplicatedXMergeTree(path, replica, ver)
+    size_t close = stmt.find(')', paren);
+    std::string inner = stmt.substr(paren + 1, close - paren - 1);
+    stmt.replace(paren, close - paren + 1, "(" + args + (inner.empty() ? "" : ", " + inner) + ")");
+  } else {
+    // MergeTree ORDER BY … → ReplicatedMergeTree(path, replica) ORDER BY …
+    stmt.insert(space, "(" + args + ")");
+  }
+  stmt.insert(name_at, "Replicated");
+  return stmt;
+}
 
 bool ClickHouseStorage::IsValidDatabaseName(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -172,13 +203,14 @@ Status ClickHouseStorage::Initialize() {
                                    "': use letters, digits and '_'");
   }
   RETURN_IF_ERROR(
-      transport_->Execute("create database", "CREATE DATABASE IF NOT EXISTS " + database_)
+      transport_->Execute("create database",
+                          "CREATE DATABASE IF NOT EXISTS " + database_ + OnCluster())
           .status());
   RETURN_IF_ERROR(transport_
                       ->Execute("create table",
-                                "CREATE TABLE IF NOT EXISTS " + Table("schema_migrations") +
+                                Ddl("CREATE TABLE IF NOT EXISTS " + Table("schema_migrations") +
                                     " (version UInt32, description String, applied_at_unix UInt64)"
-                                    " ENGINE = MergeTree ORDER BY version")
+                                    " ENGINE = MergeTree ORDER BY version"))
                       .status());
   ASSIGN_OR_RETURN(int current, CurrentSchemaVersion());
   if (current > LatestSchemaVersion()) {
@@ -191,7 +223,8 @@ Status ClickHouseStorage::Initialize() {
     if (m.version <= current) continue;
     LOG_INFO("applying schema migration {} ({})", m.version, m.description);
     for (const char* stmt : m.statements) {
-      RETURN_IF_ERROR(transport_->Execute("migration", Substitute(stmt, database_)).status());
+      RETURN_IF_ERROR(
+          transport_->Execute("migration", Ddl(Substitute(stmt, database_))).status());
     }
     JsonWriter w;
     w.BeginObject();
@@ -219,7 +252,8 @@ Status ClickHouseStorage::Ping() {
 Result<std::string> ClickHouseStorage::Describe() {
   ASSIGN_OR_RETURN(std::string version, transport_->Execute("version", "SELECT version()"));
   while (!version.empty() && (version.back() == '\n' || version.back() == ' ')) version.pop_back();
-  return "ClickHouse " + version + " at " + transport_->Endpoint() + ", database " + database_;
+  return "ClickHouse " + version + " at " + transport_->Endpoint() + ", database " + database_ +
+         (cluster_.empty() ? "" : ", cluster " + cluster_ + " (replicated tables)");
 }
 
 Result<std::vector<Tenant>> ClickHouseStorage::LoadTenants(bool include_deleted) {
@@ -550,7 +584,7 @@ Status ClickHouseStorage::PurgeRecords(const std::string& collection_id) {
 Status ClickHouseStorage::Reset() {
   for (const char* table : {"tenants", "databases", "collections", "records"}) {
     RETURN_IF_ERROR(
-        transport_->Execute("reset", "TRUNCATE TABLE " + Table(table)).status());
+        transport_->Execute("reset", "TRUNCATE TABLE " + Table(table) + OnCluster()).status());
   }
   return Status::Ok();
 }

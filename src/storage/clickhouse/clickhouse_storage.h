@@ -26,8 +26,12 @@ namespace chromahouse {
 
 class ClickHouseStorage : public Storage {
  public:
-  // `database` must match [A-Za-z_][A-Za-z0-9_]*.
-  ClickHouseStorage(std::unique_ptr<SqlTransport> transport, std::string database);
+  // `database` must match [A-Za-z_][A-Za-z0-9_]*. With a `cluster` (a name from the servers'
+  // remote_servers), the database and tables are created ON CLUSTER, as Replicated engines
+  // with ZooKeeper paths /clickhouse/tables/{shard}/<database>.<table> and replica {replica}
+  // (macros every node defines); rows written through any node reach every replica.
+  ClickHouseStorage(std::unique_ptr<SqlTransport> transport, std::string database,
+                    std::string cluster = "");
 
   Status Initialize() override;
   Status Ping() override;
@@ -62,6 +66,9 @@ class ClickHouseStorage : public Storage {
 
  private:
   std::string Table(std::string_view name) const { return database_ + "." + std::string(name); }
+  // A CREATE statement of the schema, turned into its cluster form when there is a cluster.
+  std::string Ddl(std::string statement) const;
+  std::string OnCluster() const { return cluster_.empty() ? "" : " ON CLUSTER " + cluster_; }
   // Streams `SELECT … FROM records WHERE collection = … <where>` into `newest` (the highest
   // version per id, tombstones included).
   Status StreamNewestRecords(std::string_view kind, const std::string& where,
@@ -71,6 +78,7 @@ class ClickHouseStorage : public Storage {
 
   std::unique_ptr<SqlTransport> transport_;
   std::string database_;
+  std::string cluster_;
   int refresh_timeout_ms_ = 5000;
 };
 

@@ -68,7 +68,18 @@ struct CurlTransport::Handle {
 
 CurlTransport::CurlTransport(CurlTransportOptions options) : options_(std::move(options)) {
   static CurlGlobal global;
-  while (!options_.url.empty() && options_.url.back() == '/') options_.url.pop_back();
+  // A comma-separated list: replicas to fail over between.
+  size_t pos = 0;
+  while (pos <= options_.url.size()) {
+    size_t end = options_.url.find(',', pos);
+    if (end == std::string::npos) end = options_.url.size();
+    std::string u = options_.url.substr(pos, end - pos);
+    u.erase(0, u.find_first_not_of(' '));
+    while (!u.empty() && (u.back() == '/' || u.back() == ' ')) u.pop_back();
+    if (!u.empty()) urls_.push_back(std::move(u));
+    pos = end + 1;
+  }
+  if (urls_.empty()) urls_.push_back("");
 }
 
 CurlTransport::~CurlTransport() {
@@ -114,7 +125,7 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
   // The statement goes in the URL when there is a data body, otherwise in the body.
   Handle* h = Acquire();
   CURL* curl = h->curl;
-  std::string url = options_.url + "/?";
+  std::string url = "/?";
   char* user = curl_easy_escape(curl, options_.user.data(), static_cast<int>(options_.user.size()));
   url += "user=";
   url += user;
@@ -149,10 +160,16 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
   sink.curl = curl;
   sink.body = &response;
   sink.on_chunk = on_chunk;
+  // Every attempt goes to the node that answered last; on a connection failure the next
+  // attempt goes to the next node of the list (without waiting while some are untried).
+  const size_t first_node = active_.load();
+  size_t node = first_node;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     response.clear();
     curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    node = (first_node + static_cast<size_t>(attempt - 1)) % urls_.size();
+    const std::string full_url = urls_[node] + url;
+    curl_easy_setopt(curl, CURLOPT_URL, full_url.c_str());
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(post.size()));
@@ -170,15 +187,22 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
     curl_slist_free_all(headers);
     if (rc == CURLE_OK) {
       curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &http_status);
+      if (node != first_node) {
+        active_.store(node);
+        LOG_WARN("ClickHouse: now using {} ({} did not answer)", urls_[node], urls_[first_node]);
+      }
       break;
     }
     // A streamed result cannot be taken back: retry only while nothing was delivered.
     if (!IsConnectionError(rc) || attempt == options_.max_attempts || sink.delivered > 0) break;
     // A statement with its own time limit is not retried after using it up.
     if (timeout_ms > 0 && rc == CURLE_OPERATION_TIMEDOUT) break;
-    LOG_DEBUG("clickhouse {}: {} (attempt {}), retrying", kind, curl_easy_strerror(rc), attempt);
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
-    backoff *= 2;
+    LOG_DEBUG("clickhouse {}: {} at {} (attempt {}), retrying", kind, curl_easy_strerror(rc),
+              urls_[node], attempt);
+    if (static_cast<size_t>(attempt) % urls_.size() == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff));
+      backoff *= 2;
+    }
   }
   Release(h);
   Metrics()
@@ -196,7 +220,7 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
 
   if (rc == CURLE_WRITE_ERROR && !sink.chunk_status.ok()) return sink.chunk_status;
   if (rc != CURLE_OK) {
-    std::string msg = "ClickHouse at " + options_.url + " is unavailable (" +
+    std::string msg = "ClickHouse at " + urls_[node] + " is unavailable (" +
                       std::string(kind) + "): " + curl_easy_strerror(rc);
     if (options_.log_errors) LOG_WARN("{}", msg);
     return Status::Unavailable(std::move(msg));

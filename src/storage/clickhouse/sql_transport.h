@@ -3,6 +3,7 @@
 // interface; tests may plug in other engines (see tests/integration).
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <functional>
 #include <mutex>
@@ -38,6 +39,7 @@ class SqlTransport {
 };
 
 struct CurlTransportOptions {
+  // One HTTP endpoint, or a comma-separated list of replicas to fail over between.
   std::string url = "http://127.0.0.1:8123";
   std::string user = "default";
   std::string password;
@@ -73,6 +75,8 @@ class CurlTransport : public SqlTransport {
   void Release(Handle* handle);
 
   CurlTransportOptions options_;
+  std::vector<std::string> urls_;   // the endpoints of options_.url
+  std::atomic<size_t> active_{0};   // the endpoint that answered last
   std::mutex mu_;
   std::vector<Handle*> idle_;  // guarded by mu_; keep-alive connections ready for reuse
 };
