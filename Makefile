@@ -12,7 +12,8 @@ RUN_ARGS    ?= --host 127.0.0.1 --port 8000 --path ./chroma-data
 APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certificates procps \
   libboost-dev libboost-system-dev libsimdjson-dev libcurl4-openssl-dev libspdlog-dev \
   libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev libjemalloc-dev libgtest-dev \
-  libgmock-dev uuid-dev libhnswlib-dev clickhouse-server clickhouse-client
+  libgmock-dev uuid-dev libhnswlib-dev clickhouse-server clickhouse-client \
+  clang libclang-rt-14-dev llvm
 # Node.js and npm for the end-to-end tests with the official npm client (skipped when a
 # node/npm is already on the PATH).
 NODE_PACKAGES := nodejs npm
@@ -51,7 +52,7 @@ run: build
 
 # The whole suite: unit, integration (real ClickHouse 18.16 and chDB) and end-to-end (npm
 # client) tests on the optimised build, then the unit tests again under ASan + UBSan.
-test: build npm-deps asan
+test: build npm-deps asan fuzz-smoke
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 600
 
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (separate build tree).
@@ -71,4 +72,36 @@ bench: build npm-deps
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 4
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan
+	rm -rf $(BUILD_DIR) build-asan build-fuzz
+
+# Fuzzing (fuzz/README.md): the libFuzzer targets of the `fuzz` preset (clang, ASan + UBSan in
+# build-fuzz), each run for FUZZ_SECONDS in one process from the committed corpus, which is
+# only read (new inputs go to a temporary directory). Crash inputs go to build-fuzz/artifacts;
+# any crash or broken invariant fails the target. `fuzz-smoke` is the 10-second run of `make test`.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := json_request where base64
+# Targets that take the JSON dictionary.
+FUZZ_JSON_TARGETS := json_request where
+
+.PHONY: fuzz fuzz-smoke
+
+fuzz: deps
+	@[ -f build-fuzz/build.ninja ] || cmake --preset fuzz
+	cmake --build build-fuzz --target fuzzers -j $(JOBS)
+	@mkdir -p build-fuzz/artifacts; failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+	  case " $(FUZZ_JSON_TARGETS) " in *" $$t "*) dict=-dict=fuzz/json.dict;; *) dict="";; esac; \
+	  work=$$(mktemp -d "$${TMPDIR:-/tmp}/chromahouse-fuzz-$$t.XXXXXX"); \
+	  echo "== $$t: $(FUZZ_SECONDS) s"; \
+	  ./build-fuzz/$${t}_fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	    $$dict -artifact_prefix=build-fuzz/artifacts/$$t- $$work fuzz/corpus/$$t \
+	    || failed="$$failed $$t"; \
+	  rm -rf "$$work"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	  echo "fuzz: crash or broken invariant in:$$failed (inputs in build-fuzz/artifacts/, see fuzz/README.md)"; \
+	  exit 1; \
+	fi
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=10

@@ -11,6 +11,14 @@ function(chromahouse_apply_flags target)
     target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=address,undefined)
   endif()
+  # Fuzzing (clang): coverage instrumentation and the sanitizers in every module; the fuzz
+  # targets add -fsanitize=fuzzer (fuzz/CMakeLists.txt). UBSan findings abort, so that libFuzzer
+  # reports them as crashes.
+  if(CHROMAHOUSE_FUZZ)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link,address,undefined
+                           -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
 endfunction()
 
 function(chromahouse_module name)

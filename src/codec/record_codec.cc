@@ -23,7 +23,15 @@ bool ParseFloat32(std::string_view token, float* out) {
   if (!token.empty() && token.front() == '+') return false;
   auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), *out);
   if (ec == std::errc::result_out_of_range) {
-    *out = token.front() == '-' ? -INFINITY : INFINITY;
+    // Overflow and underflow alike. A magnitude below 1 rounds to ±0, as in Chroma (5e-76 is
+    // 0.0 there); anything else to ±inf, rejected later. Read as a double to tell them apart; a
+    // double out of range here is an underflow too, since the DOM pass has already refused
+    // numbers beyond the double range.
+    double d = 0;
+    auto wide = std::from_chars(token.data(), token.data() + token.size(), d);
+    const bool tiny = wide.ec == std::errc::result_out_of_range || std::fabs(d) < 1;
+    const bool negative = token.front() == '-';
+    *out = tiny ? (negative ? -0.0f : 0.0f) : (negative ? -INFINITY : INFINITY);
     return true;
   }
   return ec == std::errc() && ptr == token.data() + token.size();
@@ -311,6 +319,11 @@ Result<std::vector<float>> DecodeBase64Floats(std::string_view text) {
         v[j] = value(c);
         if (v[j] < 0) return bad("invalid character at offset " + std::to_string(i + j));
       }
+    }
+    // Canonical encodings only (RFC 4648 §3.5), as Chroma's decoder (the Rust base64 crate's
+    // STANDARD engine) requires: the bits after the last byte, before the padding, are zero.
+    if ((pad == 1 && (v[2] & 0x3) != 0) || (pad == 2 && (v[1] & 0xf) != 0)) {
+      return bad("non-zero bits before the padding at offset " + std::to_string(i + 3 - pad));
     }
     uint32_t triple = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) |
                       uint32_t(v[3]);

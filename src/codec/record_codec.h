@@ -23,7 +23,8 @@ Result<GetRequest> DecodeGet(std::string_view body, WhereDialect dialect = Where
 Result<QueryRequest> DecodeQuery(std::string_view body, WhereDialect dialect = WhereDialect::kV2);
 Result<DeleteRequest> DecodeDelete(std::string_view body, WhereDialect dialect = WhereDialect::kV2);
 
-// Standard base64 (with padding) → little-endian float32 values.
+// Standard base64 (with padding, canonical: non-zero bits before the padding are a 400, as in
+// Chroma) → little-endian float32 values. The empty string is zero values.
 Result<std::vector<float>> DecodeBase64Floats(std::string_view text);
 
 std::string_view IncludeName(IncludeField field);

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace chromahouse {
 namespace {
@@ -18,6 +20,22 @@ TEST(RecordCodec, NumbersRoundDirectlyToFloat32) {
   EXPECT_EQ(e[2], -0.0005f);
 }
 
+TEST(RecordCodec, NumbersBelowFloat32RangeRoundToZero) {
+  // from_chars reports these as out of range, like overflows; they are ±0 (found by fuzzing).
+  auto r = DecodeRecordWrite(R"({"ids":["a"],"embeddings":[[5e-76, -1e-50, 7e-46, 1e-45]]})",
+                             RecordWriteKind::kAdd);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& e = *(*r->embeddings)[0];
+  EXPECT_EQ(e[0], 0.0f);
+  EXPECT_TRUE(std::signbit(e[1]));
+  EXPECT_EQ(e[1], 0.0f);
+  EXPECT_EQ(e[2], 0.0f);
+  EXPECT_EQ(e[3], std::numeric_limits<float>::denorm_min());
+  EXPECT_EQ(DecodeQuery(R"({"query_embeddings":[[3.5e38]]})").status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(DecodeQuery(R"({"query_embeddings":[[1e-300]]})").ok());
+}
+
 TEST(RecordCodec, Base64EmbeddingsAreLittleEndianFloat32) {
   auto v = DecodeBase64Floats("AACAPwAAAEA=");  // 1.0f, 2.0f
   ASSERT_TRUE(v.ok());
@@ -26,6 +44,12 @@ TEST(RecordCodec, Base64EmbeddingsAreLittleEndianFloat32) {
   EXPECT_EQ(DecodeBase64Floats("AACA").status().code(), StatusCode::kInvalidArgument);  // 3 bytes
   EXPECT_EQ(DecodeBase64Floats("AA*APwAAAEA=").status().message().rfind("Invalid base64 string", 0),
             0u);
+  // Canonical only, as Chroma: the bits before the padding must be zero (found by fuzzing).
+  EXPECT_EQ(DecodeBase64Floats("AACAPx==").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(DecodeBase64Floats("AACAPwAAAEB=").status().code(), StatusCode::kInvalidArgument);
+  auto empty = DecodeBase64Floats("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
   auto nan = DecodeRecordWrite(R"({"ids":["a"],"embeddings":["AADAfw=="]})", RecordWriteKind::kAdd);
   EXPECT_EQ(nan.status().code(), StatusCode::kInvalidArgument);
 }
