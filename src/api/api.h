@@ -34,6 +34,7 @@ class Api {
   HttpResponse Handle(const HttpRequest& request) const;
   // Route pattern for logs ("/api/v2/tenants/{tenant}"), or "unmatched".
   std::string RouteName(const HttpRequest& request) const { return router_.PatternFor(request); }
+  std::vector<std::pair<std::string, std::string>> Routes() const { return router_.Routes(); }
 
  private:
   void AddSystemRoutes();

@@ -1,6 +1,8 @@
-// System routes: heartbeat, version, healthcheck, pre-flight-checks, identity, reset.
+// System routes: heartbeat, version, healthcheck, pre-flight-checks, identity, metrics, the
+// OpenAPI document, reset.
 #include "api/api.h"
 #include "api/api_internal.h"
+#include "api/openapi.h"
 #include "common/clock.h"
 #include "common/json_writer.h"
 #include "common/metrics.h"
@@ -62,6 +64,10 @@ void Api::AddSystemRoutes() {
     res.json = false;
     res.headers.emplace_back("content-type", "text/plain; version=0.0.4; charset=utf-8");
     return res;
+  });
+  // The OpenAPI description of every route (api/openapi.json), verbatim.
+  router_.Add("GET", "/openapi.json", false, [](const RouteContext&) -> Result<HttpResponse> {
+    return JsonResponse(std::string(OpenApiDocument()));
   });
   router_.Add("POST", "/api/v2/reset", false, [this](const RouteContext&) -> Result<HttpResponse> {
     if (!options_.allow_reset) return Status::PermissionDenied("Reset is disabled by config");
