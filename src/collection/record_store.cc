@@ -79,6 +79,10 @@ uint64_t RecordStore::KnownVersion(const std::string& id) const {
   return v;
 }
 
+void RecordStore::PruneTombstones(uint64_t version) {
+  std::erase_if(tombstones_, [version](const auto& t) { return t.second < version; });
+}
+
 std::vector<std::pair<uint32_t, bool>> RecordStore::Apply(const std::vector<RecordRow>& rows) {
   std::vector<std::pair<uint32_t, bool>> changes;
   changes.reserve(rows.size());
@@ -174,7 +178,8 @@ std::vector<Neighbor> RecordStore::Nearest(const float* query,
 size_t RecordStore::MemoryBytes() const {
   return vectors_.capacity() * sizeof(float) + record_bytes_ +
          ids_.capacity() * (sizeof(std::string) + 2 * sizeof(std::optional<std::string>) +
-                            sizeof(std::optional<Metadata>) + 2 * sizeof(uint64_t) + 1);
+                            sizeof(std::optional<Metadata>) + 2 * sizeof(uint64_t) + 1) +
+         tombstones_.size() * (sizeof(std::string) + sizeof(uint64_t) + 2 * sizeof(void*));
 }
 
 }  // namespace chromahouse

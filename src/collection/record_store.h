@@ -52,6 +52,10 @@ class RecordStore {
   uint64_t version(uint32_t offset) const { return versions_[offset]; }
   // The newest version this store has applied for `id` (live or tombstone), 0 if none.
   uint64_t KnownVersion(const std::string& id) const;
+  // Tombstones guard against an older write of a deleted id arriving later (from another
+  // instance). Those older than `version` can no longer matter: forget them.
+  void PruneTombstones(uint64_t version);
+  size_t tombstone_count() const { return tombstones_.size(); }
   uint64_t created(uint32_t offset) const { return created_[offset]; }
   // The full current row of a live record (for merges on update/upsert).
   RecordRow Row(uint32_t offset) const;

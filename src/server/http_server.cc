@@ -44,6 +44,8 @@ void CountRejected(const char* reason) {
       .Add();
 }
 
+class Session;
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -55,8 +57,12 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{ioc};
   asio::thread_pool workers;
   std::vector<std::thread> io_threads;
-  std::atomic<int> in_flight{0};
+  std::atomic<int> in_flight{0};  // requests from parse until their response is written
   std::atomic<bool> stopping{false};
+  std::atomic<int> live_sessions{0};
+  // Open connections, so that Stop() can close the idle ones.
+  std::mutex sessions_mu;
+  std::vector<std::weak_ptr<Session>> sessions;
 
   Impl(HttpServerOptions o, Handler h, AccessLog a)
       : options(std::move(o)),
@@ -72,12 +78,37 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {}
+      : stream_(std::move(socket)), server_(server) {
+    server_->live_sessions.fetch_add(1);
+  }
+  ~Session() { server_->live_sessions.fetch_sub(1); }
 
-  void Start() { DoRead(); }
+  void Start() {
+    {
+      std::lock_guard lock(server_->sessions_mu);
+      auto& list = server_->sessions;
+      std::erase_if(list, [](const std::weak_ptr<Session>& w) { return w.expired(); });
+      list.push_back(weak_from_this());
+    }
+    DoRead();
+  }
+
+  auto executor() { return stream_.get_executor(); }
+
+  // Shutdown (on the connection's executor): a connection waiting for a request that has not
+  // started to arrive is closed; one with a request under way finishes it, and its response
+  // closes the connection.
+  void OnShutdown() {
+    if (!reading_) return;
+    beast::error_code ec;
+    const bool started = (parser_ && parser_->got_some()) || buffer_.size() > 0 ||
+                         stream_.socket().available(ec) > 0;
+    if (!started) Close();
+  }
 
  private:
   void DoRead() {
+    reading_ = true;
     parser_.emplace();
     parser_->body_limit(static_cast<uint64_t>(server_->options.max_body_bytes));
     parser_->header_limit(64 * 1024);
@@ -89,6 +120,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnRead(beast::error_code ec) {
+    reading_ = false;
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       Close();
@@ -160,14 +192,14 @@ class Session : public std::enable_shared_from_this<Session> {
       }
       asio::post(self->stream_.get_executor(),
                  [self, req, res = std::move(res), keep_alive, start]() mutable {
-                   self->server_->in_flight.fetch_sub(1);
-                   self->Write(*req, std::move(res), keep_alive, start);
+                   self->Write(*req, std::move(res), keep_alive, start, /*counted=*/true);
                  });
     });
   }
 
+  // `counted`: the request is in `in_flight` until its response is written.
   void Write(const HttpRequest& req, HttpResponse res, bool keep_alive,
-             std::chrono::steady_clock::time_point start) {
+             std::chrono::steady_clock::time_point start, bool counted = false) {
     auto out = std::make_shared<http::response<http::string_body>>();
     out->version(11);
     out->result(static_cast<unsigned>(res.status));
@@ -186,8 +218,9 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool close_after = !keep_alive;
     const bool drain = res.status == 413;
     http::async_write(stream_, *out,
-                      [self = shared_from_this(), out, close_after, drain](beast::error_code ec,
-                                                                           size_t) {
+                      [self = shared_from_this(), out, close_after, drain, counted](
+                          beast::error_code ec, size_t) {
+                        if (counted) self->server_->in_flight.fetch_sub(1);
                         if (ec || close_after) {
                           if (drain && !ec) {
                             self->Drain();
@@ -225,6 +258,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   HttpServer::Impl* server_;
+  bool reading_ = false;  // waiting for a request (on the connection's executor only)
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::vector<char> drain_buf_;
@@ -294,9 +328,29 @@ void HttpServer::Stop() {
     beast::error_code ec;
     impl_->acceptor.close(ec);
   });
-  // Let in-flight requests finish.
-  for (int i = 0; i < 100 && impl_->in_flight.load() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Close idle keep-alive connections; the others finish their request, whose response closes
+  // them. Then wait (bounded) until every connection is gone and every response written.
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard lock(impl_->sessions_mu);
+    for (const auto& w : impl_->sessions) {
+      if (auto s = w.lock()) open.push_back(std::move(s));
+    }
+    impl_->sessions.clear();
+  }
+  for (auto& s : open) {
+    asio::post(s->executor(), [s] { s->OnShutdown(); });
+  }
+  open.clear();
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::seconds(impl_->options.shutdown_timeout_seconds);
+  while ((impl_->live_sessions.load() > 0 || impl_->in_flight.load() > 0) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (impl_->live_sessions.load() > 0) {
+    LOG_WARN("shutdown: {} connection(s) still open after {} s, closing them",
+             impl_->live_sessions.load(), impl_->options.shutdown_timeout_seconds);
   }
   impl_->workers.join();
   impl_->work.reset();

@@ -28,6 +28,8 @@ struct HttpServerOptions {
   // request that waited longer than `queue_timeout_seconds` for a worker answers 503.
   int max_concurrent_requests = 256;
   int queue_timeout_seconds = 60;
+  // Stop() waits this long for requests under way to be answered.
+  int shutdown_timeout_seconds = 25;
 };
 
 class HttpServer {
@@ -41,7 +43,8 @@ class HttpServer {
 
   // Binds and starts serving; fails with a message naming the address when it cannot bind.
   Status Start();
-  // Stops accepting, lets in-flight requests finish (up to a few seconds), joins all threads.
+  // Stops accepting, closes idle connections, lets requests under way finish and their
+  // responses be written (up to shutdown_timeout_seconds), joins all threads.
   void Stop();
   int port() const { return bound_port_; }
   // Requests being handled or waiting for a worker.

@@ -96,6 +96,16 @@ void RecordService::ApplyRows(LoadedCollection& loaded, const std::vector<Record
     std::unique_lock data(loaded.data_mu);
     auto changes = loaded.store.Apply(rows);
     loaded.search.OnApplied(loaded.store, changes);
+    // Tombstones only matter for rows that a refresh can still bring (within the window behind
+    // the watermark); with freshness off, none can.
+    if (loaded.store.tombstone_count() > 1024 + loaded.store.size() / 4) {
+      const uint64_t window = static_cast<uint64_t>(std::max<int64_t>(freshness_.window_ms, 0))
+                              << 22;
+      const uint64_t watermark = loaded.watermark.load();
+      loaded.store.PruneTombstones(freshness_.max_staleness_ms < 0 ? UINT64_MAX
+                                   : watermark > window              ? watermark - window
+                                                                     : 0);
+    }
   }
   cache_.Touch(loaded.id);
   if (loaded.search.HasPending()) ScheduleIndexing(cache_.Find(loaded.id));
@@ -333,9 +343,22 @@ Status RecordService::Write(const std::string& collection_id, RecordWriteKind ki
   queue_lock.lock();
   for (size_t i = 0; i < group.size(); ++i) loaded->queue.pop_front();
   Status mine = self.status;
+  Status unavailable;
   for (PendingWrite* w : group) {
+    if (w->status.code() == StatusCode::kUnavailable) unavailable = w->status;
     w->done = true;
     if (w != &self) w->cv.notify_one();
+  }
+  if (!unavailable.ok()) {
+    // Storage failed while these writes waited behind the group: answer them now (503, retry)
+    // instead of letting each wait for another time-out. Later writes try storage again.
+    while (!loaded->queue.empty()) {
+      PendingWrite* w = loaded->queue.front();
+      loaded->queue.pop_front();
+      w->status = unavailable;
+      w->done = true;
+      w->cv.notify_one();
+    }
   }
   if (!loaded->queue.empty()) loaded->queue.front()->cv.notify_one();
   return mine;

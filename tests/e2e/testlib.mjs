@@ -1,8 +1,11 @@
 // Helpers shared by the end-to-end test files (harness.mjs starts the server; this module holds
 // what the tests themselves repeat): unique names, the assertions on raw responses and the fake
-// embedding functions of the client tests, and the seeded PRNG, body mutations and case runner of
-// the hostile-input tests (bad_input*.test.mjs).
+// embedding functions of the client tests, the seeded PRNG, body mutations and case runner of
+// the hostile-input tests (bad_input*.test.mjs), and the process probes and known-content records
+// of the fault, kill, shutdown and load tests.
 import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { request } from "./harness.mjs";
 
 // True when the tests run against an already running server (CHROMA_URL), e.g. the reference Chroma.
@@ -479,4 +482,160 @@ export function createCaseRunner({
   }
 
   return { stats, exec, check, heartbeatProblem, runCases, must, ok, assertAlive };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault, shutdown and load tests: processes, polling, records with known content
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` (sync or async) every `everyMs` until it returns a truthy value; throws after timeoutMs. */
+export async function waitFor(fn, timeoutMs, what, everyMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** PIDs of the clickhouse-server processes started with a config under `dataDir` (the embedded one). */
+export function clickhousePids(dataDir) {
+  const pids = [];
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    let cmd;
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      continue;
+    }
+    if (cmd.includes("clickhouse-server") && cmd.includes(join(dataDir, "clickhouse"))) pids.push(Number(pid));
+  }
+  return pids;
+}
+
+/** The process state letter of /proc/<pid>/stat (R, S, T = stopped, Z = zombie, …), or null when gone. */
+export function processState(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return null;
+  }
+}
+
+/** Resident memory of a process in KiB (VmRSS of /proc/<pid>/status), or null when it is gone. */
+export function rssKiB(pid) {
+  try {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when `binary` is built with AddressSanitizer (its runtime is linked in). */
+export function isSanitizerBuild(binary) {
+  try {
+    return readFileSync(binary).includes("__asan_init");
+  } catch {
+    return false;
+  }
+}
+
+/** The float32 value nearest to x (what the server stores and echoes for embeddings). */
+export const f32 = (x) => Math.fround(x);
+
+/**
+ * Deterministic record content for (id, version): a `dim`-dimensional embedding of float32 values
+ * (exactly representable, so echoed values compare exactly), a document with non-ASCII text, and
+ * metadata of every type (int, float, string, bool).
+ */
+export function knownRecord(id, version, dim) {
+  let h = 2166136261;
+  for (const c of `${id}#${version}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  const rand = mulberry32(h || 1);
+  const embedding = Array.from({ length: dim }, () => f32(rand() * 2 - 1));
+  return {
+    id,
+    embedding,
+    document: `doc ${id} v${version} — ünïcødé ${h.toString(16)}`,
+    metadata: { v: version, h: h % 100000, f: (h % 1000) / 8, s: `s-${id}-${version}`, odd: h % 2 === 1 },
+  };
+}
+
+/** An add/upsert body for records made by knownRecord. */
+export function recordsBody(records) {
+  return {
+    ids: records.map((r) => r.id),
+    embeddings: records.map((r) => r.embedding),
+    documents: records.map((r) => r.document),
+    metadatas: records.map((r) => r.metadata),
+  };
+}
+
+/** Differences between a get-response row (embedding, document, metadata) and an expected record; "" when equal. */
+export function recordDiff(expected, embedding, document, metadata) {
+  const p = [];
+  if (!Array.isArray(embedding) || embedding.length !== expected.embedding.length) {
+    p.push(`embedding length ${embedding?.length}`);
+  } else {
+    const bad = expected.embedding.findIndex((e, i) => f32(embedding[i]) !== e);
+    if (bad >= 0) p.push(`embedding[${bad}] ${embedding[bad]} != ${expected.embedding[bad]}`);
+  }
+  if (document !== expected.document) p.push(`document ${JSON.stringify(document)}`);
+  const keys = (o) => JSON.stringify(Object.keys(o ?? {}).sort().map((k) => [k, o[k]]));
+  if (keys(metadata) !== keys(expected.metadata)) p.push(`metadata ${JSON.stringify(metadata)}`);
+  return p.join("; ");
+}
+
+/**
+ * Reads back from one collection the records of `states` (Map id → {acked, pending}: versions sent
+ * with knownRecord, null when none) and checks them: an acknowledged id must be present with the
+ * content of its acknowledged version or of its pending (in-flight) one; an id never acknowledged
+ * may be absent or hold its pending version; with `exactCount` the collection's count must equal
+ * the number of these ids present (nothing else in it). Returns {present, problems}.
+ */
+export async function checkKnownRecords(url, collectionId, states, dim, { exactCount = true, timeoutMs = 60000 } = {}) {
+  const ids = [...states.keys()];
+  const path = `${collectionsPath()}/${collectionId}`;
+  const problems = [];
+  const got = new Map();
+  // In slices, so that no single answer is huge.
+  for (let at = 0; at < ids.length || at === 0; at += 2000) {
+    const slice = ids.slice(at, at + 2000);
+    const res = await request(url, "POST", `${path}/get`, {
+      body: { ids: slice, include: ["embeddings", "documents", "metadatas"] },
+      timeoutMs,
+    });
+    if (res.status !== 200) return { present: 0, problems: [`get → ${res.status} ${res.text.slice(0, 300)}`] };
+    res.json.ids.forEach((id, i) => got.set(id, [res.json.embeddings[i], res.json.documents[i], res.json.metadatas[i]]));
+    if (slice.length === 0) break;
+  }
+  for (const id of ids) {
+    const { acked, pending } = states.get(id);
+    const row = got.get(id);
+    if (!row) {
+      if (acked !== null) problems.push(`${id}: acknowledged (v${acked}) but missing`);
+      continue;
+    }
+    const candidates = [acked, pending].filter((v) => v !== null);
+    const diffs = candidates.map((v) => recordDiff(knownRecord(id, v, dim), ...row));
+    if (!diffs.includes("")) problems.push(`${id}: content matches none of v${candidates.join("/v")}: ${diffs.join(" | ")}`);
+  }
+  if (exactCount) {
+    const count = await request(url, "GET", `${path}/count`, { timeoutMs });
+    if (count.status !== 200) problems.push(`count → ${count.status} ${count.text.slice(0, 300)}`);
+    else if (count.json !== got.size) problems.push(`count ${count.json}, but ${got.size} of the ids sent are present`);
+  }
+  return { present: got.size, problems };
+}
+
+/** Fails with `what`, the number of problems and the first `max` of them, unless `problems` is empty. */
+export function assertNoProblems(problems, what, max = 12) {
+  if (problems.length === 0) return;
+  const more = problems.length > max ? `\n  … and ${problems.length - max} more` : "";
+  assert.fail(`${what}: ${problems.length} problem(s)\n  ${problems.slice(0, max).join("\n  ")}${more}`);
 }

@@ -199,7 +199,7 @@ std::string ChdbTransport::LibraryVersion() const {
 }
 
 Result<std::string> ChdbTransport::Execute(std::string_view kind, std::string_view sql,
-                                           std::string_view body) {
+                                           std::string_view body, int /*timeout_ms*/) {
   std::lock_guard<std::mutex> lock(mu_);
   if (conn_ == nullptr) return Status::Internal("chDB error (" + std::string(kind) + "): closed");
   ChdbConnection conn = *static_cast<ChdbConnection*>(conn_);

@@ -260,7 +260,8 @@ Result<std::vector<Tenant>> ClickHouseStorage::LoadTenants(bool include_deleted)
   ASSIGN_OR_RETURN(std::string body,
                    transport_->Execute("load tenants",
                                        "SELECT name, resource_name, ver, deleted FROM " +
-                                           Table("tenants") + " FORMAT JSONEachRow"));
+                                           Table("tenants") + " FORMAT JSONEachRow", {},
+                          include_deleted ? refresh_timeout_ms_ : 0));
   std::map<std::string, Tenant> newest;
   RETURN_IF_ERROR(ForEachRow("load tenants", body, [&](simdjson::dom::object& row) {
     Tenant t;
@@ -279,7 +280,8 @@ Result<std::vector<Database>> ClickHouseStorage::LoadDatabases(bool include_dele
   ASSIGN_OR_RETURN(std::string body,
                    transport_->Execute("load databases",
                                        "SELECT tenant, name, id, ver, deleted FROM " +
-                                           Table("databases") + " FORMAT JSONEachRow"));
+                                           Table("databases") + " FORMAT JSONEachRow", {},
+                          include_deleted ? refresh_timeout_ms_ : 0));
   std::map<std::string, Database> newest;
   RETURN_IF_ERROR(ForEachRow("load databases", body, [&](simdjson::dom::object& row) {
     Database d;
@@ -301,7 +303,8 @@ Result<std::vector<Collection>> ClickHouseStorage::LoadCollections(bool include_
       transport_->Execute("load collections",
                           "SELECT id, tenant, database, name, metadata, configuration, schema, "
                           "dimension, ver, deleted FROM " +
-                              Table("collections") + " FORMAT JSONEachRow"));
+                              Table("collections") + " FORMAT JSONEachRow", {},
+                          include_deleted ? refresh_timeout_ms_ : 0));
   std::map<std::string, Collection> newest;
   RETURN_IF_ERROR(ForEachRow("load collections", body, [&](simdjson::dom::object& row) {
     Collection c;

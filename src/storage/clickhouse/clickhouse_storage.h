@@ -60,8 +60,8 @@ class ClickHouseStorage : public Storage {
 
   static bool IsValidDatabaseName(std::string_view name);
 
- // Time limit of the refresh reads (LoadRecordVersions, LoadRecordsByIds): a refresh is
-  // best effort and must not hold a request long when ClickHouse hangs. 0 = the transport's.
+  // Time limit of the refresh reads (LoadRecordVersions, LoadRecordsByIds, catalog loads with
+  // tombstones): best effort, it must not hold a request long while ClickHouse hangs.
   void set_refresh_timeout_ms(int ms) { refresh_timeout_ms_ = ms; }
 
  private:
@@ -79,7 +79,7 @@ class ClickHouseStorage : public Storage {
   std::unique_ptr<SqlTransport> transport_;
   std::string database_;
   std::string cluster_;
-  int refresh_timeout_ms_ = 5000;
+  int refresh_timeout_ms_ = 2000;
 };
 
 }  // namespace chromahouse

@@ -11,8 +11,8 @@ namespace {
 class RecordingTransport : public SqlTransport {
  public:
   explicit RecordingTransport(std::vector<std::string>* log) : log_(log) {}
-  Result<std::string> Execute(std::string_view, std::string_view sql,
-                              std::string_view) override {
+  Result<std::string> Execute(std::string_view, std::string_view sql, std::string_view,
+                              int) override {
     log_->emplace_back(sql);
     if (sql.find("max(version)") != std::string_view::npos) return std::string("{\"v\":0}\n");
     return std::string();

@@ -109,8 +109,8 @@ void CurlTransport::Release(Handle* handle) {
 }
 
 Result<std::string> CurlTransport::Execute(std::string_view kind, std::string_view sql,
-                                           std::string_view body) {
-  return Perform(kind, sql, body, nullptr);
+                                           std::string_view body, int timeout_ms) {
+  return Perform(kind, sql, body, nullptr, timeout_ms);
 }
 
 Status CurlTransport::ExecuteStreaming(std::string_view kind, std::string_view sql,
@@ -160,6 +160,12 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
   sink.curl = curl;
   sink.body = &response;
   sink.on_chunk = on_chunk;
+  const bool schema_change = kind == "migration" || kind == "create database" ||
+                             kind == "create table" || kind == "reset";
+  const int limit_ms = timeout_ms > 0           ? timeout_ms
+                       : kind == "ping"         ? options_.ping_timeout_ms
+                       : on_chunk || schema_change ? options_.request_timeout_ms
+                                                   : options_.statement_timeout_ms;
   // Every attempt goes to the node that answered last; on a connection failure the next
   // attempt goes to the next node of the list (without waiting while some are untried).
   const size_t first_node = active_.load();
@@ -176,8 +182,7 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ReceiveBody);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, long(options_.connect_timeout_ms));
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-                     long(timeout_ms > 0 ? timeout_ms : options_.request_timeout_ms));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, long(limit_ms));
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
     struct curl_slist* headers = curl_slist_append(nullptr, "Expect:");
@@ -195,8 +200,13 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
     }
     // A streamed result cannot be taken back: retry only while nothing was delivered.
     if (!IsConnectionError(rc) || attempt == options_.max_attempts || sink.delivered > 0) break;
-    // A statement with its own time limit is not retried after using it up.
-    if (timeout_ms > 0 && rc == CURLE_OPERATION_TIMEDOUT) break;
+    // A time-out after the connection was made means the node took the statement and hung:
+    // trying again would only multiply the wait (the caller answers 503).
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+      long sent = 0;
+      curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &sent);
+      if (sent > 0) break;
+    }
     LOG_DEBUG("clickhouse {}: {} at {} (attempt {}), retrying", kind, curl_easy_strerror(rc),
               urls_[node], attempt);
     if (static_cast<size_t>(attempt) % urls_.size() == 0) {

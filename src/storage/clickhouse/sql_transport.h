@@ -19,8 +19,9 @@ class SqlTransport {
   virtual ~SqlTransport() = default;
   // `kind` names the statement for logs and errors ("create table", "load collections", …).
   // The statement must qualify table names with their database.
+  // `timeout_ms` > 0 bounds this statement's time (else the transport's own limits apply).
   virtual Result<std::string> Execute(std::string_view kind, std::string_view sql,
-                                      std::string_view body = {}) = 0;
+                                      std::string_view body = {}, int timeout_ms = 0) = 0;
   // Where the statements go, for logs ("http://127.0.0.1:8123").
   virtual std::string Endpoint() const = 0;
 
@@ -32,8 +33,7 @@ class SqlTransport {
   using ChunkFn = std::function<Status(std::string_view chunk)>;
   virtual Status ExecuteStreaming(std::string_view kind, std::string_view sql,
                                   const ChunkFn& on_chunk, int timeout_ms = 0) {
-    (void)timeout_ms;
-    ASSIGN_OR_RETURN(std::string result, Execute(kind, sql));
+    ASSIGN_OR_RETURN(std::string result, Execute(kind, sql, {}, timeout_ms));
     return on_chunk(result);
   }
 };
@@ -44,7 +44,14 @@ struct CurlTransportOptions {
   std::string user = "default";
   std::string password;
   int connect_timeout_ms = 2000;
+  // Time limits: a streamed read (loading a collection) may take long; any other statement
+  // (an INSERT, a catalog read) answers within `statement_timeout_ms` or fails as unavailable,
+  // so that a hung ClickHouse turns into 503s instead of stuck requests; schema changes (which
+  // may wait for every node of a cluster) get `request_timeout_ms`; the health probe (kind
+  // "ping") gets `ping_timeout_ms`.
   int request_timeout_ms = 300000;
+  int statement_timeout_ms = 10000;
+  int ping_timeout_ms = 2000;
   // Attempts for connection-level failures (refused, reset, nothing received); waits double
   // from `retry_backoff_ms` between them.
   int max_attempts = 4;
@@ -61,7 +68,7 @@ class CurlTransport : public SqlTransport {
   CurlTransport& operator=(const CurlTransport&) = delete;
 
   Result<std::string> Execute(std::string_view kind, std::string_view sql,
-                              std::string_view body = {}) override;
+                              std::string_view body = {}, int timeout_ms = 0) override;
   std::string Endpoint() const override { return options_.url; }
   Status ExecuteStreaming(std::string_view kind, std::string_view sql, const ChunkFn& on_chunk,
                           int timeout_ms = 0) override;
