@@ -1,10 +1,12 @@
 // Fuzz target: the JSON request decoders of codec/ (record_codec.h, catalog_codec.h) and the
-// encoders of what they decode.
+// encoders of what they decode, for the v2 API and the v1 API's variants.
 //
 // Input: one selector byte, then the request body. The selector picks the decoder:
 //   'a' add, 'u' upsert, 'p' update (DecodeRecordWrite), 'g' DecodeGet, 'q' DecodeQuery,
 //   'd' DecodeDelete, 'n' DecodeNameBody, 't' DecodeUpdateTenant, 'c' DecodeCreateCollection,
-//   'm' DecodeUpdateCollection; any other byte picks by its value modulo 10 in that order.
+//   'm' DecodeUpdateCollection, and the v1 API's: 'G' DecodeGet, 'Q' DecodeQuery, 'D' DecodeDelete
+//   (WhereDialect::kV1), 'C' DecodeCreateCollectionV1; any other byte picks by its value modulo 14
+//   in that order.
 // Invariants (abort() on violation):
 //   - a rejected body is a 400 or a 422, never another code (no Internal "cannot re-read");
 //   - an embedding is rejected as "NaN or infinity" only if it holds a number beyond float32's
@@ -17,8 +19,21 @@
 //     documents, uris and visible metadata;
 //   - stored forms round trip: MetadataFromJson(MetadataToJson(m)) == m, and
 //     ConfigurationFromStoredJson(ConfigurationToStoredJson(c)) == c;
-//   - response encoders (EncodeGetResponse, EncodeQueryResponse, WriteCollection, WriteTenant,
-//     WriteDatabase) write valid JSON.
+//   - response encoders (EncodeGetResponse, EncodeQueryResponse, WriteCollection,
+//     WriteCollectionV1, WriteTenant, WriteDatabase) write valid JSON;
+//   - v1 get / query / delete: a body both dialects accept decodes to the same request; a body
+//     v1 accepts decodes, in v2, to the same request once rewritten without its v1-only forms
+//     ("data" taken out of include, a top-level {} filter written as {"$and": []}, i.e.
+//     Where::MatchAll()); the v1 responses (EncodeGetResponse / EncodeQueryResponse with v1) are
+//     the v2 ones, key for key, with "data": null added and "include" renamed "included";
+//   - v1 create collection: a body without a legacy configuration (no "configuration" whose
+//     first "hnsw_configuration" member is an object) decodes exactly as DecodeCreateCollection
+//     decodes it, same status on failure; with one, it decodes iff the v2 body with each such
+//     configuration replaced by {"hnsw": {…}} (the legacy keys space, ef_construction,
+//     ef_search, M → max_neighbors, resize_factor, sync_threshold, batch_size, num_threads, their
+//     values as written; other keys dropped) decodes, to the same request; the legacy
+//     configuration WriteCollectionV1 writes, sent back in a v1 create body, decodes to the same
+//     HNSW parameters.
 #include <simdjson.h>
 
 #include <algorithm>
@@ -29,6 +44,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "codec/catalog_codec.h"
@@ -58,8 +74,12 @@ enum class Decoder {
   kUpdateTenant,
   kCreateCollection,
   kUpdateCollection,
+  kGetV1,
+  kQueryV1,
+  kDeleteV1,
+  kCreateCollectionV1,
 };
-constexpr std::string_view kSelectors = "aupgqdntcm";
+constexpr std::string_view kSelectors = "aupgqdntcmGQDC";
 
 Decoder Select(uint8_t byte) {
   size_t at = kSelectors.find(static_cast<char>(byte));
@@ -161,6 +181,100 @@ void CheckNonFiniteRejection(std::string_view body, std::string_view field, cons
   }
   FUZZ_CHECK(cause, "finite embeddings rejected: " + StatusText(status) + " for " +
                         std::string(body.substr(0, 300)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw JSON text: the v1 → v2 rewrites below keep every value's text as written (so they do not
+// share the codec's re-encoding). Only used on bodies simdjson has parsed, i.e. valid JSON.
+
+size_t SkipSpace(std::string_view t, size_t i) {
+  while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r')) ++i;
+  return i;
+}
+
+// `t[i]` is the opening quote; returns the index past the closing one.
+size_t StringEnd(std::string_view t, size_t i) {
+  for (++i; i < t.size() && t[i] != '"'; ++i) {
+    if (t[i] == '\\') ++i;
+  }
+  return std::min(i + 1, t.size());
+}
+
+// `t[i]` starts a value; returns the index past its end.
+size_t ValueEnd(std::string_view t, size_t i) {
+  if (i >= t.size()) return i;
+  if (t[i] == '"') return StringEnd(t, i);
+  if (t[i] == '{' || t[i] == '[') {
+    int depth = 0;
+    while (i < t.size()) {
+      if (t[i] == '"') {
+        i = StringEnd(t, i);
+        continue;
+      }
+      if (t[i] == '{' || t[i] == '[') ++depth;
+      if (t[i] == '}' || t[i] == ']') --depth;
+      ++i;
+      if (depth == 0) break;
+    }
+    return i;
+  }
+  while (i < t.size() && std::string_view(",]} \t\n\r").find(t[i]) == std::string_view::npos) ++i;
+  return i;
+}
+
+std::string_view Trim(std::string_view t) {
+  const size_t begin = SkipSpace(t, 0);
+  return t.substr(begin, ValueEnd(t, begin) - begin);
+}
+
+// The string a JSON string literal holds; nullopt for any other value.
+std::optional<std::string> AsString(std::string_view raw) {
+  if (raw.empty() || raw.front() != '"') return std::nullopt;
+  simdjson::dom::parser parser;
+  simdjson::dom::element el;
+  std::string_view s;
+  if (!fuzz::ParseJson(parser, raw, &el) || el.get_string().get(s)) return std::nullopt;
+  return std::string(s);
+}
+
+struct Member {
+  std::string key;  // unescaped; empty for array elements
+  std::string_view value;
+};
+
+// The members of an object's text, in order and duplicates included, or the elements of an
+// array's text; nothing for any other value.
+std::vector<Member> Children(std::string_view raw) {
+  std::vector<Member> out;
+  const std::string_view t = Trim(raw);
+  if (t.empty() || (t.front() != '{' && t.front() != '[')) return out;
+  const bool object = t.front() == '{';
+  size_t i = SkipSpace(t, 1);
+  while (i < t.size() && t[i] != '}' && t[i] != ']') {
+    Member m;
+    if (object) {
+      const size_t key_end = StringEnd(t, i);
+      m.key = AsString(t.substr(i, key_end - i)).value_or("");
+      i = SkipSpace(t, SkipSpace(t, key_end) + 1);  // past the ':'
+    }
+    const size_t end = ValueEnd(t, i);
+    m.value = t.substr(i, end - i);
+    out.push_back(std::move(m));
+    i = SkipSpace(t, end);
+    if (i < t.size() && t[i] == ',') i = SkipSpace(t, i + 1);
+  }
+  return out;
+}
+
+bool IsObjectText(std::string_view raw) {
+  const std::string_view t = Trim(raw);
+  return !t.empty() && t.front() == '{';
+}
+
+bool IsJsonObject(std::string_view body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  return fuzz::ParseJson(parser, body, &root) && root.is_object();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,6 +447,25 @@ void CheckRecordWrite(std::string_view body, RecordWriteKind kind, const RecordW
 // ---------------------------------------------------------------------------------------------
 // get / query / delete
 
+bool SameGet(const GetRequest& a, const GetRequest& b) {
+  return a.ids == b.ids && a.where == b.where && a.where_document == b.where_document &&
+         a.limit == b.limit && a.offset == b.offset && a.include.fields == b.include.fields;
+}
+
+bool SameQuery(const QueryRequest& a, const QueryRequest& b) {
+  bool same_embeddings = a.query_embeddings.size() == b.query_embeddings.size();
+  for (size_t i = 0; same_embeddings && i < a.query_embeddings.size(); ++i) {
+    same_embeddings = fuzz::SameBits(a.query_embeddings[i], b.query_embeddings[i]);
+  }
+  return same_embeddings && a.n_results == b.n_results && a.ids == b.ids && a.where == b.where &&
+         a.where_document == b.where_document && a.include.fields == b.include.fields;
+}
+
+bool SameDelete(const DeleteRequest& a, const DeleteRequest& b) {
+  return a.ids == b.ids && a.where == b.where && a.where_document == b.where_document &&
+         a.limit == b.limit;
+}
+
 void CheckGet(const GetRequest& req) {
   CheckFilters(req.where, req.where_document);
   JsonWriter w;
@@ -354,10 +487,7 @@ void CheckGet(const GetRequest& req) {
   Result<GetRequest> again = DecodeGet(text);
   FUZZ_CHECK(again.ok(), "re-encoded get does not decode: " + StatusText(again.status()) + " for " +
                              text.substr(0, 300));
-  FUZZ_CHECK(again->ids == req.ids && again->where == req.where &&
-                 again->where_document == req.where_document && again->limit == req.limit &&
-                 again->offset == req.offset && again->include.fields == req.include.fields,
-             "re-encoded get decodes differently: " + text.substr(0, 300));
+  FUZZ_CHECK(SameGet(*again, req), "re-encoded get decodes differently: " + text.substr(0, 300));
   CheckIncludeEcho(EncodeGetResponse({}, req.include), req.include, "EncodeGetResponse");
 }
 
@@ -385,13 +515,7 @@ void CheckQuery(std::string_view body, const QueryRequest& req) {
   Result<QueryRequest> again = DecodeQuery(text);
   FUZZ_CHECK(again.ok(), "re-encoded query does not decode: " + StatusText(again.status()) +
                              " for " + text.substr(0, 300));
-  bool same_embeddings = again->query_embeddings.size() == req.query_embeddings.size();
-  for (size_t i = 0; same_embeddings && i < req.query_embeddings.size(); ++i) {
-    same_embeddings = fuzz::SameBits(again->query_embeddings[i], req.query_embeddings[i]);
-  }
-  FUZZ_CHECK(same_embeddings && again->n_results == req.n_results && again->ids == req.ids &&
-                 again->where == req.where && again->where_document == req.where_document &&
-                 again->include.fields == req.include.fields,
+  FUZZ_CHECK(SameQuery(*again, req),
              "re-encoded query decodes differently: " + text.substr(0, 300));
   CheckIncludeEcho(
       EncodeQueryResponse(std::vector<std::vector<RecordView>>(req.query_embeddings.size()),
@@ -417,9 +541,113 @@ void CheckDelete(const DeleteRequest& req) {
   Result<DeleteRequest> again = DecodeDelete(text);
   FUZZ_CHECK(again.ok(), "re-encoded delete does not decode: " + StatusText(again.status()) +
                              " for " + text.substr(0, 300));
-  FUZZ_CHECK(again->ids == req.ids && again->where == req.where &&
-                 again->where_document == req.where_document && again->limit == req.limit,
+  FUZZ_CHECK(SameDelete(*again, req),
              "re-encoded delete decodes differently: " + text.substr(0, 300));
+}
+
+// ---------------------------------------------------------------------------------------------
+// v1 get / query / delete
+
+// The v2 body that reads as the v1 body `body` does: "data" taken out of include, a top-level
+// {} where / where_document (v1: no filter) written as {"$and": []}, Where::MatchAll(); every
+// other value as written. nullopt when `body` is not a JSON object.
+std::optional<std::string> V2BodyOfV1(std::string_view body) {
+  if (!IsJsonObject(body)) return std::nullopt;
+  JsonWriter w;
+  w.BeginObject();
+  for (const Member& m : Children(body)) {
+    w.Key(m.key);
+    if (m.key == "include" && !Trim(m.value).empty() && Trim(m.value).front() == '[') {
+      w.BeginArray();
+      for (const Member& e : Children(m.value)) {
+        if (AsString(e.value) != "data") w.Raw(e.value);
+      }
+      w.EndArray();
+    } else if ((m.key == "where" || m.key == "where_document") && IsObjectText(m.value) &&
+               Children(m.value).empty()) {
+      w.Raw(R"({"$and":[]})");
+    } else {
+      w.Raw(m.value);
+    }
+  }
+  w.EndObject();
+  return w.Take();
+}
+
+// `v1` was decoded from `body` in the v1 dialect: v2 reads the body (if it accepts it) and its
+// v2 rewrite as the same request.
+template <typename Request, typename Decode, typename Same>
+void CheckV1Request(std::string_view body, const Request& v1, Decode decode, Same same,
+                    const char* what) {
+  Result<Request> v2 = decode(body, WhereDialect::kV2);
+  FUZZ_CHECK(!v2.ok() || same(*v2, v1), std::string("v1 and v2 decode a ") + what +
+                                            " body differently: " +
+                                            std::string(body.substr(0, 300)));
+  const std::optional<std::string> rewritten = V2BodyOfV1(body);
+  FUZZ_CHECK(rewritten.has_value(), std::string("v1 accepted a ") + what + " body that is no object");
+  Result<Request> again = decode(*rewritten, WhereDialect::kV2);
+  FUZZ_CHECK(again.ok(), std::string("the v2 rewrite of an accepted v1 ") + what +
+                             " body is rejected: " + StatusText(again.status()) + " for " +
+                             rewritten->substr(0, 300));
+  FUZZ_CHECK(same(*again, v1), std::string("the v2 rewrite of a v1 ") + what +
+                                   " body decodes differently: " + rewritten->substr(0, 300));
+}
+
+// Records for the response encoders: every column filled, then every column empty.
+const std::vector<RecordView>& SampleRecords() {
+  static const std::vector<float> embedding = {0.5f, -0.0f, 3.4028235e38f, 1.4e-45f};
+  static const std::optional<std::string> document = std::string("doc \"q\"\n\u00e9");
+  static const std::optional<std::string> uri = std::string("s3://bucket/key");
+  static const std::optional<std::string> none;
+  static const std::optional<Metadata> metadata =
+      Metadata{{"k", int64_t{1}}, {"f", 2.0}, {"chroma:document", std::string("hidden")}};
+  static const std::optional<Metadata> no_metadata;
+  static const std::vector<RecordView> records = {
+      RecordView{"id-1", embedding.data(), embedding.size(), &document, &uri, &metadata, 0.25f},
+      RecordView{"", nullptr, 0, &none, &none, &no_metadata, -0.0f},
+  };
+  return records;
+}
+
+// `v1` is `v2` with "data": null added and "include" renamed "included", key for key.
+void CheckV1Response(const std::string& v2, const std::string& v1, const char* encoder) {
+  simdjson::dom::parser parser2;
+  simdjson::dom::parser parser1;
+  const std::string name = std::string(encoder) + "(v1)";
+  simdjson::dom::object root2;
+  simdjson::dom::object root1;
+  FUZZ_CHECK(!ParseOutput(parser2, v2, encoder).get_object().get(root2),
+             std::string(encoder) + " wrote no object");
+  FUZZ_CHECK(!ParseOutput(parser1, v1, name.c_str()).get_object().get(root1),
+             name + " wrote no object");
+  FUZZ_CHECK(root1.size() == root2.size() + 1, name + " has other keys than the v2 response plus "
+                                                      "\"data\": " + v1.substr(0, 300));
+  simdjson::dom::element data;
+  FUZZ_CHECK(!root1.at_key("data").get(data) && data.is_null(), name + ": \"data\" is not null");
+  simdjson::dom::element unused;
+  FUZZ_CHECK(root1.at_key("include").get(unused), name + " writes \"include\"");
+  for (auto field : root2) {
+    const std::string_view key = field.key == "include" ? "included" : field.key;
+    simdjson::dom::element value;
+    FUZZ_CHECK(!root1.at_key(key).get(value), name + " lacks \"" + std::string(key) + "\"");
+    FUZZ_CHECK(simdjson::minify(value) == simdjson::minify(field.value),
+               name + ": \"" + std::string(key) + "\" differs from the v2 response: " +
+                   v1.substr(0, 300));
+  }
+}
+
+void CheckV1GetResponse(const Include& include) {
+  for (const std::vector<RecordView>& records : {std::vector<RecordView>(), SampleRecords()}) {
+    const std::string v1 = EncodeGetResponse(records, include, /*v1=*/true);
+    CheckV1Response(EncodeGetResponse(records, include), v1, "EncodeGetResponse");
+  }
+}
+
+void CheckV1QueryResponse(size_t queries, const Include& include) {
+  std::vector<std::vector<RecordView>> per_query(queries);
+  for (size_t i = 0; i < per_query.size(); i += 2) per_query[i] = SampleRecords();
+  CheckV1Response(EncodeQueryResponse(per_query, include),
+                  EncodeQueryResponse(per_query, include, /*v1=*/true), "EncodeQueryResponse");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -515,6 +743,102 @@ void ApplyHnsw(const HnswConfigInput& in, HnswConfig* out) {
   if (in.batch_size) out->batch_size = *in.batch_size;
 }
 
+bool SameCreate(const CreateCollectionRequest& a, const CreateCollectionRequest& b) {
+  return a.name == b.name && a.metadata == b.metadata &&
+         SameConfiguration(a.configuration, b.configuration) && a.schema_json == b.schema_json &&
+         a.get_or_create == b.get_or_create;
+}
+
+// The legacy keys of a v1 "hnsw_configuration" and their v2 names.
+constexpr std::pair<std::string_view, std::string_view> kLegacyHnswKeys[] = {
+    {"space", "space"},
+    {"ef_construction", "ef_construction"},
+    {"ef_search", "ef_search"},
+    {"M", "max_neighbors"},
+    {"resize_factor", "resize_factor"},
+    {"sync_threshold", "sync_threshold"},
+    {"batch_size", "batch_size"},
+    {"num_threads", "num_threads"},
+};
+
+// The legacy HNSW configuration a "configuration" value holds: its first "hnsw_configuration"
+// member, when that is an object.
+std::optional<std::string_view> LegacyHnsw(std::string_view configuration) {
+  for (const Member& m : Children(IsObjectText(configuration) ? configuration : "")) {
+    if (m.key != "hnsw_configuration") continue;
+    if (IsObjectText(m.value)) return m.value;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// The v2 create-collection body equivalent to a v1 one: each "configuration" holding a legacy
+// configuration becomes {"hnsw": {…}} with the legacy keys renamed (in their order, values and
+// duplicates as written, other keys dropped); everything else as written. nullopt when no
+// "configuration" holds a legacy configuration (or `body` is not a JSON object).
+std::optional<std::string> V2BodyOfLegacy(std::string_view body) {
+  if (!IsJsonObject(body)) return std::nullopt;
+  bool legacy = false;
+  JsonWriter w;
+  w.BeginObject();
+  for (const Member& m : Children(body)) {
+    w.Key(m.key);
+    const std::optional<std::string_view> hnsw =
+        m.key == "configuration" ? LegacyHnsw(m.value) : std::nullopt;
+    if (!hnsw) {
+      w.Raw(m.value);
+      continue;
+    }
+    legacy = true;
+    w.BeginObject();
+    w.Key("hnsw");
+    w.BeginObject();
+    for (const Member& k : Children(*hnsw)) {
+      for (auto [from, to] : kLegacyHnswKeys) {
+        if (k.key != from) continue;
+        w.Key(to);
+        w.Raw(k.value);
+      }
+    }
+    w.EndObject();
+    w.EndObject();
+  }
+  w.EndObject();
+  if (!legacy) return std::nullopt;
+  return w.Take();
+}
+
+// WriteCollectionV1's legacy configuration, sent back in a v1 create body, gives `hnsw` again.
+void CheckCollectionV1(const Collection& c) {
+  JsonWriter out;
+  WriteCollectionV1(out, c);
+  const std::string json = out.Take();
+  simdjson::dom::parser parser;
+  simdjson::dom::element root = ParseOutput(parser, json, "WriteCollectionV1");
+  simdjson::dom::element legacy;
+  FUZZ_CHECK(!root["configuration_json"]["hnsw_configuration"].get(legacy) && legacy.is_object(),
+             "WriteCollectionV1 writes no hnsw_configuration: " + json.substr(0, 300));
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("name");
+  w.String(c.name);
+  w.Key("configuration");
+  w.BeginObject();
+  w.Key("hnsw_configuration");
+  w.Raw(simdjson::minify(legacy));
+  w.EndObject();
+  w.EndObject();
+  const std::string body = w.Take();
+  Result<CreateCollectionRequest> again = DecodeCreateCollectionV1(body);
+  FUZZ_CHECK(again.ok() && again->configuration && again->configuration->hnsw,
+             "WriteCollectionV1's configuration does not decode as a v1 create body: " +
+                 StatusText(again.status()) + " for " + body.substr(0, 300));
+  HnswConfig hnsw;
+  ApplyHnsw(*again->configuration->hnsw, &hnsw);
+  FUZZ_CHECK(hnsw == c.configuration.hnsw,
+             "WriteCollectionV1's configuration decodes to other parameters: " + body.substr(0, 300));
+}
+
 void CheckCreateCollection(const CreateCollectionRequest& req) {
   if (req.metadata) CheckStoredMetadata(*req.metadata);
   JsonWriter w;
@@ -540,9 +864,7 @@ void CheckCreateCollection(const CreateCollectionRequest& req) {
   Result<CreateCollectionRequest> again = DecodeCreateCollection(text);
   FUZZ_CHECK(again.ok(), "re-encoded create collection does not decode: " +
                              StatusText(again.status()) + " for " + text.substr(0, 300));
-  FUZZ_CHECK(again->name == req.name && again->metadata == req.metadata &&
-                 SameConfiguration(again->configuration, req.configuration) &&
-                 again->schema_json == req.schema_json && again->get_or_create == req.get_or_create,
+  FUZZ_CHECK(SameCreate(*again, req),
              "re-encoded create collection decodes differently: " + text.substr(0, 300));
 
   // The collection it would create: its JSON and its stored configuration.
@@ -563,11 +885,35 @@ void CheckCreateCollection(const CreateCollectionRequest& req) {
   WriteCollection(out, c);
   simdjson::dom::parser parser;
   ParseOutput(parser, out.Take(), "WriteCollection");
+  CheckCollectionV1(c);
   const std::string stored = ConfigurationToStoredJson(c.configuration);
   Result<CollectionConfiguration> back = ConfigurationFromStoredJson(stored);
   FUZZ_CHECK(back.ok() && back->hnsw == c.configuration.hnsw &&
                  back->embedding_function_json == c.configuration.embedding_function_json,
              "stored configuration does not round trip: " + stored.substr(0, 300));
+}
+
+// `r` is DecodeCreateCollectionV1(body).
+void CheckCreateCollectionV1(std::string_view body, const Result<CreateCollectionRequest>& r) {
+  const std::optional<std::string> v2_body = V2BodyOfLegacy(body);
+  if (!v2_body) {
+    Result<CreateCollectionRequest> v2 = DecodeCreateCollection(body);
+    FUZZ_CHECK(r.ok() == v2.ok() && (r.ok() ? SameCreate(*r, *v2)
+                                            : r.status().code() == v2.status().code() &&
+                                                  r.status().message() == v2.status().message()),
+               "a v1 create body without a legacy configuration decodes otherwise than in v2: " +
+                   StatusText(r.status()) + " vs " + StatusText(v2.status()) + " for " +
+                   std::string(body.substr(0, 300)));
+    return;
+  }
+  Result<CreateCollectionRequest> v2 = DecodeCreateCollection(*v2_body);
+  FUZZ_CHECK(r.ok() == v2.ok(), "a v1 create body and its v2 equivalent are not both accepted: " +
+                                    StatusText(r.status()) + " vs " + StatusText(v2.status()) +
+                                    " for " + std::string(body.substr(0, 300)) + " and " +
+                                    v2_body->substr(0, 300));
+  FUZZ_CHECK(!r.ok() || SameCreate(*r, *v2),
+             "a v1 create body and its v2 equivalent decode differently: " +
+                 std::string(body.substr(0, 300)) + " and " + v2_body->substr(0, 300));
 }
 
 void CheckUpdateCollection(const UpdateCollectionRequest& req) {
@@ -657,6 +1003,43 @@ void Run(Decoder decoder, std::string_view body) {
       Result<UpdateCollectionRequest> r = DecodeUpdateCollection(body);
       if (!r.ok()) return CheckError(r.status());
       return CheckUpdateCollection(*r);
+    }
+    case Decoder::kGetV1: {
+      Result<GetRequest> r = DecodeGet(body, WhereDialect::kV1);
+      if (!r.ok()) return CheckError(r.status());
+      CheckV1Request(
+          body, *r, [](std::string_view b, WhereDialect d) { return DecodeGet(b, d); }, SameGet,
+          "get");
+      CheckGet(*r);
+      return CheckV1GetResponse(r->include);
+    }
+    case Decoder::kQueryV1: {
+      Result<QueryRequest> r = DecodeQuery(body, WhereDialect::kV1);
+      if (!r.ok()) {
+        CheckError(r.status());
+        CheckNonFiniteRejection(body, "query_embeddings", r.status());
+        return;
+      }
+      CheckV1Request(
+          body, *r, [](std::string_view b, WhereDialect d) { return DecodeQuery(b, d); },
+          SameQuery, "query");
+      CheckQuery(body, *r);
+      return CheckV1QueryResponse(r->query_embeddings.size(), r->include);
+    }
+    case Decoder::kDeleteV1: {
+      Result<DeleteRequest> r = DecodeDelete(body, WhereDialect::kV1);
+      if (!r.ok()) return CheckError(r.status());
+      CheckV1Request(
+          body, *r, [](std::string_view b, WhereDialect d) { return DecodeDelete(b, d); },
+          SameDelete, "delete");
+      return CheckDelete(*r);
+    }
+    case Decoder::kCreateCollectionV1: {
+      Result<CreateCollectionRequest> r = DecodeCreateCollectionV1(body);
+      if (!r.ok()) CheckError(r.status());
+      CheckCreateCollectionV1(body, r);
+      if (r.ok()) CheckCreateCollection(*r);
+      return;
     }
   }
 }

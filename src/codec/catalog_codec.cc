@@ -293,6 +293,9 @@ Result<CreateCollectionRequest> DecodeCreateCollectionV1(std::string_view body) 
       config.at_key("hnsw_configuration").get_object().get(legacy)) {
     return DecodeCreateCollection(body);
   }
+  // The rewrite keeps one "configuration": refuse duplicates first, as DecodeCreateCollection.
+  RETURN_IF_ERROR(RejectDuplicateFields(
+      obj, {"name", "metadata", "configuration", "schema", "get_or_create"}, ""));
   // Rewrite the body with the configuration in the v2 shape, keeping every other field.
   static constexpr std::pair<std::string_view, std::string_view> kKeys[] = {
       {"space", "space"},          {"ef_construction", "ef_construction"},
