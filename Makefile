@@ -13,7 +13,7 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   libboost-dev libboost-system-dev libsimdjson-dev libcurl4-openssl-dev libspdlog-dev \
   libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev libjemalloc-dev libgtest-dev \
   libgmock-dev uuid-dev libhnswlib-dev clickhouse-server clickhouse-client \
-  clang libclang-rt-14-dev llvm
+  clang libclang-rt-14-dev llvm docker-compose
 # Node.js and npm for the end-to-end tests with the official npm client (skipped when a
 # node/npm is already on the PATH).
 NODE_PACKAGES := nodejs npm
@@ -55,11 +55,12 @@ run: build
 test: build npm-deps asan fuzz-smoke
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 600
 
-# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (separate build tree).
-asan: deps
+# Unit tests, and the load test against the server (LeakSanitizer on), under AddressSanitizer +
+# UndefinedBehaviorSanitizer (separate build tree).
+asan: deps npm-deps
 	@[ -f build-asan/build.ninja ] || cmake --preset asan
-	cmake --build build-asan -j $(JOBS) --target unit_tests
-	cd build-asan && ctest --output-on-failure -L unit -j 2
+	cmake --build build-asan -j $(JOBS) --target unit_tests chromahouse
+	cd build-asan && ctest --output-on-failure -L 'unit|asan_e2e' -j 2
 
 # Benchmarks with their same-run baselines (figures in the README): the index against
 # hnswlib in-process, then ingest and query end to end through the npm client against raw
