@@ -13,12 +13,12 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   libboost-dev libboost-system-dev libsimdjson-dev libcurl4-openssl-dev libspdlog-dev \
   libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev libjemalloc-dev libgtest-dev \
   libgmock-dev uuid-dev libhnswlib-dev clickhouse-server clickhouse-client \
-  clang libclang-rt-14-dev llvm docker-compose
+  clang libclang-rt-14-dev llvm docker-compose zookeeper
 # Node.js and npm for the end-to-end tests with the official npm client (skipped when a
 # node/npm is already on the PATH).
 NODE_PACKAGES := nodejs npm
 
-.PHONY: all deps build run test bench asan clean npm-deps
+.PHONY: all deps build run test bench asan clean npm-deps test-cluster
 
 all: build
 
@@ -54,6 +54,11 @@ run: build
 # client) tests on the optimised build, then the unit tests again under ASan + UBSan.
 test: build npm-deps asan fuzz-smoke
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 600
+
+# chromahouse on ZooKeeper + a two-replica ClickHouse 18.16 cluster, one node killed mid-stream
+# (tests/cluster/README.md); also part of `make test` (ctest label cluster).
+test-cluster: build npm-deps
+	cd $(BUILD_DIR) && ctest --output-on-failure -L cluster
 
 # Unit tests, and the load test against the server (LeakSanitizer on), under AddressSanitizer +
 # UndefinedBehaviorSanitizer (separate build tree).

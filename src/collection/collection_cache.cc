@@ -35,6 +35,7 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
   loaded->search.OnApplied(loaded->store, changes);
   loaded->watermark.store(watermark);
   loaded->refreshed_ms.store(SteadyMillis());
+  loaded->full_scan_ms.store(SteadyMillis());
   LOG_DEBUG("loaded collection {} ({} records)", collection_id, rows.size());
   entry->value = loaded;
   {

@@ -58,6 +58,7 @@ struct LoadedCollection {
   std::atomic<uint64_t> watermark{0};
   std::atomic<int64_t> refreshed_ms{0};
   std::atomic<int64_t> used_ms{0};
+  std::atomic<int64_t> full_scan_ms{0};  // when every (id, version) was last compared
   std::mutex refresh_mu;
 };
 

@@ -85,6 +85,10 @@ const std::vector<SettingInfo>& Settings() {
        "ms (-1 = never re-read: a single instance; 0 = check ClickHouse before every request)"},
       {"freshness_window_ms", "CHROMAHOUSE_FRESHNESS_WINDOW_MS", "--freshness-window-ms",
        "how far behind the newest version seen a refresh looks again (writes committed late)"},
+      {"freshness_full_scan_seconds", "CHROMAHOUSE_FRESHNESS_FULL_SCAN_SECONDS",
+       "--freshness-full-scan-seconds",
+       "how often a refresh compares every (id, version) of a collection, for rows that reached "
+       "ClickHouse later than the window (replicas catching up); 0 = never"},
       {"instance_id", "CHROMAHOUSE_INSTANCE_ID", "--instance-id",
        "0-255, the low bits of every version this instance writes (-1 = random); give each "
        "instance its own"},
@@ -163,6 +167,8 @@ Status ApplySetting(const std::string& key, const std::string& value, const std:
     ASSIGN_OR_RETURN(c->freshness_ms, ParseInt(key, value));
   } else if (key == "freshness_window_ms") {
     ASSIGN_OR_RETURN(c->freshness_window_ms, ParseInt(key, value));
+  } else if (key == "freshness_full_scan_seconds") {
+    ASSIGN_OR_RETURN(c->freshness_full_scan_seconds, ParseInt(key, value));
   } else if (key == "instance_id") {
     ASSIGN_OR_RETURN(int64_t v, ParseInt(key, value));
     c->instance_id = static_cast<int>(std::clamp<int64_t>(v, -2, 1 << 20));
@@ -282,6 +288,10 @@ Status Validate(const Config& c) {
   if (c.freshness_window_ms < 0) {
     return Status::InvalidArgument("freshness_window_ms must not be negative, got " +
                                    std::to_string(c.freshness_window_ms));
+  }
+  if (c.freshness_full_scan_seconds < 0) {
+    return Status::InvalidArgument("freshness_full_scan_seconds must not be negative, got " +
+                                   std::to_string(c.freshness_full_scan_seconds));
   }
   if (c.instance_id < -1 || c.instance_id > 255) {
     return Status::InvalidArgument("instance_id must be between 0 and 255 (or -1 for random), "

@@ -39,6 +39,7 @@ struct Config {
   // Several instances on one ClickHouse
   int64_t freshness_ms = 100;         // -1 = never re-read (one instance), 0 = before every read
   int64_t freshness_window_ms = 2000;  // how far behind the newest version a refresh re-reads
+  int64_t freshness_full_scan_seconds = 30;  // compare every (id, version) this often; 0 = never
   int instance_id = -1;               // low 8 bits of every version; -1 = random at start
 
   // Memory

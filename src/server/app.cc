@@ -150,7 +150,8 @@ int RunServer(const Config& config) {
   auto records_owner =
       std::make_unique<RecordService>(&catalog, &storage, &clock, cache_budget);
   RecordService& records = *records_owner;
-  records.EnableFreshness({config.freshness_ms, config.freshness_window_ms});
+  records.EnableFreshness(
+      {config.freshness_ms, config.freshness_window_ms, config.freshness_full_scan_seconds});
   LOG_INFO("instance id {}; freshness {}", instance_id,
            config.freshness_ms < 0   ? std::string("off (single instance)")
            : config.freshness_ms == 0 ? std::string("checked before every request")

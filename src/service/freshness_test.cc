@@ -17,7 +17,8 @@ namespace {
 using Vec = std::vector<float>;
 
 struct Instance {
-  Instance(Storage* storage, uint8_t id, int64_t max_staleness_ms, int64_t window_ms = 2000)
+  Instance(Storage* storage, uint8_t id, int64_t max_staleness_ms, int64_t window_ms = 2000,
+           int64_t full_scan_seconds = 30)
       : clock(id), catalog(storage, &clock), records(&catalog, storage, &clock) {
     EXPECT_TRUE(catalog.Initialize().ok());
     catalog.SetDeletionListener([this](const std::vector<std::string>& ids, bool reset) {
@@ -27,7 +28,7 @@ struct Instance {
         records.OnCollectionsDeleted(ids);
       }
     });
-    records.EnableFreshness({max_staleness_ms, window_ms});
+    records.EnableFreshness({max_staleness_ms, window_ms, full_scan_seconds});
   }
   ~Instance() { catalog.SetDeletionListener(nullptr); }
 
@@ -151,6 +152,24 @@ TEST(FreshnessTest, ARowCommittedLateWithAnOlderVersionIsPickedUpWithinTheWindow
   late.document = "late";
   ASSERT_TRUE(storage.WriteRecords(id, {late}).ok());
   EXPECT_EQ(Docs(a, id).count("late"), 1u);
+}
+
+TEST(FreshnessTest, RowsArrivingLaterThanTheWindowAreFoundByTheFullScan) {
+  // A replica that catches up after an outage delivers rows whose versions are far behind.
+  MemoryStorage storage;
+  Instance a(&storage, 1, 0, /*window_ms=*/2000, /*full_scan_seconds=*/1);
+  std::string id = Create(a, "replica");
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kAdd, Rows({"x"}, 1, "x")).ok());
+  ASSERT_EQ(Docs(a, id).size(), 1u);
+  RecordRow old;
+  old.id = "from-the-replica";
+  old.version = (uint64_t(NowMillis() - 60000) << 22) | 9;  // written a minute ago elsewhere
+  old.created = old.version;
+  old.embedding = {5, 5};
+  ASSERT_TRUE(storage.WriteRecords(id, {old}).ok());
+  EXPECT_EQ(Docs(a, id).count("from-the-replica"), 0u) << "beyond the window";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(Docs(a, id).count("from-the-replica"), 1u) << "found by the full scan";
 }
 
 TEST(FreshnessTest, CatalogChangesPropagate) {

@@ -190,8 +190,11 @@ Status RecordService::Refresh(LoadedCollection& loaded, int64_t max_age_ms) {
   if (max_age_ms >= 0 && start - loaded.refreshed_ms.load() <= max_age_ms) return Status::Ok();
   const uint64_t watermark = loaded.watermark.load();
   const uint64_t window = static_cast<uint64_t>(std::max<int64_t>(freshness_.window_ms, 0)) << 22;
-  const uint64_t from = watermark > window ? watermark - window : 0;
+  const bool full_scan = freshness_.full_scan_seconds > 0 &&
+                         start - loaded.full_scan_ms.load() >= freshness_.full_scan_seconds * 1000;
+  const uint64_t from = full_scan ? 0 : watermark > window ? watermark - window : 0;
   ASSIGN_OR_RETURN(auto versions, storage_->LoadRecordVersions(loaded.id, from));
+  if (full_scan) loaded.full_scan_ms.store(start);
   uint64_t highest = watermark;
   std::vector<std::string> missing;
   {

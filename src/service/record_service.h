@@ -51,6 +51,10 @@ struct FreshnessOptions {
   // How far behind the highest version seen a refresh looks again, for rows that were committed
   // late with older versions (a concurrent writer's INSERT that took long).
   int64_t window_ms = 2000;
+  // Every this many seconds a refresh compares all of a collection's (id, version) pairs
+  // instead of the window only: rows that reached this ClickHouse node later than the window
+  // (a replica catching up after an outage, a clock far behind) are found too. 0 = never.
+  int64_t full_scan_seconds = 30;
 };
 
 class RecordService {
