@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
 namespace chromahouse {
 namespace {
@@ -87,6 +88,20 @@ TEST(Config, EverySettingHasAnEnvironmentVariableAndFlag) {
     // Every listed key is accepted by ApplySetting (bool/int keys get a valid value).
     std::string value = "1";
     EXPECT_TRUE(ApplySetting(s.key, value, "test", &c).ok()) << s.key;
+  }
+}
+
+// The README's configuration table lists every setting with its environment variable and flag.
+TEST(Config, ReadmeDocumentsEverySetting) {
+  std::ifstream in(std::string(CHROMAHOUSE_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(in) << "README.md not found";
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string readme = text.str();
+  for (const auto& s : Settings()) {
+    const std::string row = "| `" + std::string(s.key) + "` | `" + s.env + "`";
+    EXPECT_NE(readme.find(row), std::string::npos) << "README.md lacks the row for " << s.key;
+    EXPECT_NE(readme.find("`" + std::string(s.flag) + "`"), std::string::npos) << s.flag;
   }
 }
 
