@@ -275,6 +275,21 @@ class Ours {
     }
   }
 
+  // All rows with AddBatch on `threads` threads (the parallel build).
+  void AddAllBatch(const std::vector<float>& data, int threads) {
+    std::vector<uint32_t> offsets(o_.n);
+    std::vector<const float*> vectors(o_.n);
+    for (size_t i = 0; i < o_.n; ++i) {
+      offsets[i] = uint32_t(i);
+      vectors[i] = data.data() + i * o_.dim;
+    }
+    Status s = index_->AddBatch(offsets, vectors, threads);
+    if (!s.ok()) {
+      std::fprintf(stderr, "HnswIndex::AddBatch: %s\n", s.ToString().c_str());
+      std::exit(1);
+    }
+  }
+
   void Search(const float* q, size_t ef, uint32_t* out) const {
     std::vector<Neighbor> r = index_->Search(q, kK, ef, nullptr);
     for (size_t j = 0; j < kK; ++j) out[j] = j < r.size() ? r[j].second : UINT32_MAX;
@@ -511,6 +526,23 @@ int Main(int argc, char** argv) {
     std::printf("# hnswlib build (2 threads, reference): %.2fs\n", theirs_build2_s);
     std::fflush(stdout);
   }
+  // Our parallel build (AddBatch, 2 threads, wall time), then its recall at ef 100 against the
+  // exact answers, so that speed is not bought with quality.
+  double ours_build2_s = NAN, ours_build2_recall = NAN;
+  if (hw >= 2) {
+    ours.Create();
+    Stopwatch sw;
+    ours.AddAllBatch(data, 2);
+    ours_build2_s = sw.Wall();
+    std::vector<uint32_t> ids(o.queries * kK);
+    for (size_t q = 0; q < o.queries; ++q) {
+      ours.Search(queries.data() + q * o.dim, 100, ids.data() + q * kK);
+    }
+    ours_build2_recall = Recall(ids, truth, o.queries);
+    std::printf("# chromahouse build (2 threads, AddBatch): %.2fs, recall@10 at ef 100: %.4f\n",
+                ours_build2_s, ours_build2_recall);
+    std::fflush(stdout);
+  }
   constexpr size_t kBuildBatch = 1000;
   double ours_build_s = 0, ours_build_wall = 0, theirs_build_s = 0, theirs_build_wall = 0;
   ptrdiff_t ours_rss_signed = 0, theirs_rss_signed = 0;
@@ -646,11 +678,21 @@ int Main(int argc, char** argv) {
                                   : Rate(theirs2) + "/s wall (" +
                                         Fmt("%.2f×", theirs2 * theirs_build_wall / double(o.n)) +
                                         " its 1T wall; reference)";
-    rows.push_back({"build, 2 threads (inserts/s)", "n/a (single-writer index)", theirs_cell, "—",
-                    "≥ 1.70× own 1T", "n/a"});
-    add_json("build_2t_inserts_per_s", NAN, std::isnan(theirs_build2_s) ? NAN : theirs2, NAN,
-             ">= 1.7x own 1-thread rate", "n/a (single-writer index: Add needs exclusive access)",
-             "");
+    const double ours2 = double(o.n) / ours_build2_s;
+    // Against our own one-thread build's wall time (both wall clock).
+    const double own_ratio = ours2 * ours_build_wall / double(o.n);
+    const std::string verdict =
+        std::isnan(ours_build2_s) ? "n/a" : own_ratio >= 1.7 ? "PASS" : "MISS";
+    rows.push_back({"build, 2 threads (inserts/s)",
+                    std::isnan(ours_build2_s)
+                        ? std::string("not run (one core)")
+                        : Rate(ours2) + "/s wall (" + Fmt("%.2f×", own_ratio) +
+                              " own 1T wall; recall " + Fmt("%.3f", ours_build2_recall) + ")",
+                    theirs_cell, std::isnan(theirs_build2_s) ? "—" : Fmt("%.2f×", ours2 / theirs2),
+                    "≥ 1.70× own 1T", verdict});
+    add_json("build_2t_inserts_per_s", ours2, std::isnan(theirs_build2_s) ? NAN : theirs2,
+             own_ratio, ">= 1.7x own 1-thread rate", verdict,
+             ", \"recall_at_ef100\": " + Fmt("%.4f", ours_build2_recall));
   }
   const double ours_bpv = double(ours.VectorsAndGraphBytes()) / double(o.n);
   const double theirs_bpv = double(theirs.VectorsAndGraphBytes()) / double(o.n);

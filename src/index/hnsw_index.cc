@@ -1,10 +1,12 @@
 #include "index/hnsw_index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <string>
+#include <thread>
 
 namespace chromahouse {
 
@@ -173,6 +175,77 @@ Status HnswIndex::Add(uint32_t offset, const float* vector) {
   return Status::Ok();
 }
 
+Status HnswIndex::AddBatch(const std::vector<uint32_t>& offsets,
+                           const std::vector<const float*>& vectors, int threads) {
+  if (offsets.size() != vectors.size()) {
+    return Status::InvalidArgument("hnsw: AddBatch got " + std::to_string(offsets.size()) +
+                                   " offsets and " + std::to_string(vectors.size()) + " vectors");
+  }
+  uint32_t max_offset = 0;
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    if (offsets[i] == std::numeric_limits<uint32_t>::max()) {
+      return Status::InvalidArgument("hnsw: offset 4294967295 is reserved");
+    }
+    RETURN_IF_ERROR(ValidateVector(offsets[i], vectors[i], params_.dim));
+    if (offsets[i] < capacity_ && state_[offsets[i]] != kAbsent) {
+      return Status::InvalidArgument("hnsw: AddBatch offset " + std::to_string(offsets[i]) +
+                                     " is already in the index");
+    }
+    max_offset = std::max(max_offset, offsets[i]);
+  }
+  {
+    std::vector<uint32_t> sorted(offsets);
+    std::sort(sorted.begin(), sorted.end());
+    auto dup = std::adjacent_find(sorted.begin(), sorted.end());
+    if (dup != sorted.end()) {
+      return Status::InvalidArgument("hnsw: AddBatch offset " + std::to_string(*dup) +
+                                     " appears twice");
+    }
+  }
+  const size_t n = offsets.size();
+  if (lift_ || threads <= 1 || n < 256 * static_cast<size_t>(threads)) {
+    for (size_t i = 0; i < n; ++i) RETURN_IF_ERROR(Add(offsets[i], vectors[i]));
+    return Status::Ok();
+  }
+  if (max_offset >= capacity_) Reserve(std::max(size_t{max_offset} + 1, capacity_));
+  if (!stripes_) stripes_ = std::make_unique<std::mutex[]>(kLockStripes);
+
+  // Vectors, levels and states first, one thread and in order (levels come from the seeded
+  // generator as in Add): a node is reachable only once it links itself, and by then every
+  // vector a search can meet is in place.
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t o = offsets[i];
+    NormalizedCopy(params_.metric, vectors[i], MutableVector(o), params_.dim);
+    const int level = RandomLevel();
+    level_[o] = static_cast<uint8_t>(level);
+    if (level > 0) {
+      size_t slots = size_t(level) * (max_links_ + 1);
+      upper_[o] = std::make_unique<uint32_t[]>(slots);
+      upper_slots_ += slots;
+    }
+    state_[o] = kLive;
+    ++live_count_;
+  }
+  size_t first = 0;
+  if (max_level_ < 0) {
+    entry_point_ = offsets[0];
+    max_level_ = level_[offsets[0]];
+    first = 1;
+  }
+  std::atomic<size_t> next{first};
+  auto work = [this, &offsets, &next, n] {
+    BuildScratch scratch;
+    for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
+      InsertLocked(offsets[i], scratch);
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (int t = 1; t < threads; ++t) helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers) t.join();
+  return Status::Ok();
+}
+
 int HnswIndex::RandomLevel() {
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   double r = 1.0 - uniform(level_rng_);  // in (0, 1]
@@ -184,15 +257,24 @@ float HnswIndex::Lift(uint32_t id) const {
   return std::sqrt(std::max(0.0f, max_norm_sq_ - norm_sq_[id]));
 }
 
+const uint32_t* HnswIndex::ReadLinks(uint32_t id, int level, std::vector<uint32_t>* copy) const {
+  if (copy == nullptr) return Links(id, level);
+  std::lock_guard lock(NodeLock(id));
+  const uint32_t* links = Links(id, level);
+  copy->assign(links, links + 1 + links[0]);
+  return copy->data();
+}
+
 template <typename DistTo>
-uint32_t HnswIndex::GreedyDescent(const DistTo& dist_to, int target) const {
-  uint32_t cur = entry_point_;
+uint32_t HnswIndex::GreedyDescent(const DistTo& dist_to, int target, uint32_t entry,
+                                  int top_level, std::vector<uint32_t>* copy) const {
+  uint32_t cur = entry;
   float cur_dist = dist_to(cur);
-  for (int level = max_level_; level > target; --level) {
+  for (int level = top_level; level > target; --level) {
     bool changed = true;
     while (changed) {
       changed = false;
-      const uint32_t* links = Links(cur, level);
+      const uint32_t* links = ReadLinks(cur, level, copy);
       const uint32_t count = links[0];
       for (uint32_t j = 1; j <= count; ++j) {
         if (j < count) PrefetchBytes(Vector(links[j + 1]), prefetch_bytes_);
@@ -210,7 +292,8 @@ uint32_t HnswIndex::GreedyDescent(const DistTo& dist_to, int target) const {
 
 template <typename DistTo>
 void HnswIndex::SearchLevel(const DistTo& dist_to, uint32_t entry, int level, size_t ef,
-                            const AllowFn* allow, HnswSearchScratch& scratch) const {
+                            const AllowFn* allow, HnswSearchScratch& scratch,
+                            std::vector<uint32_t>* copy) const {
   std::vector<Neighbor>& cands = scratch.candidates;
   std::vector<Neighbor>& top = scratch.top;
   cands.clear();
@@ -239,7 +322,7 @@ void HnswIndex::SearchLevel(const DistTo& dist_to, uint32_t entry, int level, si
     std::pop_heap(cands.begin(), cands.end(), min_first);
     cands.pop_back();
 
-    const uint32_t* links = Links(current.second, level);
+    const uint32_t* links = ReadLinks(current.second, level, copy);
     const uint32_t count = links[0];
     if (scratch.todo.size() < count) scratch.todo.resize(count);
     uint32_t* todo = scratch.todo.data();
@@ -285,7 +368,7 @@ std::vector<Neighbor> HnswIndex::Search(const float* query, size_t k, size_t ef,
   const float* q = scratch.query.data();
   auto dist_to = [this, q](uint32_t id) { return QueryDist(q, id); };
 
-  const uint32_t entry = GreedyDescent(dist_to, 0);
+  const uint32_t entry = GreedyDescent(dist_to, 0, entry_point_, max_level_, nullptr);
   SearchLevel(dist_to, entry, 0, std::max(ef, k), allow, scratch);
 
   std::vector<Neighbor> result(scratch.top.begin(), scratch.top.end());
@@ -294,35 +377,45 @@ std::vector<Neighbor> HnswIndex::Search(const float* query, size_t k, size_t ef,
   return result;
 }
 
-void HnswIndex::SelectNeighbors(std::vector<Neighbor>& cands, size_t m) {
+void HnswIndex::SelectNeighbors(std::vector<Neighbor>& cands, size_t m,
+                                BuildScratch& scratch) const {
   std::sort(cands.begin(), cands.end());
   if (cands.size() < m) return;
   // Keep a candidate only if it is closer to the base node than to every neighbour kept so far:
   // links then point in diverse directions instead of into one dense cluster.
-  select_kept_.clear();
+  std::vector<Neighbor>& kept_list = scratch.kept;
+  kept_list.clear();
   for (const Neighbor& c : cands) {
-    if (select_kept_.size() >= m) break;
+    if (kept_list.size() >= m) break;
     bool keep = true;
-    for (const Neighbor& kept : select_kept_) {
+    for (const Neighbor& kept : kept_list) {
       if (BuildDist(c.second, kept.second) < c.first) {
         keep = false;
         break;
       }
     }
-    if (keep) select_kept_.push_back(c);
+    if (keep) kept_list.push_back(c);
   }
-  cands.swap(select_kept_);
+  cands.swap(kept_list);
 }
 
-uint32_t HnswIndex::Connect(uint32_t id, std::vector<Neighbor>& cands, int level, bool is_update) {
+uint32_t HnswIndex::Connect(uint32_t id, std::vector<Neighbor>& cands, int level, bool is_update,
+                            BuildScratch& scratch, bool locked) {
   // As hnswlib: the node itself gets at most M links on every level; back links may fill a
   // neighbour's list up to MaxLinks(level) (2M on level 0) before it is re-pruned.
-  SelectNeighbors(cands, max_links_);
-  WriteLinks(id, level, cands);
+  SelectNeighbors(cands, max_links_, scratch);
+  {
+    std::unique_lock<std::mutex> lock;
+    if (locked) lock = std::unique_lock(NodeLock(id));
+    WriteLinks(id, level, cands);
+  }
 
   const size_t max_links = MaxLinks(level);
+  std::vector<Neighbor>& prune_cands = scratch.prune;
   for (const Neighbor& c : cands) {
     const uint32_t n = c.second;
+    std::unique_lock<std::mutex> lock;
+    if (locked) lock = std::unique_lock(NodeLock(n));
     uint32_t* links = MutableLinks(n, level);
     const uint32_t count = links[0];
     if (is_update && std::find(links + 1, links + 1 + count, id) != links + 1 + count) continue;
@@ -331,13 +424,13 @@ uint32_t HnswIndex::Connect(uint32_t id, std::vector<Neighbor>& cands, int level
       links[0] = count + 1;
       continue;
     }
-    prune_cands_.clear();
-    prune_cands_.push_back({c.first, id});
+    prune_cands.clear();
+    prune_cands.push_back({c.first, id});
     for (uint32_t j = 1; j <= count; ++j) {
-      prune_cands_.push_back({BuildDist(n, links[j]), links[j]});
+      prune_cands.push_back({BuildDist(n, links[j]), links[j]});
     }
-    SelectNeighbors(prune_cands_, max_links);
-    WriteLinks(n, level, prune_cands_);
+    SelectNeighbors(prune_cands, max_links, scratch);
+    WriteLinks(n, level, prune_cands);
   }
   return cands.front().second;
 }
@@ -349,33 +442,51 @@ void HnswIndex::WriteLinks(uint32_t id, int level, const std::vector<Neighbor>& 
 }
 
 void HnswIndex::Insert(uint32_t id, int level) {
-  Reconnect(id, level, /*is_update=*/false);
+  Reconnect(id, level, /*is_update=*/false, build_, entry_point_, max_level_, /*locked=*/false);
   if (level > max_level_) {
     max_level_ = level;
     entry_point_ = id;
   }
 }
 
-void HnswIndex::Reconnect(uint32_t id, int level, bool is_update) {
+void HnswIndex::InsertLocked(uint32_t id, BuildScratch& scratch) {
+  const int level = level_[id];
+  // A node that raises the top level keeps the entry point locked for its whole insert (as
+  // hnswlib): the others read the entry point under the lock and go on without it.
+  std::unique_lock graph(graph_mu_);
+  const uint32_t entry = entry_point_;
+  const int top = max_level_;
+  if (level <= top) graph.unlock();
+  Reconnect(id, level, /*is_update=*/false, scratch, entry, top, /*locked=*/true);
+  if (level > top) {
+    max_level_ = level;
+    entry_point_ = id;
+  }
+}
+
+void HnswIndex::Reconnect(uint32_t id, int level, bool is_update, BuildScratch& build,
+                          uint32_t entry, int top_level, bool locked) {
   ScratchLease lease;
   HnswSearchScratch& scratch = lease.get();
+  std::vector<uint32_t>* copy = locked ? &build.links : nullptr;
   auto dist_to = [this, id](uint32_t other) { return BuildDist(id, other); };
-  uint32_t cur = level < max_level_ ? GreedyDescent(dist_to, level) : entry_point_;
-  const bool entry_deleted = state_[entry_point_] == kDeleted && entry_point_ != id;
+  uint32_t cur = level < top_level ? GreedyDescent(dist_to, level, entry, top_level, copy) : entry;
+  const bool entry_deleted = state_[entry] == kDeleted && entry != id;
+  std::vector<Neighbor>& level_cands = build.level;
 
-  for (int l = std::min(level, max_level_); l >= 0; --l) {
-    SearchLevel(dist_to, cur, l, params_.ef_construction, nullptr, scratch);
-    level_cands_.assign(scratch.top.begin(), scratch.top.end());
+  for (int l = std::min(level, top_level); l >= 0; --l) {
+    SearchLevel(dist_to, cur, l, params_.ef_construction, nullptr, scratch, copy);
+    level_cands.assign(scratch.top.begin(), scratch.top.end());
     if (is_update) {
-      std::erase_if(level_cands_, [id](const Neighbor& n) { return n.second == id; });
+      std::erase_if(level_cands, [id](const Neighbor& n) { return n.second == id; });
     }
     // Deleted nodes are never chosen as neighbours, except a deleted entry point: it keeps
     // the new node reachable from the top of the graph (as hnswlib does).
-    if (entry_deleted && !level_cands_.empty()) {
-      level_cands_.push_back({BuildDist(id, entry_point_), entry_point_});
+    if (entry_deleted && !level_cands.empty()) {
+      level_cands.push_back({BuildDist(id, entry), entry});
     }
-    if (level_cands_.empty()) continue;
-    cur = Connect(id, level_cands_, l, is_update);
+    if (level_cands.empty()) continue;
+    cur = Connect(id, level_cands, l, is_update, build, locked);
   }
 }
 
@@ -398,28 +509,30 @@ void HnswIndex::Update(uint32_t id) {
 
     // Rebuild each old neighbour's list from the pool, relative to the node's new vector.
     for (uint32_t n : update_one_hop_) {
-      prune_cands_.clear();
+      build_.prune.clear();
       for (uint32_t c : update_ids_) {
-        if (c != n) prune_cands_.push_back({BuildDist(n, c), c});
+        if (c != n) build_.prune.push_back({BuildDist(n, c), c});
       }
-      if (prune_cands_.size() > params_.ef_construction) {
+      if (build_.prune.size() > params_.ef_construction) {
         const auto keep = static_cast<ptrdiff_t>(params_.ef_construction);
-        std::nth_element(prune_cands_.begin(), prune_cands_.begin() + keep, prune_cands_.end());
-        prune_cands_.resize(params_.ef_construction);
+        std::nth_element(build_.prune.begin(), build_.prune.begin() + keep, build_.prune.end());
+        build_.prune.resize(params_.ef_construction);
       }
-      SelectNeighbors(prune_cands_, MaxLinks(l));
-      WriteLinks(n, l, prune_cands_);
+      SelectNeighbors(build_.prune, MaxLinks(l), build_);
+      WriteLinks(n, l, build_.prune);
     }
   }
-  Reconnect(id, level, /*is_update=*/true);
+  Reconnect(id, level, /*is_update=*/true, build_, entry_point_, max_level_, /*locked=*/false);
 }
 
 size_t HnswIndex::MemoryBytes() const {
   return sizeof(*this) + vectors_.size() * sizeof(float) + links0_.capacity() * sizeof(uint32_t) +
          upper_.capacity() * sizeof(upper_[0]) + upper_slots_ * sizeof(uint32_t) +
          state_.capacity() + level_.capacity() + norm_sq_.capacity() * sizeof(float) +
-         (select_kept_.capacity() + prune_cands_.capacity() + level_cands_.capacity()) *
+         (build_.kept.capacity() + build_.prune.capacity() + build_.level.capacity()) *
              sizeof(Neighbor) +
+         build_.links.capacity() * sizeof(uint32_t) +
+         (stripes_ ? kLockStripes * sizeof(std::mutex) : 0) +
          (update_one_hop_.capacity() + update_ids_.capacity()) * sizeof(uint32_t);
 }
 

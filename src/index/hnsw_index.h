@@ -41,6 +41,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <vector>
 
@@ -78,6 +79,12 @@ class HnswIndex final : public VectorIndex {
   // Inserts, or updates in place when `offset` is already present (live or removed).
   // InvalidArgument when ValidateVector fails or offset == UINT32_MAX. Exclusive.
   Status Add(uint32_t offset, const float* vector) override;
+  // Adds many new offsets with `threads` threads inserting at once (striped per-node locks, as
+  // hnswlib's parallel build): the same quality as one-by-one Add, a different graph. Every
+  // offset must be absent and distinct. An inner-product index (its lift depends on the order
+  // of inserts), threads <= 1 or a small batch insert one by one. Exclusive.
+  Status AddBatch(const std::vector<uint32_t>& offsets, const std::vector<const float*>& vectors,
+                  int threads);
   // Marks `offset` deleted; false if it is not live. O(1). Exclusive.
   bool Remove(uint32_t offset) override;
   bool Contains(uint32_t offset) const override;
@@ -100,6 +107,15 @@ class HnswIndex final : public VectorIndex {
 
  private:
   enum : uint8_t { kAbsent = 0, kLive = 1, kDeleted = 2 };
+  static constexpr size_t kLockStripes = 4096;
+
+  // Insert-time scratch: the index's own for Add, one per thread in AddBatch.
+  struct BuildScratch {
+    std::vector<Neighbor> kept;
+    std::vector<Neighbor> prune;
+    std::vector<Neighbor> level;
+    std::vector<uint32_t> links;  // a copy of a link list read under its lock
+  };
 
   explicit HnswIndex(const HnswParams& params);
 
@@ -131,25 +147,37 @@ class HnswIndex final : public VectorIndex {
   float Lift(uint32_t id) const;
 
   int RandomLevel();
-  // Closest node on level `target`, walking greedily down from the entry point.
+  // Closest node on level `target`, walking greedily down from `entry` on `top_level`.
+  // `copy` is non-null during a parallel build: link lists are then read under their lock.
   template <typename DistTo>
-  uint32_t GreedyDescent(const DistTo& dist_to, int target) const;
+  uint32_t GreedyDescent(const DistTo& dist_to, int target, uint32_t entry, int top_level,
+                         std::vector<uint32_t>* copy) const;
+  // `id`'s links on `level`, in place or (copy != null) copied under the node's lock.
+  const uint32_t* ReadLinks(uint32_t id, int level, std::vector<uint32_t>* copy) const;
+  std::mutex& NodeLock(uint32_t id) const { return stripes_[id % kLockStripes]; }
   // Beam search on one level from `entry`; leaves up to ef accepted nodes in scratch.top as a
   // max-heap. Accepted = live and allowed (allow may be null).
   template <typename DistTo>
   void SearchLevel(const DistTo& dist_to, uint32_t entry, int level, size_t ef,
-                   const AllowFn* allow, HnswSearchScratch& scratch) const;
+                   const AllowFn* allow, HnswSearchScratch& scratch,
+                   std::vector<uint32_t>* copy = nullptr) const;
   // The paper's heuristic: keeps at most m of `cands` (sorted ascending on return).
-  void SelectNeighbors(std::vector<Neighbor>& cands, size_t m);
+  void SelectNeighbors(std::vector<Neighbor>& cands, size_t m, BuildScratch& scratch) const;
   // Links `id` to the heuristic choice from `cands` on `level` and back; returns the closest
   // chosen node (next entry point). `is_update` tolerates links that already exist.
-  uint32_t Connect(uint32_t id, std::vector<Neighbor>& cands, int level, bool is_update);
+  // `locked`: a parallel build, each list is changed under its node's lock.
+  uint32_t Connect(uint32_t id, std::vector<Neighbor>& cands, int level, bool is_update,
+                   BuildScratch& scratch, bool locked);
   // Replaces `id`'s list on `level` with the ids of `kept`.
   void WriteLinks(uint32_t id, int level, const std::vector<Neighbor>& kept);
   void Insert(uint32_t id, int level);
   void Update(uint32_t id);
-  // Searches for `id`'s own vector from the top and connects it on levels level..0.
-  void Reconnect(uint32_t id, int level, bool is_update);
+  // Searches for `id`'s own vector from `entry` (on `top_level`) and connects it on levels
+  // level..0.
+  void Reconnect(uint32_t id, int level, bool is_update, BuildScratch& scratch, uint32_t entry,
+                 int top_level, bool locked);
+  // One insert of a parallel build (vector, level and state already set).
+  void InsertLocked(uint32_t id, BuildScratch& scratch);
 
   HnswParams params_;
   size_t stride_;          // floats per stored vector (dim rounded up to 16)
@@ -178,10 +206,12 @@ class HnswIndex final : public VectorIndex {
   uint32_t entry_point_ = 0;
   int max_level_ = -1;  // -1 while the graph is empty
 
-  // Insert-time scratch (Add is exclusive, so members are safe).
-  std::vector<Neighbor> select_kept_;
-  std::vector<Neighbor> prune_cands_;
-  std::vector<Neighbor> level_cands_;
+  // Parallel build (AddBatch): link lists under `stripes_`, the entry point under `graph_mu_`.
+  mutable std::unique_ptr<std::mutex[]> stripes_;
+  std::mutex graph_mu_;
+
+  // Insert-time scratch of Add (exclusive, so members are safe).
+  BuildScratch build_;
   std::vector<uint32_t> update_one_hop_;
   std::vector<uint32_t> update_ids_;
 };

@@ -452,3 +452,54 @@ TEST(HnswIndex, EfSearchIsAdjustableAndMemoryIsReported) {
 
 }  // namespace
 }  // namespace chromahouse
+
+namespace chromahouse {
+namespace {
+
+TEST(HnswIndex, ParallelBatchBuildHasTheQualityOfASerialOne) {
+  MixtureSampler sampler(kDim, 100, kDataSeed);
+  const std::vector<float> data = sampler.Sample(kRows);
+  const std::vector<float> queries = sampler.Sample(kQueries);
+  const MatrixView matrix{data.data(), kRows, kDim, kDim};
+  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kInnerProduct}) {
+    SCOPED_TRACE(MetricName(metric));
+    auto index = MakeIndex(kDim, metric);
+    // First a serial part, then the rest in parallel: batches extend a graph too.
+    std::vector<uint32_t> offsets;
+    std::vector<const float*> vectors;
+    for (size_t i = 0; i < kRows; ++i) {
+      if (i < 1000) {
+        ASSERT_TRUE(index->Add(static_cast<uint32_t>(i), &data[i * kDim]).ok());
+        continue;
+      }
+      offsets.push_back(static_cast<uint32_t>(i));
+      vectors.push_back(&data[i * kDim]);
+    }
+    ASSERT_TRUE(index->AddBatch(offsets, vectors, 2).ok());
+    ASSERT_EQ(index->size(), kRows);
+    std::vector<std::vector<Neighbor>> exact, narrow, wide;
+    for (size_t q = 0; q < kQueries; ++q) {
+      exact.push_back(BruteForceSearch(metric, &queries[q * kDim], matrix, kK, nullptr));
+      narrow.push_back(index->Search(&queries[q * kDim], kK, 20, nullptr));
+      wide.push_back(index->Search(&queries[q * kDim], kK, 100, nullptr));
+    }
+    EXPECT_GE(Recall(narrow, exact), 0.9) << "ef = 20";
+    EXPECT_GE(Recall(wide, exact), 0.99) << "ef = 100";
+  }
+}
+
+TEST(HnswIndex, BatchRejectsPresentAndRepeatedOffsets) {
+  auto index = MakeIndex(4, Metric::kL2);
+  const float v[4] = {1, 2, 3, 4};
+  ASSERT_TRUE(index->Add(7, v).ok());
+  auto present = index->AddBatch({1, 7}, {v, v}, 2);
+  ASSERT_FALSE(present.ok());
+  EXPECT_NE(present.message().find("offset 7 is already in the index"), std::string::npos);
+  auto twice = index->AddBatch({1, 2, 1}, {v, v, v}, 2);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.message().find("offset 1 appears twice"), std::string::npos);
+  EXPECT_EQ(index->size(), 1u);
+}
+
+}  // namespace
+}  // namespace chromahouse
