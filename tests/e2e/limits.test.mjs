@@ -136,3 +136,34 @@ describe("limits and metrics", { skip: SKIP }, () => {
     assert.equal(JSON.parse(limited[0].text).error, "RateLimitError");
   });
 });
+
+describe("structured logs", { skip: SKIP }, () => {
+  test("--log-format json writes one JSON object per line, access lines included", async () => {
+    const server = await new ServerProcess({ args: ["--log-format", "json"] }).start();
+    try {
+      assert.equal((await request(server.url, "GET", "/api/v2/heartbeat")).status, 200);
+      assert.equal((await request(server.url, "GET", "/api/v2/nope")).status, 404);
+      assert.equal(await server.stop(), 0);
+    } finally {
+      await server.cleanup();
+    }
+    const lines = server.log.split("\n").filter((l) => l.trim() !== "");
+    assert.ok(lines.length >= 5, server.log);
+    const entries = lines.map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        assert.fail(`not a JSON line: ${l}`);
+      }
+    });
+    for (const e of entries) {
+      assert.match(e.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.ok(["debug", "info", "warning", "error", "critical"].includes(e.level), e.level);
+      assert.equal(typeof e.thread, "number");
+      assert.equal(typeof e.msg, "string");
+    }
+    assert.ok(entries.some((e) => /^GET \/api\/v2\/nope 404 /.test(e.msg)), "the access line of the 404");
+    assert.ok(entries.some((e) => e.msg.includes("listening on")));
+  });
+});
+
