@@ -457,17 +457,20 @@ namespace chromahouse {
 namespace {
 
 TEST(HnswIndex, ParallelBatchBuildHasTheQualityOfASerialOne) {
+  // 10k rows (the serial recall test's data, halved to keep the sanitizer run short); inner
+  // product builds one by one, so only l2 and cosine exercise the threads.
+  constexpr size_t kBatchRows = 10000;
   MixtureSampler sampler(kDim, 100, kDataSeed);
-  const std::vector<float> data = sampler.Sample(kRows);
+  const std::vector<float> data = sampler.Sample(kBatchRows);
   const std::vector<float> queries = sampler.Sample(kQueries);
-  const MatrixView matrix{data.data(), kRows, kDim, kDim};
-  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kInnerProduct}) {
+  const MatrixView matrix{data.data(), kBatchRows, kDim, kDim};
+  for (Metric metric : {Metric::kL2, Metric::kCosine}) {
     SCOPED_TRACE(MetricName(metric));
     auto index = MakeIndex(kDim, metric);
     // First a serial part, then the rest in parallel: batches extend a graph too.
     std::vector<uint32_t> offsets;
     std::vector<const float*> vectors;
-    for (size_t i = 0; i < kRows; ++i) {
+    for (size_t i = 0; i < kBatchRows; ++i) {
       if (i < 1000) {
         ASSERT_TRUE(index->Add(static_cast<uint32_t>(i), &data[i * kDim]).ok());
         continue;
@@ -476,7 +479,7 @@ TEST(HnswIndex, ParallelBatchBuildHasTheQualityOfASerialOne) {
       vectors.push_back(&data[i * kDim]);
     }
     ASSERT_TRUE(index->AddBatch(offsets, vectors, 2).ok());
-    ASSERT_EQ(index->size(), kRows);
+    ASSERT_EQ(index->size(), kBatchRows);
     std::vector<std::vector<Neighbor>> exact, narrow, wide;
     for (size_t q = 0; q < kQueries; ++q) {
       exact.push_back(BruteForceSearch(metric, &queries[q * kDim], matrix, kK, nullptr));

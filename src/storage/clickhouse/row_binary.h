@@ -102,7 +102,7 @@ class RowBinaryReader {
     uint64_t n;
     if (!VarUInt(&n) || n > (data_.size() - pos_) / sizeof(float)) return false;
     v->resize(n);
-    std::memcpy(v->data(), data_.data() + pos_, n * sizeof(float));
+    if (n > 0) std::memcpy(v->data(), data_.data() + pos_, n * sizeof(float));
     pos_ += n * sizeof(float);
     return true;
   }
