@@ -41,7 +41,7 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
   {
     std::lock_guard lock(mu_);
     ++stats_.misses;
-    entry->bytes = loaded->store.MemoryBytes();
+    entry->bytes = loaded->store.MemoryBytes() + loaded->search.MemoryBytes();
     EvictLocked(collection_id);
   }
   return loaded;
@@ -74,7 +74,7 @@ void CollectionCache::Touch(const std::string& collection_id) {
     std::lock_guard load_lock(entry->load_mu);
     if (!entry->value) return;
     std::shared_lock data(entry->value->data_mu);
-    bytes = entry->value->store.MemoryBytes();
+    bytes = entry->value->store.MemoryBytes() + entry->value->search.MemoryBytes();
   }
   std::lock_guard lock(mu_);
   entry->bytes = bytes;

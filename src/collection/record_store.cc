@@ -179,7 +179,11 @@ size_t RecordStore::MemoryBytes() const {
   return vectors_.capacity() * sizeof(float) + record_bytes_ +
          ids_.capacity() * (sizeof(std::string) + 2 * sizeof(std::optional<std::string>) +
                             sizeof(std::optional<Metadata>) + 2 * sizeof(uint64_t) + 1) +
-         tombstones_.size() * (sizeof(std::string) + sizeof(uint64_t) + 2 * sizeof(void*));
+         tombstones_.size() * (sizeof(std::string) + sizeof(uint64_t) + 2 * sizeof(void*)) +
+         // id → offset map: a node per id (key, value, next pointer, cached hash) and buckets
+         id_to_offset_.size() * (sizeof(std::string) + sizeof(uint32_t) + 2 * sizeof(void*)) +
+         id_to_offset_.bucket_count() * sizeof(void*) +
+         order_.capacity() * sizeof(order_[0]);
 }
 
 }  // namespace chromahouse

@@ -81,6 +81,12 @@ size_t VectorSearch::pending() const {
   return pending_count_;
 }
 
+size_t VectorSearch::MemoryBytes() const {
+  std::shared_lock lock(mu_);
+  return (index_ ? index_->MemoryBytes() : 0) + pending_.capacity() * sizeof(uint32_t) +
+         is_pending_.capacity();
+}
+
 std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float* query,
                                            size_t k, const std::vector<uint32_t>* allowed,
                                            size_t ef, SearchPath* path) const {

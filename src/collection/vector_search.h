@@ -60,6 +60,8 @@ class VectorSearch {
 
   size_t indexed() const;
   size_t pending() const;
+  // Bytes of the graph (with its copy of the vectors) and the pending list.
+  size_t MemoryBytes() const;
 
  private:
   void MarkPendingLocked(uint32_t offset);

@@ -6,6 +6,13 @@
 #include "config/config.h"
 #include "server/app.h"
 
+// jemalloc: a background thread returns freed pages to the system (after a collection is
+// evicted or a load's temporary rows are freed) instead of keeping them until the same arena
+// allocates again.
+extern "C" {
+const char* malloc_conf = "background_thread:true";
+}
+
 int main(int argc, char** argv) {
   using chromahouse::Config;
   CLI::App app{"chromahouse: a Chroma-compatible vector database server on ClickHouse"};

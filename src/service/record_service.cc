@@ -143,6 +143,8 @@ void RecordService::IndexLoop() {
         }
         if (stopping_) break;
       }
+      // The graph's memory counts against the cache budget.
+      cache_.Touch(loaded->id);
     }
     lock.lock();
   }
