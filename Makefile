@@ -75,6 +75,7 @@ bench: build npm-deps
 	./$(BUILD_DIR)/index_bench --n $${BENCH_N:-100000} --metric l2 --out bench/results/index_l2.json
 	./$(BUILD_DIR)/filtered_bench --n $${BENCH_N:-100000} --out bench/results/filtered_l2.json
 	./$(BUILD_DIR)/memory_bench --n $${BENCH_N:-100000} --cycles 5 --out bench/results/memory.json
+	./$(BUILD_DIR)/codec_bench --n 10000 --out bench/results/codec.json
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 1
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 4
 

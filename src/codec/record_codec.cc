@@ -1,5 +1,6 @@
 #include "codec/record_codec.h"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -290,53 +291,75 @@ Result<simdjson::dom::object> ParseObject(JsonBody& json, std::string_view body,
 }  // namespace
 
 Result<std::vector<float>> DecodeBase64Floats(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
+  // 0..63 for the alphabet, 64 for '=', 255 for anything else.
+  static constexpr auto kValue = [] {
+    std::array<uint8_t, 256> t{};
+    t.fill(255);
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int k = 0; k < 64; ++k) t[static_cast<unsigned char>(alphabet[k])] = uint8_t(k);
+    t['='] = 64;
+    return t;
+  }();
   auto bad = [&](const std::string& why) {
     std::string shown(text.substr(0, 64));
     if (text.size() > 64) shown += "…";
     return Status::InvalidArgument("Invalid base64 string: " + why + " (\"" + shown + "\")");
   };
   if (text.size() % 4 != 0) return bad("length is not a multiple of 4");
-  std::string bytes;
-  bytes.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int j = 0; j < 4; ++j) {
-      char c = text[i + j];
-      if (c == '=' && i + 4 == text.size() && j >= 2) {
-        v[j] = 0;
-        ++pad;
-      } else {
-        if (pad > 0) return bad("padding in the middle");
-        v[j] = value(c);
-        if (v[j] < 0) return bad("invalid character at offset " + std::to_string(i + j));
+  if (text.empty()) return std::vector<float>();
+  // Padding only in the last quad: decoded length is known before decoding.
+  size_t pad = 0;
+  if (text.back() == '=') pad = text[text.size() - 2] == '=' ? 2 : 1;
+  const size_t byte_count = text.size() / 4 * 3 - pad;
+  if (byte_count % 4 != 0) {
+    return bad("decoded length " + std::to_string(byte_count) + " is not a multiple of 4");
+  }
+  std::vector<float> out(byte_count / 4);
+  auto* dst = reinterpret_cast<unsigned char*>(out.data());
+  const auto* src = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t quads = text.size() / 4;
+  // Every quad but the last: four alphabet characters, three bytes.
+  for (size_t q = 0; q + 1 < quads; ++q) {
+    const unsigned char* c = src + q * 4;
+    const uint32_t a = kValue[c[0]], b = kValue[c[1]], d = kValue[c[2]], e = kValue[c[3]];
+    if ((a | b | d | e) >= 64) {
+      for (int k = 0; k < 4; ++k) {
+        if (kValue[c[k]] == 64) return bad("padding in the middle");
+        if (kValue[c[k]] == 255) {
+          return bad("invalid character at offset " + std::to_string(q * 4 + k));
+        }
       }
     }
-    // Canonical encodings only (RFC 4648 §3.5), as Chroma's decoder (the Rust base64 crate's
-    // STANDARD engine) requires: the bits after the last byte, before the padding, are zero.
-    if ((pad == 1 && (v[2] & 0x3) != 0) || (pad == 2 && (v[1] & 0xf) != 0)) {
-      return bad("non-zero bits before the padding at offset " + std::to_string(i + 3 - pad));
+    const uint32_t triple = (a << 18) | (b << 12) | (d << 6) | e;
+    dst[0] = static_cast<unsigned char>(triple >> 16);
+    dst[1] = static_cast<unsigned char>(triple >> 8);
+    dst[2] = static_cast<unsigned char>(triple);
+    dst += 3;
+  }
+  // The last quad, with its padding.
+  const size_t i = (quads - 1) * 4;
+  uint32_t v[4];
+  for (size_t k = 0; k < 4; ++k) {
+    const uint8_t x = kValue[src[i + k]];
+    if (x == 64 && k >= 4 - pad) {
+      v[k] = 0;
+    } else if (x == 64) {
+      return bad("padding in the middle");
+    } else if (x == 255) {
+      return bad("invalid character at offset " + std::to_string(i + k));
+    } else {
+      v[k] = x;
     }
-    uint32_t triple = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) |
-                      uint32_t(v[3]);
-    bytes.push_back(static_cast<char>(triple >> 16));
-    if (pad < 2) bytes.push_back(static_cast<char>((triple >> 8) & 0xff));
-    if (pad < 1) bytes.push_back(static_cast<char>(triple & 0xff));
   }
-  if (bytes.size() % 4 != 0) {
-    return bad("decoded length " + std::to_string(bytes.size()) + " is not a multiple of 4");
+  // Canonical encodings only (RFC 4648 §3.5), as Chroma's decoder (the Rust base64 crate's
+  // STANDARD engine) requires: the bits after the last byte, before the padding, are zero.
+  if ((pad == 1 && (v[2] & 0x3) != 0) || (pad == 2 && (v[1] & 0xf) != 0)) {
+    return bad("non-zero bits before the padding at offset " + std::to_string(i + 3 - pad));
   }
-  std::vector<float> out(bytes.size() / 4);
-  // An empty vector's data() may be null, and memcpy from/to null is undefined even for 0 bytes.
-  if (!out.empty()) std::memcpy(out.data(), bytes.data(), bytes.size());
+  const uint32_t triple = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+  *dst++ = static_cast<unsigned char>(triple >> 16);
+  if (pad < 2) *dst++ = static_cast<unsigned char>(triple >> 8);
+  if (pad < 1) *dst++ = static_cast<unsigned char>(triple);
   return out;
 }
 

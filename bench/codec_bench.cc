@@ -1,0 +1,223 @@
+// JSON speed of the record codec (benchmark 5 of the speed issue, its in-process part):
+//   - encoding a get response with embeddings (EncodeGetResponse), against writing the same
+//     floats with std::to_chars alone (the floor of any shortest-float JSON writer);
+//   - decoding add bodies (DecodeRecordWrite), float arrays and base64, against a plain
+//     simdjson DOM parse of the same bytes (what any decoder built on simdjson pays first).
+// Targets: encode >= 200 MB/s, decode >= 400 MB/s (MB = 10^6 bytes of JSON). Each measure is
+// the best of --reps passes, baselines interleaved with the measured code.
+//
+// Run: build/codec_bench [--n 10000] [--dim 128] [--reps 5] [--out FILE] [--smoke]
+#include <simdjson.h>
+
+#include <charconv>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench_util.h"
+#include "codec/record_codec.h"
+
+namespace chromahouse::bench {
+namespace {
+
+struct Options {
+  size_t n = 10000;
+  size_t dim = 128;
+  int reps = 5;
+  std::string out;
+  bool smoke = false;
+};
+
+[[noreturn]] void Usage(const char* why) {
+  std::fprintf(stderr, "codec_bench: %s\nusage: codec_bench [--n N] [--dim D] [--reps R] "
+                       "[--out FILE] [--smoke]\n", why);
+  std::exit(2);
+}
+
+Options Parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--n") {
+      o.n = FlagNumber(argc, argv, &i, [](const char* w) { Usage(w); });
+    } else if (a == "--dim") {
+      o.dim = FlagNumber(argc, argv, &i, [](const char* w) { Usage(w); });
+    } else if (a == "--reps") {
+      o.reps = int(FlagNumber(argc, argv, &i, [](const char* w) { Usage(w); }));
+    } else if (a == "--out") {
+      o.out = FlagValue(argc, argv, &i, [](const char* w) { Usage(w); });
+    } else if (a == "--smoke") {
+      o.smoke = true;
+    } else {
+      Usage(("unknown flag " + a).c_str());
+    }
+  }
+  if (o.smoke) {
+    o.n = 500;
+    o.reps = 2;
+  }
+  if (o.n < 1 || o.dim < 1 || o.reps < 1) Usage("n, dim and reps must be >= 1");
+  return o;
+}
+
+std::string Base64(const float* v, size_t n) {
+  static const char* kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const auto* bytes = reinterpret_cast<const unsigned char*>(v);
+  const size_t len = n * sizeof(float);
+  std::string out;
+  out.reserve((len + 2) / 3 * 4);
+  for (size_t i = 0; i < len; i += 3) {
+    uint32_t triple = uint32_t(bytes[i]) << 16;
+    if (i + 1 < len) triple |= uint32_t(bytes[i + 1]) << 8;
+    if (i + 2 < len) triple |= bytes[i + 2];
+    out.push_back(kChars[(triple >> 18) & 63]);
+    out.push_back(kChars[(triple >> 12) & 63]);
+    out.push_back(i + 1 < len ? kChars[(triple >> 6) & 63] : '=');
+    out.push_back(i + 2 < len ? kChars[triple & 63] : '=');
+  }
+  return out;
+}
+
+// Best (shortest) time of `reps` runs of `fn`.
+template <typename Fn>
+double Best(int reps, Fn&& fn) {
+  double best = 1e300;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = Clock::now();
+    fn();
+    best = std::min(best, Seconds(t0, Clock::now()));
+  }
+  return best;
+}
+
+struct Row {
+  std::string measure, ours, baseline, ratio, target, verdict;
+};
+
+}  // namespace
+}  // namespace chromahouse::bench
+
+int main(int argc, char** argv) {
+  using namespace chromahouse;
+  using namespace chromahouse::bench;
+  const Options o = Parse(argc, argv);
+  std::printf("# codec_bench: n=%zu dim=%zu reps=%d; load average at start: %s\n", o.n, o.dim,
+              o.reps, LoadAverage().c_str());
+
+  // Embeddings as a model would produce them: normally distributed, full float32 precision.
+  std::mt19937_64 rng(42);
+  std::normal_distribution<float> normal(0.0f, 0.1f);
+  std::vector<float> data(o.n * o.dim);
+  for (float& x : data) x = normal(rng);
+  std::vector<RecordView> views(o.n);
+  for (size_t i = 0; i < o.n; ++i) {
+    views[i].id = "id-" + std::to_string(i);
+    views[i].embedding = data.data() + i * o.dim;
+    views[i].dim = o.dim;
+  }
+  Include include;
+  include.fields = {IncludeField::kEmbeddings};
+
+  // Encoding.
+  std::string encoded;
+  size_t floor_bytes = 0;
+  double enc_s = 0, floor_s = 0;
+  {
+    std::vector<char> buf(data.size() * 20);
+    enc_s = Best(o.reps, [&] { encoded = EncodeGetResponse(views, include); });
+    floor_s = Best(o.reps, [&] {
+      char* p = buf.data();
+      for (float x : data) {
+        p = std::to_chars(p, buf.data() + buf.size(), x).ptr;
+        *p++ = ',';
+      }
+      floor_bytes = size_t(p - buf.data());
+    });
+  }
+  const double enc_mbs = double(encoded.size()) / enc_s / 1e6;
+  const double floor_mbs = double(floor_bytes) / floor_s / 1e6;
+
+  // Add bodies: float arrays (the same text the encoder wrote) and base64.
+  std::string arrays = "{\"ids\":[";
+  std::string b64 = "{\"ids\":[";
+  for (size_t i = 0; i < o.n; ++i) {
+    const std::string id = (i ? ",\"" : "\"") + views[i].id + "\"";
+    arrays += id;
+    b64 += id;
+  }
+  arrays += "],\"embeddings\":[";
+  b64 += "],\"embeddings\":[";
+  {
+    char tmp[32];
+    for (size_t i = 0; i < o.n; ++i) {
+      arrays += i ? ",[" : "[";
+      for (size_t d = 0; d < o.dim; ++d) {
+        char* end = std::to_chars(tmp, tmp + sizeof tmp, data[i * o.dim + d]).ptr;
+        if (d) arrays += ',';
+        arrays.append(tmp, end);
+      }
+      arrays += ']';
+      b64 += (i ? ",\"" : "\"") + Base64(data.data() + i * o.dim, o.dim) + "\"";
+    }
+  }
+  arrays += "]}";
+  b64 += "]}";
+
+  auto decode = [&](const std::string& body) {
+    auto r = DecodeRecordWrite(body, RecordWriteKind::kAdd);
+    if (!r.ok() || r->ids.size() != o.n || !r->embeddings ||
+        (*r->embeddings)[o.n - 1]->at(o.dim - 1) != data[o.n * o.dim - 1]) {
+      std::fprintf(stderr, "decode failed: %s\n",
+                   r.ok() ? "wrong values" : r.status().ToString().c_str());
+      std::exit(1);
+    }
+  };
+  simdjson::dom::parser parser;
+  auto parse = [&](const std::string& body) {
+    simdjson::padded_string padded(body);
+    simdjson::dom::element root;
+    if (parser.parse(padded).get(root)) {
+      std::fprintf(stderr, "simdjson parse failed\n");
+      std::exit(1);
+    }
+  };
+  const double dec_s = Best(o.reps, [&] { decode(arrays); });
+  const double parse_s = Best(o.reps, [&] { parse(arrays); });
+  const double dec64_s = Best(o.reps, [&] { decode(b64); });
+  const double parse64_s = Best(o.reps, [&] { parse(b64); });
+  const double dec_mbs = double(arrays.size()) / dec_s / 1e6;
+  const double parse_mbs = double(arrays.size()) / parse_s / 1e6;
+  const double dec64_mbs = double(b64.size()) / dec64_s / 1e6;
+  const double parse64_mbs = double(b64.size()) / parse64_s / 1e6;
+
+  std::vector<Row> rows = {
+      {"encode get response with embeddings (MB/s)", Fmt("%.0f", enc_mbs),
+       Fmt("%.0f", floor_mbs) + " (std::to_chars alone)", Fmt("%.2f×", enc_mbs / floor_mbs),
+       "≥ 200 MB/s", enc_mbs >= 200 ? "PASS" : "MISS"},
+      {"decode add body, float arrays (MB/s)", Fmt("%.0f", dec_mbs),
+       Fmt("%.0f", parse_mbs) + " (simdjson DOM parse)", Fmt("%.2f×", dec_mbs / parse_mbs),
+       "≥ 400 MB/s", dec_mbs >= 400 ? "PASS" : "MISS"},
+      {"decode add body, base64 (MB/s)", Fmt("%.0f", dec64_mbs),
+       Fmt("%.0f", parse64_mbs) + " (simdjson DOM parse)", Fmt("%.2f×", dec64_mbs / parse64_mbs),
+       "≥ 400 MB/s", dec64_mbs >= 400 ? "PASS" : "MISS"},
+  };
+  std::printf("# bodies: get response %.1f MB, add (arrays) %.1f MB, add (base64) %.1f MB\n\n",
+              encoded.size() / 1e6, arrays.size() / 1e6, b64.size() / 1e6);
+  std::printf("| measure | chromahouse | baseline, same run | ratio | target |\n");
+  std::printf("|---|---:|---:|---:|---|\n");
+  for (const Row& r : rows) {
+    std::printf("| %s | %s | %s | %s | %s %s |\n", r.measure.c_str(), r.ours.c_str(),
+                r.baseline.c_str(), r.ratio.c_str(), r.target.c_str(), r.verdict.c_str());
+  }
+  std::printf("\n# load average at end: %s\n", LoadAverage().c_str());
+  if (!o.out.empty()) {
+    std::ofstream out(o.out);
+    out << "{\"n\": " << o.n << ", \"dim\": " << o.dim << ", \"encode_mb_s\": " << JsonNum(enc_mbs)
+        << ", \"to_chars_mb_s\": " << JsonNum(floor_mbs) << ", \"decode_arrays_mb_s\": "
+        << JsonNum(dec_mbs) << ", \"simdjson_arrays_mb_s\": " << JsonNum(parse_mbs)
+        << ", \"decode_base64_mb_s\": " << JsonNum(dec64_mbs) << ", \"simdjson_base64_mb_s\": "
+        << JsonNum(parse64_mbs) << "}\n";
+  }
+  return 0;
+}
