@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "codec/json_body.h"
 #include "codec/metadata_codec.h"
@@ -36,6 +37,45 @@ bool ParseFloat32(std::string_view token, float* out) {
     return true;
   }
   return ec == std::errc() && ptr == token.data() + token.size();
+}
+
+// The float32 nearest to a JSON number from simdjson's DOM value, when that is certain without
+// its text: integers convert with one rounding; a double converts with one more rounding,
+// which can differ from rounding the decimal text directly only when the double lies within
+// an ulp of a point halfway between two floats (or the result is subnormal, where the text
+// decides). False = ask the text (ReadFloatRows).
+bool FloatFromDom(simdjson::dom::element x, float* out) {
+  switch (x.type()) {
+    case T::INT64:
+      *out = static_cast<float>(x.get_int64().value());
+      return true;
+    case T::UINT64:
+      *out = static_cast<float>(x.get_uint64().value());
+      return true;
+    default:
+      break;
+  }
+  const double d = x.get_double().value();
+  const float f = static_cast<float>(d);
+  if (std::isinf(f)) {
+    // Beyond float32's range (rejected as infinite by the caller), unless the double sits on
+    // the boundary, 2^128 - 2^103, where only the text can tell.
+    if (std::fabs(std::fabs(d) - 0x1.ffffffp+127) <= std::fabs(d) * 0x1p-51) return false;
+    *out = f;
+    return true;
+  }
+  if (f != 0.0f && std::fabs(f) < std::numeric_limits<float>::min()) return false;
+  const double df = f;
+  if (df == d) {
+    *out = f;
+    return true;
+  }
+  const float g = std::nextafter(f, d > df ? std::numeric_limits<float>::infinity()
+                                            : -std::numeric_limits<float>::infinity());
+  const double mid = (df + static_cast<double>(g)) / 2;  // exact: 25 significant bits
+  if (std::fabs(d - mid) <= std::fabs(d) * 0x1p-51) return false;
+  *out = f;
+  return true;
 }
 
 Status NonFinite(std::string_view field, size_t row) {
@@ -152,6 +192,7 @@ Result<std::optional<std::vector<std::optional<std::vector<float>>>>> DecodeWrit
   rows.reserve(arr.size());
   int kind = 0;  // 1 = arrays, 2 = strings
   bool need_tokens = false;
+  std::optional<size_t> first_non_finite;  // reported after the shape is checked, as before
   size_t i = 0;
   for (auto e : arr) {
     std::string path = "embeddings[" + std::to_string(i) + "]";
@@ -162,17 +203,24 @@ Result<std::optional<std::vector<std::optional<std::vector<float>>>>> DecodeWrit
       if (kind == 2) return ShapeError(path, "embeddings mix float arrays and base64 strings");
       kind = 1;
       simdjson::dom::array inner = e.get_array().value();
+      rows.emplace_back(std::vector<float>());
+      std::vector<float>& out = *rows.back();
+      out.reserve(inner.size());
       size_t j = 0;
       for (auto x : inner) {
         T t = x.type();
         if (t != T::DOUBLE && t != T::INT64 && t != T::UINT64) {
           return TypeError(path + "[" + std::to_string(j) + "]", x, "f32");
         }
+        float v = 0;
+        // Values that the double cannot round exactly are read again from the text.
+        if (!need_tokens && !FloatFromDom(x, &v)) need_tokens = true;
+        if (!need_tokens) {
+          if (!std::isfinite(v) && !first_non_finite) first_non_finite = i;
+          out.push_back(v);
+        }
         ++j;
       }
-      rows.emplace_back(std::vector<float>());
-      rows.back()->reserve(inner.size());
-      need_tokens = need_tokens || inner.size() > 0;
     } else if (e.type() == T::STRING) {
       if (kind == 1) return ShapeError(path, "embeddings mix float arrays and base64 strings");
       kind = 2;
@@ -186,7 +234,11 @@ Result<std::optional<std::vector<std::optional<std::vector<float>>>>> DecodeWrit
     }
     ++i;
   }
-  if (need_tokens) RETURN_IF_ERROR(ReadFloatRows(body, "embeddings", &rows));
+  if (need_tokens) {
+    RETURN_IF_ERROR(ReadFloatRows(body, "embeddings", &rows));
+  } else if (first_non_finite) {
+    return NonFinite("embeddings", *first_non_finite);
+  }
   return std::optional<Rows>(std::move(rows));
 }
 

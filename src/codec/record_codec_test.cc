@@ -20,6 +20,24 @@ TEST(RecordCodec, NumbersRoundDirectlyToFloat32) {
   EXPECT_EQ(e[2], -0.0005f);
 }
 
+TEST(RecordCodec, ValuesADoubleCannotRoundExactlyAreReadFromTheirText) {
+  // Most values convert from simdjson's double; this one lies a hair above the midpoint
+  // between 1 and the next float, so its double is the midpoint itself and would round down.
+  auto r = DecodeRecordWrite(
+      R"({"ids":["a","b"],"embeddings":[[0.25, -3, 0.1],[0.5, 1.0000000596046447755]]})",
+      RecordWriteKind::kAdd);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*(*r->embeddings)[0], (std::vector<float>{0.25f, -3.0f, 0.1f}));
+  EXPECT_EQ(*(*r->embeddings)[1], (std::vector<float>{0.5f, std::nextafter(1.0f, 2.0f)}));
+  // A non-finite value is still reported with its row, after the shape checks.
+  auto inf = DecodeRecordWrite(R"({"ids":["a","b"],"embeddings":[[1],[3.5e38]]})",
+                               RecordWriteKind::kAdd);
+  ASSERT_FALSE(inf.ok());
+  EXPECT_NE(inf.status().message().find("embedding at index 1 contains NaN or infinity"),
+            std::string::npos)
+      << inf.status().message();
+}
+
 TEST(RecordCodec, NumbersBelowFloat32RangeRoundToZero) {
   // from_chars reports these as out of range, like overflows; they are ±0 (found by fuzzing).
   auto r = DecodeRecordWrite(R"({"ids":["a"],"embeddings":[[5e-76, -1e-50, 7e-46, 1e-45]]})",
