@@ -7,7 +7,6 @@
 #include "api/api_internal.h"
 #include "api/error_mapping.h"
 #include "codec/catalog_codec.h"
-#include "codec/json_body.h"
 #include "codec/record_codec.h"
 #include "common/clock.h"
 #include "common/json_writer.h"
@@ -26,17 +25,6 @@ std::string DatabaseQuery(const RouteContext& ctx) {
 }
 
 HttpResponse Null() { return JsonResponse("null"); }
-
-// v1 clients send `"sort": null`; a sort was never implemented (Chroma answered 500).
-Status RejectSort(std::string_view body) {
-  JsonBody json;
-  if (!json.Parse(body).ok()) return Status::Ok();  // the decoder reports it
-  simdjson::dom::element sort;
-  if (json.root().at_key("sort").get(sort) == simdjson::SUCCESS && !sort.is_null()) {
-    return Status::InvalidArgument("Sorting is not supported: `sort` must be null or absent");
-  }
-  return Status::Ok();
-}
 
 // `{}` filters mean "no filter" in v1.
 template <typename Request>
@@ -177,7 +165,6 @@ void Api::AddV1Routes() {
 
   add("POST", coll + "/get", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
-    RETURN_IF_ERROR(RejectSort(ctx.request.body));
     ASSIGN_OR_RETURN(GetRequest req, DecodeGet(ctx.request.body, WhereDialect::kV1));
     DropMatchAll(&req);
     ASSIGN_OR_RETURN(GetResult result, records_->Get(id, req));

@@ -235,6 +235,30 @@ void WriteDatabase(JsonWriter& w, const Database& database) {
   w.EndObject();
 }
 
+namespace {
+
+// metadata, dimension, tenant, database: the same in the v2 and the v1 Collection object.
+void WriteCollectionOwnFields(JsonWriter& w, const Collection& c) {
+  w.Key("metadata");
+  if (c.metadata) {
+    WriteMetadata(w, *c.metadata, /*hide_reserved=*/false);
+  } else {
+    w.Null();
+  }
+  w.Key("dimension");
+  if (c.dimension) {
+    w.Int(*c.dimension);
+  } else {
+    w.Null();
+  }
+  w.Key("tenant");
+  w.String(c.tenant);
+  w.Key("database");
+  w.String(c.database);
+}
+
+}  // namespace
+
 void WriteCollection(JsonWriter& w, const Collection& c) {
   w.BeginObject();
   w.Key("id");
@@ -260,22 +284,7 @@ void WriteCollection(JsonWriter& w, const Collection& c) {
   } else {
     w.Raw(c.schema_json);
   }
-  w.Key("metadata");
-  if (c.metadata) {
-    WriteMetadata(w, *c.metadata, /*hide_reserved=*/false);
-  } else {
-    w.Null();
-  }
-  w.Key("dimension");
-  if (c.dimension) {
-    w.Int(*c.dimension);
-  } else {
-    w.Null();
-  }
-  w.Key("tenant");
-  w.String(c.tenant);
-  w.Key("database");
-  w.String(c.database);
+  WriteCollectionOwnFields(w, c);
   w.Key("log_position");
   w.Int(0);
   w.Key("version");
@@ -358,22 +367,7 @@ void WriteCollectionV1(JsonWriter& w, const Collection& c) {
   w.Key("_type");
   w.String("CollectionConfigurationInternal");
   w.EndObject();
-  w.Key("metadata");
-  if (c.metadata) {
-    WriteMetadata(w, *c.metadata, /*hide_reserved=*/false);
-  } else {
-    w.Null();
-  }
-  w.Key("dimension");
-  if (c.dimension) {
-    w.Int(*c.dimension);
-  } else {
-    w.Null();
-  }
-  w.Key("tenant");
-  w.String(c.tenant);
-  w.Key("database");
-  w.String(c.database);
+  WriteCollectionOwnFields(w, c);
   w.Key("version");
   w.Int(0);
   w.Key("log_position");

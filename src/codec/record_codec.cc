@@ -450,6 +450,12 @@ Result<GetRequest> DecodeGet(std::string_view body, WhereDialect dialect) {
                    ParseObject(json, body, {"ids", "where", "where_document", "limit", "offset",
                                             "include"}));
   GetRequest req;
+  if (dialect == WhereDialect::kV1) {
+    // v1 clients send `"sort": null`; a sort was never implemented (Chroma answered 500).
+    if (Field(obj, "sort")) {
+      return Status::InvalidArgument("Sorting is not supported: `sort` must be null or absent");
+    }
+  }
   ASSIGN_OR_RETURN(req.ids, DecodeOptionalIds(obj));
   RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document, dialect));
   ASSIGN_OR_RETURN(req.limit, OptionalU32(obj, "limit"));

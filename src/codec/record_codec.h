@@ -16,8 +16,8 @@
 
 namespace chromahouse {
 
-// `dialect` selects the filter rules of the API version (v1: `{}` means no filter, $and/$or
-// need two children; see where_codec.h).
+// `dialect` selects the rules of the API version (v1: `{}` means no filter, $and/$or need two
+// children (see where_codec.h), include may name "data", and a get's `sort` must be null).
 Result<RecordWriteRequest> DecodeRecordWrite(std::string_view body, RecordWriteKind kind);
 Result<GetRequest> DecodeGet(std::string_view body, WhereDialect dialect = WhereDialect::kV2);
 Result<QueryRequest> DecodeQuery(std::string_view body, WhereDialect dialect = WhereDialect::kV2);
