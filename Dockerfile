@@ -22,7 +22,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libboost-dev libboost-system-dev libsimdjson-dev libcurl4-openssl-dev libspdlog-dev \
-      libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev libjemalloc-dev \
+      libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev libjemalloc-dev libxxhash-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

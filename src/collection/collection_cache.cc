@@ -3,6 +3,8 @@
 #include "common/clock.h"
 
 #include <algorithm>
+#include <future>
+#include <optional>
 
 #include "common/log.h"
 
@@ -24,7 +26,34 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
     ++stats_.hits;
     return entry->value;
   }
-  ASSIGN_OR_RETURN(std::vector<RecordRow> rows, storage_->LoadRecords(collection_id));
+  const int64_t started = SteadyMillis();
+  // The newest index snapshot is read while the rows stream in.
+  struct Snapshot {
+    Status status;
+    std::optional<IndexSnapshotInfo> info;
+    std::string payload;
+  };
+  std::future<Snapshot> snapshot = std::async(std::launch::async, [this, &collection_id] {
+    Snapshot out;
+    auto found = storage_->FindIndexSnapshot(collection_id);
+    if (!found.ok()) {
+      out.status = found.status();
+      return out;
+    }
+    out.info = *found;
+    if (!out.info) return out;
+    auto payload = storage_->ReadIndexSnapshot(collection_id, *out.info);
+    if (!payload.ok()) {
+      out.status = payload.status();
+    } else {
+      out.payload = std::move(payload).value();
+    }
+    return out;
+  });
+  auto loaded_rows = storage_->LoadRecords(collection_id);
+  Snapshot snap = snapshot.get();
+  if (!loaded_rows.ok()) return loaded_rows.status();
+  std::vector<RecordRow> rows = std::move(loaded_rows).value();
   auto loaded = std::make_shared<LoadedCollection>(collection_id, params);
   // Insertion order is the order of first writes.
   std::sort(rows.begin(), rows.end(),
@@ -32,11 +61,23 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
   uint64_t watermark = 0;
   for (const auto& r : rows) watermark = std::max(watermark, r.version);
   auto changes = loaded->store.Apply(rows);
-  loaded->search.OnApplied(loaded->store, changes);
+  bool adopted = false;
+  if (!snap.status.ok()) {
+    LOG_WARN("collection {}: cannot read its index snapshot ({}); building the graph",
+             collection_id, snap.status.ToString());
+  } else if (snap.info && loaded->store.size() >= VectorSearch::kIndexMinRecords) {
+    adopted = AdoptSnapshot(*loaded, *snap.info, snap.payload);
+  }
+  if (!adopted) {
+    loaded->search.OnApplied(loaded->store, changes);
+    loaded->changes_since_snapshot.store(loaded->store.size());
+  }
+  snap = Snapshot{};
   loaded->watermark.store(watermark);
   loaded->refreshed_ms.store(SteadyMillis());
   loaded->full_scan_ms.store(SteadyMillis());
-  LOG_DEBUG("loaded collection {} ({} records)", collection_id, rows.size());
+  LOG_DEBUG("loaded collection {} ({} records, {} ms)", collection_id, rows.size(),
+            SteadyMillis() - started);
   entry->value = loaded;
   {
     std::lock_guard lock(mu_);
@@ -45,6 +86,27 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
     EvictLocked(collection_id);
   }
   return loaded;
+}
+
+bool CollectionCache::AdoptSnapshot(LoadedCollection& loaded, const IndexSnapshotInfo& info,
+                                    std::string_view payload) {
+  const int64_t started = SteadyMillis();
+  auto adopted = loaded.search.AdoptSnapshot(loaded.store, payload);
+  std::lock_guard lock(mu_);
+  if (!adopted.ok()) {
+    ++stats_.snapshots_refused;
+    LOG_WARN("collection {}: index snapshot {} refused ({}); rebuilding the graph", loaded.id,
+             info.id, adopted.status().message());
+    return false;
+  }
+  ++stats_.snapshots_adopted;
+  loaded.snapshot_id.store(info.id);
+  loaded.changes_since_snapshot.store(adopted->pending + adopted->dropped);
+  LOG_INFO("collection {}: graph from index snapshot {} ({} MiB, {} nodes reused, {} changed, "
+           "{} dropped, {} records to index) in {} ms",
+           loaded.id, info.id, payload.size() >> 20, adopted->reused, adopted->changed,
+           adopted->dropped, adopted->pending, SteadyMillis() - started);
+  return true;
 }
 
 std::vector<std::shared_ptr<LoadedCollection>> CollectionCache::Loaded() {

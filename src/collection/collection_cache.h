@@ -8,6 +8,9 @@
 //   data_mu    readers take it shared; applying a write takes it exclusively (short).
 // Lock order: cache mutex (never held across I/O) → queue_mu (never held across I/O) →
 // writer_mu → data_mu.
+// A load also looks for the collection's newest index snapshot (collection/index_snapshot.h), read
+// while the rows stream in, and adopts it as the graph when it fits; otherwise the graph is
+// built in the background as for new writes.
 // Memory: each entry's size is measured after its load and after each write; past the budget
 // the least recently used collections not in use by any request are dropped (they reload from
 // Storage on their next use).
@@ -60,6 +63,11 @@ struct LoadedCollection {
   std::atomic<int64_t> used_ms{0};
   std::atomic<int64_t> full_scan_ms{0};  // when every (id, version) was last compared
   std::mutex refresh_mu;
+  // Index snapshots: the newest snapshot this instance adopted or wrote, and the records changed
+  // (or never in a snapshot) since.
+  std::atomic<uint64_t> snapshot_id{0};
+  std::atomic<uint64_t> changes_since_snapshot{0};
+  std::atomic<int64_t> snapshot_retry_ms{0};  // no new attempt before (steady ms) after a failure
 };
 
 class CollectionCache {
@@ -90,6 +98,8 @@ class CollectionCache {
     int64_t hits = 0;
     int64_t misses = 0;
     int64_t evictions = 0;
+    int64_t snapshots_adopted = 0;  // loads that took their graph from an index snapshot
+    int64_t snapshots_refused = 0;  // loads whose snapshot was unusable (graph rebuilt)
   };
   Stats stats();
 
@@ -102,6 +112,9 @@ class CollectionCache {
     size_t bytes = 0;
   };
   void EvictLocked(const std::string& keep);
+  // Adopts `snapshot` (read for `loaded`) as its graph; false when there is none or it is refused.
+  bool AdoptSnapshot(LoadedCollection& loaded, const IndexSnapshotInfo& info,
+                     std::string_view payload);
 
   Storage* storage_;
   const size_t budget_bytes_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "collection/index_snapshot.h"
 #include "common/log.h"
 #include "index/brute_force.h"
 
@@ -64,6 +65,33 @@ bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts) {
   }
   if (pending_.empty()) pending_.shrink_to_fit();
   return pending_count_ > 0;
+}
+
+std::optional<std::string> VectorSearch::Snapshot(const RecordStore& store,
+                                                 uint64_t watermark) const {
+  std::shared_lock lock(mu_);
+  if (!index_ || pending_count_ > 0 || index_->size() == 0) return std::nullopt;
+  return EncodeIndexSnapshot(store, *index_, watermark);
+}
+
+Result<VectorSearch::Adopted> VectorSearch::AdoptSnapshot(const RecordStore& store,
+                                                          std::string_view payload) {
+  std::unique_lock lock(mu_);
+  if (index_) return Status::FailedPrecondition("the collection already has a graph");
+  if (store.dim() == 0) return Status::FailedPrecondition("the collection has no vectors");
+  ASSIGN_OR_RETURN(DecodedIndexSnapshot decoded, DecodeIndexSnapshot(payload, store, params_));
+  index_ = std::move(decoded.index);
+  index_->Reserve(store.capacity());
+  Adopted out;
+  out.reused = decoded.reused;
+  out.changed = decoded.changed.size();
+  out.dropped = decoded.dropped;
+  out.watermark = decoded.watermark;
+  for (uint32_t o : store.OffsetsInInsertionOrder()) {
+    if (!index_->Contains(o)) MarkPendingLocked(o);
+  }
+  out.pending = pending_count_;
+  return out;
 }
 
 bool VectorSearch::HasPending() const {

@@ -23,6 +23,9 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <shared_mutex>
 #include <vector>
 
@@ -57,6 +60,18 @@ class VectorSearch {
   std::vector<Neighbor> Search(const RecordStore& store, const float* query, size_t k,
                                const std::vector<uint32_t>* allowed, size_t ef,
                                SearchPath* path) const;
+
+  // Snapshots (collection/index_snapshot.h). The graph's snapshot covering `watermark`, or
+  // nothing while there is no graph or records are still waiting for it. Data lock held shared.
+  std::optional<std::string> Snapshot(const RecordStore& store, uint64_t watermark) const;
+  // Adopts a snapshot as the graph of a collection that has none yet (just loaded): records it
+  // lacks or holds with another vector become pending. On an error (corrupt, other parameters)
+  // nothing changes and the caller goes on as without a snapshot. Data lock held exclusively.
+  struct Adopted {
+    size_t reused = 0, changed = 0, dropped = 0, pending = 0;
+    uint64_t watermark = 0;
+  };
+  Result<Adopted> AdoptSnapshot(const RecordStore& store, std::string_view payload);
 
   size_t indexed() const;
   size_t pending() const;

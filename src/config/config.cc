@@ -89,6 +89,11 @@ const std::vector<SettingInfo>& Settings() {
        "--freshness-full-scan-seconds",
        "how often a refresh compares every (id, version) of a collection, for rows that reached "
        "ClickHouse later than the window (replicas catching up); 0 = never"},
+      {"index_snapshot_min_records", "CHROMAHOUSE_INDEX_SNAPSHOT_MIN_RECORDS",
+       "--index-snapshot-min-records",
+       "collections with at least this many records keep a snapshot of their HNSW graph in "
+       "ClickHouse (rewritten after 20% of the records changed), so that loading them does not "
+       "rebuild the graph; 0 = write none"},
       {"instance_id", "CHROMAHOUSE_INSTANCE_ID", "--instance-id",
        "0-255, the low bits of every version this instance writes (-1 = random); give each "
        "instance its own"},
@@ -169,6 +174,8 @@ Status ApplySetting(const std::string& key, const std::string& value, const std:
     ASSIGN_OR_RETURN(c->freshness_window_ms, ParseInt(key, value));
   } else if (key == "freshness_full_scan_seconds") {
     ASSIGN_OR_RETURN(c->freshness_full_scan_seconds, ParseInt(key, value));
+  } else if (key == "index_snapshot_min_records") {
+    ASSIGN_OR_RETURN(c->index_snapshot_min_records, ParseInt(key, value));
   } else if (key == "instance_id") {
     ASSIGN_OR_RETURN(int64_t v, ParseInt(key, value));
     c->instance_id = static_cast<int>(std::clamp<int64_t>(v, -2, 1 << 20));
@@ -292,6 +299,10 @@ Status Validate(const Config& c) {
   if (c.freshness_full_scan_seconds < 0) {
     return Status::InvalidArgument("freshness_full_scan_seconds must not be negative, got " +
                                    std::to_string(c.freshness_full_scan_seconds));
+  }
+  if (c.index_snapshot_min_records < 0) {
+    return Status::InvalidArgument("index_snapshot_min_records must not be negative, got " +
+                                   std::to_string(c.index_snapshot_min_records));
   }
   if (c.instance_id < -1 || c.instance_id > 255) {
     return Status::InvalidArgument("instance_id must be between 0 and 255 (or -1 for random), "

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <string>
@@ -534,6 +535,212 @@ size_t HnswIndex::MemoryBytes() const {
          build_.links.capacity() * sizeof(uint32_t) +
          (stripes_ ? kLockStripes * sizeof(std::mutex) : 0) +
          (update_one_hop_.capacity() + update_ids_.capacity()) * sizeof(uint32_t);
+}
+
+}  // namespace chromahouse
+
+namespace chromahouse {
+namespace {
+
+constexpr char kImageMagic[8] = {'C', 'H', 'H', 'N', 'S', 'W', 'G', '1'};
+
+template <typename T>
+void Put(std::string* out, T v) {
+  out->append(reinterpret_cast<const char*>(&v), sizeof(v));
+}
+
+// Bounds-checked reads from an image.
+class ImageReader {
+ public:
+  explicit ImageReader(std::string_view data) : data_(data) {}
+  template <typename T>
+  bool Get(T* v) {
+    if (data_.size() - pos_ < sizeof(T)) return false;
+    std::memcpy(v, data_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return true;
+  }
+  // Skips `n` u32 values.
+  bool SkipU32(size_t n) {
+    if ((data_.size() - pos_) / sizeof(uint32_t) < n) return false;
+    pos_ += n * sizeof(uint32_t);
+    return true;
+  }
+  const char* here() const { return data_.data() + pos_; }
+  size_t position() const { return pos_; }
+  void Seek(size_t pos) { pos_ = pos; }
+  bool AtEnd() const { return pos_ == data_.size(); }
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
+};
+
+Status BadImage(const std::string& what) {
+  return Status::InvalidArgument("hnsw image: " + what);
+}
+
+}  // namespace
+
+void HnswIndex::AppendImage(std::string* out, std::vector<uint32_t>* offsets) const {
+  // Image numbers: live nodes in offset order.
+  std::vector<uint32_t> number(capacity_, kDropNode);
+  const size_t first_offset = offsets->size();
+  for (uint32_t o = 0; o < capacity_; ++o) {
+    if (state_[o] != kLive) continue;
+    number[o] = static_cast<uint32_t>(offsets->size() - first_offset);
+    offsets->push_back(o);
+  }
+  const size_t nodes = offsets->size() - first_offset;
+  // The entry point may be a removed node that still routes; then the highest live node.
+  uint32_t entry = 0;
+  if (nodes > 0) {
+    if (max_level_ >= 0 && state_[entry_point_] == kLive) {
+      entry = number[entry_point_];
+    } else {
+      int best = -1;
+      for (size_t i = first_offset; i < offsets->size(); ++i) {
+        if (level_[(*offsets)[i]] > best) {
+          best = level_[(*offsets)[i]];
+          entry = static_cast<uint32_t>(i - first_offset);
+        }
+      }
+    }
+  }
+  out->reserve(out->size() + 40 + nodes * (1 + 4 * (1 + max_links0_ / 2 + 2)));
+  out->append(kImageMagic, sizeof(kImageMagic));
+  Put<uint32_t>(out, static_cast<uint32_t>(params_.dim));
+  Put<uint32_t>(out, static_cast<uint32_t>(params_.metric));
+  Put<uint32_t>(out, static_cast<uint32_t>(params_.max_neighbors));
+  Put<uint32_t>(out, 0);
+  Put<uint64_t>(out, nodes);
+  Put<uint32_t>(out, entry);
+  Put<uint32_t>(out, 0);
+  std::vector<uint32_t> kept;
+  for (size_t i = first_offset; i < offsets->size(); ++i) {
+    const uint32_t o = (*offsets)[i];
+    const int level = level_[o];
+    out->push_back(static_cast<char>(level));
+    for (int l = 0; l <= level; ++l) {
+      const uint32_t* links = Links(o, l);
+      kept.clear();
+      for (uint32_t j = 1; j <= links[0]; ++j) {
+        if (number[links[j]] != kDropNode) kept.push_back(number[links[j]]);
+      }
+      Put<uint32_t>(out, static_cast<uint32_t>(kept.size()));
+      out->append(reinterpret_cast<const char*>(kept.data()), kept.size() * sizeof(uint32_t));
+    }
+  }
+}
+
+Result<std::unique_ptr<HnswIndex>> HnswIndex::FromImage(
+    const HnswParams& params, std::string_view image, const std::vector<uint32_t>& targets,
+    const std::function<const float*(uint32_t)>& vector_of) {
+  ImageReader r(image);
+  char magic[8];
+  for (char& c : magic) {
+    if (!r.Get(&c)) return BadImage("truncated header");
+  }
+  if (std::memcmp(magic, kImageMagic, sizeof(magic)) != 0) return BadImage("unknown format");
+  uint32_t dim = 0, metric = 0, m = 0, pad = 0, entry = 0;
+  uint64_t nodes = 0;
+  if (!r.Get(&dim) || !r.Get(&metric) || !r.Get(&m) || !r.Get(&pad) || !r.Get(&nodes) ||
+      !r.Get(&entry) || !r.Get(&pad)) {
+    return BadImage("truncated header");
+  }
+  if (dim != params.dim || metric != static_cast<uint32_t>(params.metric) ||
+      m != params.max_neighbors) {
+    return BadImage("built with dim " + std::to_string(dim) + ", metric " +
+                    std::to_string(metric) + ", M " + std::to_string(m) + "; expected dim " +
+                    std::to_string(params.dim) + ", metric " +
+                    std::to_string(static_cast<uint32_t>(params.metric)) + ", M " +
+                    std::to_string(params.max_neighbors));
+  }
+  if (nodes != targets.size()) {
+    return BadImage("holds " + std::to_string(nodes) + " nodes, " +
+                    std::to_string(targets.size()) + " targets given");
+  }
+  if (nodes > 0 && entry >= nodes) return BadImage("entry point out of range");
+  ASSIGN_OR_RETURN(std::unique_ptr<HnswIndex> index, Create(params));
+  HnswIndex& g = *index;
+
+  // Pass 1: levels and counts (a link may only point to a node present on its level).
+  const size_t body = r.position();
+  std::vector<uint8_t> levels(nodes);
+  size_t capacity = 0;
+  for (uint64_t i = 0; i < nodes; ++i) {
+    uint8_t level = 0;
+    if (!r.Get(&level)) return BadImage("truncated at node " + std::to_string(i));
+    if (level > kMaxLevel) return BadImage("node " + std::to_string(i) + " has level " + std::to_string(level));
+    levels[i] = level;
+    for (int l = 0; l <= level; ++l) {
+      uint32_t count = 0;
+      if (!r.Get(&count) || count > g.MaxLinks(l) || !r.SkipU32(count)) {
+        return BadImage("bad link list of node " + std::to_string(i) + " on level " +
+                        std::to_string(l));
+      }
+    }
+    if (targets[i] != kDropNode) capacity = std::max<size_t>(capacity, size_t{targets[i]} + 1);
+  }
+  if (!r.AtEnd()) return BadImage("trailing bytes");
+  g.Reserve(capacity);
+
+  // Pass 2: vectors, levels and links, renumbered to offsets.
+  r.Seek(body);
+  for (uint64_t i = 0; i < nodes; ++i) {
+    uint8_t level = 0;
+    r.Get(&level);
+    const uint32_t o = targets[i];
+    if (o != kDropNode) {
+      if (g.state_[o] != kAbsent) return BadImage("offset " + std::to_string(o) + " given twice");
+      const float* v = vector_of(o);
+      RETURN_IF_ERROR(ValidateVector(o, v, params.dim));
+      NormalizedCopy(params.metric, v, g.MutableVector(o), params.dim);
+      if (g.lift_) {
+        const float n = ActiveKernels().dot(v, v, params.dim);
+        g.norm_sq_[o] = n;
+        g.max_norm_sq_ = std::max(g.max_norm_sq_, n);
+      }
+      g.level_[o] = level;
+      if (level > 0) {
+        size_t slots = size_t(level) * (g.max_links_ + 1);
+        g.upper_[o] = std::make_unique<uint32_t[]>(slots);
+        g.upper_slots_ += slots;
+      }
+      g.state_[o] = kLive;
+      ++g.live_count_;
+    }
+    for (int l = 0; l <= level; ++l) {
+      uint32_t count = 0;
+      r.Get(&count);
+      uint32_t* links = o == kDropNode ? nullptr : g.MutableLinks(o, l);
+      uint32_t kept = 0;
+      for (uint32_t j = 0; j < count; ++j) {
+        uint32_t n = 0;
+        r.Get(&n);
+        if (n >= nodes || levels[n] < l) {
+          return BadImage("node " + std::to_string(i) + " links to node " + std::to_string(n) +
+                          " on level " + std::to_string(l));
+        }
+        if (links && targets[n] != kDropNode) links[1 + kept++] = targets[n];
+      }
+      if (links) links[0] = kept;
+    }
+  }
+  if (nodes > 0) {
+    if (targets[entry] != kDropNode) {
+      g.entry_point_ = targets[entry];
+      g.max_level_ = levels[entry];
+    } else {
+      for (uint64_t i = 0; i < nodes; ++i) {
+        if (targets[i] != kDropNode && levels[i] > g.max_level_) {
+          g.entry_point_ = targets[i];
+          g.max_level_ = levels[i];
+        }
+      }
+    }
+  }
+  return index;
 }
 
 }  // namespace chromahouse

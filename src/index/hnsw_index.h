@@ -40,9 +40,13 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -99,6 +103,23 @@ class HnswIndex final : public VectorIndex {
 
   // Grows the node arrays to hold offsets [0, capacity). Never shrinks. Exclusive.
   void Reserve(size_t capacity);
+
+  // Graph images (for snapshots kept outside the process). Appends the graph's live nodes to
+  // `out` and their offsets, in image order, to `offsets`: node i of the image is offsets[i].
+  // Links to removed nodes are left out. The vectors are not in the image (the caller has them).
+  // Format (host byte order): "CHHNSWG1", u32 dim, u32 metric, u32 M, u32 0, u64 nodes,
+  // u32 entry node, u32 0, then per node: u8 level and, for each level 0..level, u32 count and
+  // `count` u32 node numbers.
+  void AppendImage(std::string* out, std::vector<uint32_t>* offsets) const;
+  // Rebuilds a graph from an image made by AppendImage. `targets[i]` is the offset image node
+  // i takes, or kDropNode to leave it out (links to it are dropped; a dropped entry point is
+  // replaced by the highest remaining node); `vector_of(offset)` gives its vector. `params`
+  // must agree with the image on dim, metric and M. Every count, level and node number is
+  // checked: a malformed image is InvalidArgument naming the problem, never a broken graph.
+  static constexpr uint32_t kDropNode = std::numeric_limits<uint32_t>::max();
+  static Result<std::unique_ptr<HnswIndex>> FromImage(
+      const HnswParams& params, std::string_view image, const std::vector<uint32_t>& targets,
+      const std::function<const float*(uint32_t)>& vector_of);
 
   size_t size() const override { return live_count_; }
   size_t deleted_count() const { return deleted_count_; }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
@@ -502,6 +503,174 @@ TEST(HnswIndex, BatchRejectsPresentAndRepeatedOffsets) {
   ASSERT_FALSE(twice.ok());
   EXPECT_NE(twice.message().find("offset 1 appears twice"), std::string::npos);
   EXPECT_EQ(index->size(), 1u);
+}
+
+// Image rows for the snapshot tests: a graph of kImageRows mixture rows.
+constexpr size_t kImageRows = 3000;
+
+std::vector<Neighbor> Mapped(std::vector<Neighbor> r, const std::vector<uint32_t>& back) {
+  for (auto& n : r) n.second = back[n.second];
+  return r;
+}
+
+TEST(HnswIndex, ImageRoundTripRebuildsTheSameGraphUnderNewOffsets) {
+  MixtureSampler sampler(kDim, 50, kDataSeed);
+  const std::vector<float> data = sampler.Sample(kImageRows);
+  const std::vector<float> queries = sampler.Sample(kQueries);
+  for (Metric metric : {Metric::kL2, Metric::kCosine, Metric::kInnerProduct}) {
+    SCOPED_TRACE(MetricName(metric));
+    auto index = MakeIndex(kDim, metric);
+    AddAll(*index, data);
+    std::string image;
+    std::vector<uint32_t> offsets;
+    index->AppendImage(&image, &offsets);
+    ASSERT_EQ(offsets.size(), kImageRows);
+    // The new process numbers records differently: image node i (old offset offsets[i]) goes to
+    // offset kImageRows - 1 - offsets[i].
+    std::vector<uint32_t> targets(offsets.size()), back(kImageRows);
+    for (size_t i = 0; i < offsets.size(); ++i) {
+      targets[i] = static_cast<uint32_t>(kImageRows - 1 - offsets[i]);
+      back[targets[i]] = offsets[i];
+    }
+    auto loaded = HnswIndex::FromImage(index->params(), image, targets, [&](uint32_t o) {
+      return &data[size_t{back[o]} * kDim];
+    });
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_EQ((*loaded)->size(), kImageRows);
+    for (size_t q = 0; q < kQueries; ++q) {
+      ExpectSameNeighbors(Mapped((*loaded)->Search(&queries[q * kDim], kK, 50, nullptr), back),
+                          index->Search(&queries[q * kDim], kK, 50, nullptr));
+    }
+    // The loaded graph keeps working as a graph: inserts, removals and updates (a vector is its
+    // own nearest neighbour except under inner product).
+    const std::vector<float> more = sampler.Sample(10);
+    for (uint32_t i = 0; i < 10; ++i) {
+      ASSERT_TRUE((*loaded)->Add(static_cast<uint32_t>(kImageRows) + i, &more[i * kDim]).ok());
+      auto hit = (*loaded)->Search(&more[i * kDim], 1, nullptr);
+      ASSERT_EQ(hit.size(), 1u);
+      if (metric != Metric::kInnerProduct) EXPECT_EQ(hit[0].second, kImageRows + i);
+    }
+    EXPECT_TRUE((*loaded)->Remove(0));
+    EXPECT_TRUE((*loaded)->Add(1, &more[0]).ok());
+  }
+}
+
+TEST(HnswIndex, ImageWithDroppedNodesKeepsRecallAndNeverReturnsThem) {
+  MixtureSampler sampler(kDim, 50, kDataSeed + 1);
+  const std::vector<float> data = sampler.Sample(kImageRows);
+  const std::vector<float> queries = sampler.Sample(kQueries);
+  auto index = MakeIndex(kDim, Metric::kL2);
+  AddAll(*index, data);
+  // A removed node is not in the image.
+  ASSERT_TRUE(index->Remove(5));
+  std::string image;
+  std::vector<uint32_t> offsets;
+  index->AppendImage(&image, &offsets);
+  ASSERT_EQ(offsets.size(), kImageRows - 1);
+  EXPECT_EQ(std::count(offsets.begin(), offsets.end(), 5u), 0);
+  // Drop every tenth node and the entry point (its image number is at byte 32 of the header).
+  std::vector<uint32_t> targets(offsets);
+  std::vector<uint8_t> dropped(kImageRows, 0);
+  dropped[5] = 1;
+  uint32_t entry = 0;
+  std::memcpy(&entry, image.data() + 32, sizeof(entry));
+  ASSERT_LT(entry, targets.size());
+  auto drop = [&](size_t i) {
+    if (targets[i] == HnswIndex::kDropNode) return;
+    dropped[targets[i]] = 1;
+    targets[i] = HnswIndex::kDropNode;
+  };
+  drop(entry);
+  for (size_t i = 0; i < targets.size(); i += 10) drop(i);
+  auto loaded = HnswIndex::FromImage(index->params(), image, targets,
+                                     [&](uint32_t o) { return &data[size_t{o} * kDim]; });
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  size_t kept = 0;
+  for (uint8_t d : dropped) kept += d ? 0 : 1;
+  EXPECT_EQ((*loaded)->size(), kept);
+  // Exact answers over the kept rows.
+  std::vector<float> kept_rows;
+  std::vector<uint32_t> kept_offsets;
+  for (uint32_t o = 0; o < kImageRows; ++o) {
+    if (dropped[o]) continue;
+    kept_rows.insert(kept_rows.end(), &data[size_t{o} * kDim], &data[size_t{o + 1} * kDim]);
+    kept_offsets.push_back(o);
+  }
+  const MatrixView matrix{kept_rows.data(), kept_offsets.size(), kDim, kDim};
+  std::vector<std::vector<Neighbor>> exact, approx;
+  for (size_t q = 0; q < kQueries; ++q) {
+    exact.push_back(Mapped(BruteForceSearch(Metric::kL2, &queries[q * kDim], matrix, kK, nullptr),
+                           kept_offsets));
+    approx.push_back((*loaded)->Search(&queries[q * kDim], kK, 100, nullptr));
+    for (const Neighbor& n : approx.back()) EXPECT_FALSE(dropped[n.second]) << n.second;
+  }
+  EXPECT_GE(Recall(approx, exact), 0.95);
+
+  // Every node dropped: an empty graph, not an error.
+  std::vector<uint32_t> none(offsets.size(), HnswIndex::kDropNode);
+  auto empty = HnswIndex::FromImage(index->params(), image, none,
+                                    [&](uint32_t o) { return &data[size_t{o} * kDim]; });
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ((*empty)->size(), 0u);
+  EXPECT_TRUE((*empty)->Search(&queries[0], kK, nullptr).empty());
+}
+
+TEST(HnswIndex, MalformedImagesAreRefusedNeverLoaded) {
+  MixtureSampler sampler(8, 10, kDataSeed + 2);
+  constexpr size_t kRows = 400;
+  const std::vector<float> data = sampler.Sample(kRows);
+  auto index = MakeIndex(8, Metric::kL2);
+  AddAll(*index, data);
+  std::string image;
+  std::vector<uint32_t> offsets;
+  index->AppendImage(&image, &offsets);
+  auto vector_of = [&](uint32_t o) { return &data[size_t{o % kRows} * 8]; };
+  auto load = [&](std::string_view img, const HnswParams& params,
+                  const std::vector<uint32_t>& targets) {
+    return HnswIndex::FromImage(params, img, targets, vector_of);
+  };
+  ASSERT_TRUE(load(image, index->params(), offsets).ok());
+
+  HnswParams other = index->params();
+  other.max_neighbors = 8;
+  auto wrong_m = load(image, other, offsets);
+  ASSERT_FALSE(wrong_m.ok());
+  EXPECT_NE(wrong_m.status().message().find("M 16; expected dim 8, metric 0, M 8"),
+            std::string::npos) << wrong_m.status().message();
+  other = index->params();
+  other.dim = 9;
+  EXPECT_FALSE(load(image, other, offsets).ok());
+  EXPECT_FALSE(load(image, index->params(), {1, 2, 3}).ok());
+  std::vector<uint32_t> twice(offsets);
+  twice[1] = twice[0];
+  auto repeated = load(image, index->params(), twice);
+  ASSERT_FALSE(repeated.ok());
+  EXPECT_NE(repeated.status().message().find("given twice"), std::string::npos);
+
+  // Every truncation is refused.
+  for (size_t len = 0; len < image.size(); len += (len < 64 ? 1 : 37)) {
+    EXPECT_FALSE(load(std::string_view(image).substr(0, len), index->params(), offsets).ok())
+        << "length " << len;
+  }
+  // A changed byte is refused, or yields a graph that searches only valid offsets (the
+  // sanitizer build checks every access).
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<size_t> pos(0, image.size() - 1);
+  std::uniform_int_distribution<int> byte(0, 255);
+  size_t refused = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    std::string bad = image;
+    bad[pos(rng)] = static_cast<char>(byte(rng));
+    auto g = load(bad, index->params(), offsets);
+    if (!g.ok()) {
+      ++refused;
+      continue;
+    }
+    for (size_t q = 0; q < 5; ++q) {
+      for (const Neighbor& n : (*g)->Search(&data[q * 8], 5, nullptr)) EXPECT_LT(n.second, kRows);
+    }
+  }
+  EXPECT_GT(refused, 0u);
 }
 
 }  // namespace

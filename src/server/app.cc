@@ -57,7 +57,8 @@ void RegisterServiceMetrics(RecordService* records, HttpServer* http) {
       "chromahouse_cache_bytes",          "chromahouse_cache_collections",
       "chromahouse_cache_hits_total",     "chromahouse_cache_misses_total",
       "chromahouse_cache_evictions_total", "chromahouse_queries_total",
-      "chromahouse_http_in_flight_requests"};
+      "chromahouse_http_in_flight_requests", "chromahouse_index_snapshot_loads_total",
+      "chromahouse_index_snapshots_written_total", "chromahouse_index_snapshot_bytes_written_total"};
   if (!records || !http) {
     for (const char* name : kNames) m.RemoveCollector(name);
     return;
@@ -80,6 +81,25 @@ void RegisterServiceMetrics(RecordService* records, HttpServer* http) {
   m.SetCollector("chromahouse_cache_evictions_total",
                  "Collections evicted to stay within cache_memory_limit_bytes", "counter",
                  cache([](const Stats& s) { return s.evictions; }));
+  m.SetCollector("chromahouse_index_snapshot_loads_total",
+                 "Collection loads that found an index snapshot, by whether it was adopted",
+                 "counter", [records](const Registry::Emit& emit) {
+                   auto s = records->cache_stats();
+                   emit({{"result", "adopted"}}, static_cast<double>(s.snapshots_adopted));
+                   emit({{"result", "refused"}}, static_cast<double>(s.snapshots_refused));
+                 });
+  m.SetCollector("chromahouse_index_snapshots_written_total",
+                 "Index snapshots written to ClickHouse, by outcome", "counter",
+                 [records](const Registry::Emit& emit) {
+                   auto s = records->snapshot_counts();
+                   emit({{"result", "ok"}}, static_cast<double>(s.written));
+                   emit({{"result", "error"}}, static_cast<double>(s.failed));
+                 });
+  m.SetCollector("chromahouse_index_snapshot_bytes_written_total",
+                 "Bytes of index snapshots written to ClickHouse", "counter",
+                 [records](const Registry::Emit& emit) {
+                   emit({}, static_cast<double>(records->snapshot_counts().bytes));
+                 });
   m.SetCollector("chromahouse_queries_total", "Nearest-neighbour queries by the path the planner took",
                  "counter", [records](const Registry::Emit& emit) {
                    auto p = records->path_counts();
@@ -152,6 +172,9 @@ int RunServer(const Config& config) {
   RecordService& records = *records_owner;
   records.EnableFreshness(
       {config.freshness_ms, config.freshness_window_ms, config.freshness_full_scan_seconds});
+  SnapshotOptions snapshot_options;
+  snapshot_options.min_records = static_cast<size_t>(config.index_snapshot_min_records);
+  records.SetSnapshotOptions(snapshot_options);
   LOG_INFO("instance id {}; freshness {}", instance_id,
            config.freshness_ms < 0   ? std::string("off (single instance)")
            : config.freshness_ms == 0 ? std::string("checked before every request")

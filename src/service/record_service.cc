@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "collection/index_snapshot.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "filter/evaluator.h"
@@ -96,6 +97,7 @@ void RecordService::ApplyRows(LoadedCollection& loaded, const std::vector<Record
     std::unique_lock data(loaded.data_mu);
     auto changes = loaded.store.Apply(rows);
     loaded.search.OnApplied(loaded.store, changes);
+    loaded.changes_since_snapshot.fetch_add(changes.size());
     // Tombstones only matter for rows that a refresh can still bring (within the window behind
     // the watermark); with freshness off, none can.
     if (loaded.store.tombstone_count() > 1024 + loaded.store.size() / 4) {
@@ -145,9 +147,73 @@ void RecordService::IndexLoop() {
       }
       // The graph's memory counts against the cache budget.
       cache_.Touch(loaded->id);
+      if (!stopping_) {
+        if (auto written = WriteSnapshotIfDue(*loaded); !written.ok()) {
+          LOG_WARN("collection {}: index snapshot not written: {}", loaded->id,
+                   written.status().ToString());
+        }
+      }
     }
     lock.lock();
   }
+}
+
+Result<bool> RecordService::MaybeWriteSnapshot(const std::string& collection_id) {
+  auto loaded = cache_.Find(collection_id);
+  if (!loaded) return false;
+  return WriteSnapshotIfDue(*loaded);
+}
+
+Result<bool> RecordService::WriteSnapshotIfDue(LoadedCollection& loaded) {
+  if (snapshots_.min_records == 0 || SteadyMillis() < loaded.snapshot_retry_ms.load()) {
+    return false;
+  }
+  size_t size = 0;
+  {
+    std::shared_lock data(loaded.data_mu);
+    size = loaded.store.size();
+  }
+  const uint64_t changes = loaded.changes_since_snapshot.load();
+  if (size < snapshots_.min_records ||
+      static_cast<double>(changes) < std::max(1.0, snapshots_.change_fraction * double(size))) {
+    return false;
+  }
+  // Another instance may keep this collection's snapshot fresh already.
+  auto latest = storage_->FindIndexSnapshot(loaded.id);
+  if (latest.ok() && *latest && (*latest)->id > loaded.snapshot_id.load() &&
+      (*latest)->watermark >= loaded.watermark.load()) {
+    loaded.snapshot_id.store((*latest)->id);
+    loaded.changes_since_snapshot.fetch_sub(changes);
+    return false;
+  }
+  const int64_t started = SteadyMillis();
+  std::optional<std::string> payload;
+  IndexSnapshotInfo info;
+  {
+    std::shared_lock data(loaded.data_mu);
+    info.watermark = loaded.watermark.load();
+    payload = loaded.search.Snapshot(loaded.store, info.watermark);
+    info.records = loaded.search.indexed();
+  }
+  if (!payload) return false;  // no graph yet, or records still waiting for it
+  const int64_t encoded = SteadyMillis();
+  info.id = clock_->Next();
+  info.format = kIndexSnapshotFormat;
+  info.bytes = payload->size();
+  if (Status s = storage_->WriteIndexSnapshot(loaded.id, info, *payload); !s.ok()) {
+    ++snapshots_failed_;
+    loaded.snapshot_retry_ms.store(SteadyMillis() + 60000);
+    return s;
+  }
+  ++snapshots_written_;
+  snapshot_bytes_ += static_cast<int64_t>(info.bytes);
+  loaded.snapshot_id.store(info.id);
+  loaded.changes_since_snapshot.fetch_sub(changes);
+  LOG_INFO("collection {}: index snapshot {} written ({} nodes, {} MiB; encoded in {} ms, "
+           "stored in {} ms)",
+           loaded.id, info.id, info.records, info.bytes >> 20, encoded - started,
+           SteadyMillis() - encoded);
+  return true;
 }
 
 void RecordService::WaitIndexed(const std::string& collection_id) {

@@ -57,6 +57,15 @@ struct FreshnessOptions {
   int64_t full_scan_seconds = 30;
 };
 
+// Index snapshots written by this instance (collection/index_snapshot.h).
+struct SnapshotOptions {
+  // Collections with at least this many records get snapshots of their graph; 0 = never write
+  // any (snapshots that exist are still read).
+  size_t min_records = 0;
+  // A new snapshot once this fraction of the records changed (or were never in one).
+  double change_fraction = 0.2;
+};
+
 class RecordService {
  public:
   // `cache_budget_bytes` bounds the memory of loaded collections (0 = unbounded).
@@ -70,6 +79,21 @@ class RecordService {
   Result<GetResult> Get(const std::string& collection_id, const GetRequest& request);
   Result<QueryResult> Query(const std::string& collection_id, const QueryRequest& request);
   Result<int64_t> Count(const std::string& collection_id);
+
+  // Sets when graphs are saved as index snapshots; call before serving.
+  void SetSnapshotOptions(SnapshotOptions options) { snapshots_ = options; }
+  // Writes the snapshot of `collection_id`'s graph now if the policy calls for one (the indexer
+  // does this when it catches up; tests and benchmarks call it directly). Returns whether one
+  // was written.
+  Result<bool> MaybeWriteSnapshot(const std::string& collection_id);
+  struct SnapshotCounts {
+    int64_t written = 0;
+    int64_t failed = 0;
+    int64_t bytes = 0;
+  };
+  SnapshotCounts snapshot_counts() const {
+    return {snapshots_written_.load(), snapshots_failed_.load(), snapshot_bytes_.load()};
+  }
 
   // Turns on refreshing from storage (see FreshnessOptions); call once, before serving.
   void EnableFreshness(FreshnessOptions options);
@@ -113,6 +137,7 @@ class RecordService {
                                const std::optional<Where>& where_document) const;
   void PurgeLoop();
   void IndexLoop();
+  Result<bool> WriteSnapshotIfDue(LoadedCollection& loaded);
   void ScheduleIndexing(const std::shared_ptr<LoadedCollection>& loaded);
   // Applies committed rows to memory and hands new vectors to the background indexer.
   void ApplyRows(LoadedCollection& loaded, const std::vector<RecordRow>& rows);
@@ -143,6 +168,10 @@ class RecordService {
   std::mutex refresh_loop_mu_;
   std::condition_variable refresh_loop_cv_;
   std::thread refresh_thread_;
+  SnapshotOptions snapshots_;
+  std::atomic<int64_t> snapshots_written_{0};
+  std::atomic<int64_t> snapshots_failed_{0};
+  std::atomic<int64_t> snapshot_bytes_{0};
   std::atomic<int64_t> brute_force_queries_{0};
   std::atomic<int64_t> hnsw_queries_{0};
 };

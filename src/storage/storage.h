@@ -9,7 +9,10 @@
 // with the backend's own message otherwise.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -17,6 +20,16 @@
 #include "core/record.h"
 
 namespace chromahouse {
+
+// One stored index snapshot of a collection (collection/index_snapshot.h: the payload is opaque
+// here).
+struct IndexSnapshotInfo {
+  uint64_t id = 0;         // unique and increasing (a version from the clock)
+  uint32_t format = 0;     // the payload's format version
+  uint64_t watermark = 0;  // the highest record version the snapshot covers
+  uint64_t records = 0;    // graph nodes
+  uint64_t bytes = 0;      // payload size
+};
 
 class Storage {
  public:
@@ -57,9 +70,20 @@ class Storage {
   virtual Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,
                                                           const std::vector<std::string>& ids,
                                                           uint64_t min_version) = 0;
-  // Physically removes a deleted collection's records. May run in the background; readers
+  // Physically removes a deleted collection's records and index snapshots. May run in the background; readers
   // never see them anyway (the collection is gone from the catalog).
   virtual Status PurgeRecords(const std::string& collection_id) = 0;
+
+  // Index snapshots. The newest complete snapshot of a collection, or nullopt…
+  virtual Result<std::optional<IndexSnapshotInfo>> FindIndexSnapshot(
+      const std::string& collection_id) = 0;
+  // …its payload (NotFound if it disappeared meanwhile)…
+  virtual Result<std::string> ReadIndexSnapshot(const std::string& collection_id,
+                                                const IndexSnapshotInfo& info) = 0;
+  // …and storing one: all of it in one write (a reader never sees part of it), then the
+  // collection's older snapshots are removed (in the background, where the backend allows).
+  virtual Status WriteIndexSnapshot(const std::string& collection_id,
+                                    const IndexSnapshotInfo& info, std::string_view payload) = 0;
 
   // Removes all data (the reset route). The schema stays.
   virtual Status Reset() = 0;

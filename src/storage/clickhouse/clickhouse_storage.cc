@@ -43,6 +43,14 @@ const std::vector<Migration>& Migrations() {
            "uri Nullable(String), metadata Nullable(String)) "
            "ENGINE = ReplacingMergeTree(ver) ORDER BY (collection, id)",
        }},
+      {3,
+       "index snapshots table",
+       {
+           "CREATE TABLE IF NOT EXISTS {db}.index_snapshots (collection String, "
+           "snapshot UInt64, chunk UInt32, chunks UInt32, format UInt32, watermark UInt64, "
+           "records UInt64, bytes UInt64, data String) "
+           "ENGINE = MergeTree ORDER BY (collection, snapshot, chunk)",
+       }},
   };
   return kMigrations;
 }
@@ -577,15 +585,136 @@ Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecordsByIds(
 }
 
 Status ClickHouseStorage::PurgeRecords(const std::string& collection_id) {
-  // A mutation: asynchronous in ClickHouse, never run on a request path.
+  // Mutations: asynchronous in ClickHouse, never run on a request path.
+  RETURN_IF_ERROR(transport_
+                      ->Execute("purge records", "ALTER TABLE " + Table("records") +
+                                                     " DELETE WHERE collection = " +
+                                                     Quote(collection_id))
+                      .status());
   return transport_
-      ->Execute("purge records", "ALTER TABLE " + Table("records") +
-                                     " DELETE WHERE collection = " + Quote(collection_id))
+      ->Execute("purge index snapshots", "ALTER TABLE " + Table("index_snapshots") +
+                                             " DELETE WHERE collection = " +
+                                             Quote(collection_id))
+      .status();
+}
+
+Result<std::optional<IndexSnapshotInfo>> ClickHouseStorage::FindIndexSnapshot(
+    const std::string& collection_id) {
+  // Complete snapshots only: every chunk present (a failed write may have left part of one).
+  ASSIGN_OR_RETURN(
+      std::string body,
+      transport_->Execute(
+          "find index snapshot",
+          "SELECT snapshot, any(format) AS format, any(watermark) AS watermark, "
+          "any(records) AS records, any(bytes) AS bytes, any(chunks) AS chunks, "
+          "uniqExact(chunk) AS present FROM " + Table("index_snapshots") +
+              " WHERE collection = " + Quote(collection_id) +
+              " GROUP BY snapshot HAVING present = chunks ORDER BY snapshot DESC LIMIT 1"
+              " FORMAT JSONEachRow"));
+  std::optional<IndexSnapshotInfo> out;
+  RETURN_IF_ERROR(ForEachRow("find index snapshot", body, [&](simdjson::dom::object& row) {
+    IndexSnapshotInfo info;
+    info.id = GetUInt(row, "snapshot");
+    info.format = static_cast<uint32_t>(GetUInt(row, "format"));
+    info.watermark = GetUInt(row, "watermark");
+    info.records = GetUInt(row, "records");
+    info.bytes = GetUInt(row, "bytes");
+    out = info;
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<std::string> ClickHouseStorage::ReadIndexSnapshot(const std::string& collection_id,
+                                                         const IndexSnapshotInfo& info) {
+  std::string payload;
+  payload.reserve(info.bytes);
+  std::string pending;
+  uint32_t next_chunk = 0;
+  // Rows of (chunk as UInt64, data String), in chunk order; each chunk's bytes are appended to
+  // the payload as soon as its row is complete.
+  auto parse = [&](bool final) -> Status {
+    size_t pos = 0;
+    while (pos < pending.size()) {
+      RowBinaryReader r(std::string_view(pending).substr(pos));
+      uint64_t chunk = 0;
+      uint64_t size = 0;
+      if (!r.UInt64(&chunk) || !r.VarUInt(&size) || size > pending.size() - pos - r.position()) {
+        if (final) return Status::Internal("truncated RowBinary from ClickHouse (index snapshot)");
+        break;
+      }
+      if (chunk != next_chunk) {
+        return Status::Internal("index snapshot " + std::to_string(info.id) + " of collection " +
+                                collection_id + ": chunk " + std::to_string(chunk) +
+                                " where " + std::to_string(next_chunk) + " was expected");
+      }
+      payload.append(pending.data() + pos + r.position(), size);
+      pos += r.position() + size;
+      ++next_chunk;
+    }
+    pending.erase(0, pos);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(transport_->ExecuteStreaming(
+      "read index snapshot",
+      "SELECT toUInt64(chunk), data FROM " + Table("index_snapshots") +
+          " WHERE collection = " + Quote(collection_id) +
+          " AND snapshot = " + std::to_string(info.id) + " ORDER BY chunk FORMAT RowBinary",
+      [&](std::string_view chunk) {
+        pending.append(chunk);
+        return parse(false);
+      },
+      snapshot_timeout_ms_));
+  RETURN_IF_ERROR(parse(true));
+  if (next_chunk == 0) {
+    return Status::NotFound("index snapshot " + std::to_string(info.id) + " of collection " +
+                            collection_id + " is gone");
+  }
+  if (payload.size() != info.bytes) {
+    return Status::Internal("index snapshot " + std::to_string(info.id) + " of collection " +
+                            collection_id + " holds " + std::to_string(payload.size()) +
+                            " bytes, " + std::to_string(info.bytes) + " expected");
+  }
+  return payload;
+}
+
+Status ClickHouseStorage::WriteIndexSnapshot(const std::string& collection_id,
+                                             const IndexSnapshotInfo& info,
+                                             std::string_view payload) {
+  // One INSERT of all chunks: one block, so ClickHouse writes it as one part (or not at all).
+  const size_t kChunkBytes = snapshot_chunk_bytes_;
+  const size_t chunks = std::max<size_t>(1, (payload.size() + kChunkBytes - 1) / kChunkBytes);
+  std::string body;
+  body.reserve(payload.size() + chunks * (collection_id.size() + 64));
+  RowBinaryWriter w(&body);
+  for (size_t c = 0; c < chunks; ++c) {
+    w.String(collection_id);
+    w.UInt64(info.id);
+    w.UInt32(static_cast<uint32_t>(c));
+    w.UInt32(static_cast<uint32_t>(chunks));
+    w.UInt32(info.format);
+    w.UInt64(info.watermark);
+    w.UInt64(info.records);
+    w.UInt64(payload.size());
+    w.String(payload.substr(c * kChunkBytes, kChunkBytes));
+  }
+  RETURN_IF_ERROR(transport_
+                      ->Execute("write index snapshot",
+                                "INSERT INTO " + Table("index_snapshots") +
+                                    " (collection, snapshot, chunk, chunks, format, watermark,"
+                                    " records, bytes, data) FORMAT RowBinary",
+                                body, snapshot_timeout_ms_)
+                      .status());
+  // The older snapshots go by a mutation (asynchronous; readers pick the newest anyway).
+  return transport_
+      ->Execute("remove old index snapshots",
+                "ALTER TABLE " + Table("index_snapshots") + " DELETE WHERE collection = " +
+                    Quote(collection_id) + " AND snapshot < " + std::to_string(info.id))
       .status();
 }
 
 Status ClickHouseStorage::Reset() {
-  for (const char* table : {"tenants", "databases", "collections", "records"}) {
+  for (const char* table : {"tenants", "databases", "collections", "records", "index_snapshots"}) {
     RETURN_IF_ERROR(
         transport_->Execute("reset", "TRUNCATE TABLE " + Table(table) + OnCluster()).status());
   }

@@ -51,6 +51,12 @@ class ClickHouseStorage : public Storage {
   Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,
                                                   const std::vector<std::string>& ids,
                                                   uint64_t min_version) override;
+  Result<std::optional<IndexSnapshotInfo>> FindIndexSnapshot(
+      const std::string& collection_id) override;
+  Result<std::string> ReadIndexSnapshot(const std::string& collection_id,
+                                        const IndexSnapshotInfo& info) override;
+  Status WriteIndexSnapshot(const std::string& collection_id, const IndexSnapshotInfo& info,
+                            std::string_view payload) override;
   Status PurgeRecords(const std::string& collection_id) override;
   Status Reset() override;
 
@@ -63,6 +69,10 @@ class ClickHouseStorage : public Storage {
   // Time limit of the refresh reads (LoadRecordVersions, LoadRecordsByIds, catalog loads with
   // tombstones): best effort, it must not hold a request long while ClickHouse hangs.
   void set_refresh_timeout_ms(int ms) { refresh_timeout_ms_ = ms; }
+  // Time limit of an index snapshot's write or read (hundreds of MB for millions of records).
+  void set_snapshot_timeout_ms(int ms) { snapshot_timeout_ms_ = ms; }
+  // Bytes per stored row of a snapshot (8 MiB; tests use small ones).
+  void set_snapshot_chunk_bytes(size_t bytes) { snapshot_chunk_bytes_ = bytes < 1 ? 1 : bytes; }
 
  private:
   std::string Table(std::string_view name) const { return database_ + "." + std::string(name); }
@@ -77,6 +87,8 @@ class ClickHouseStorage : public Storage {
                              int timeout_ms = 0);
 
   std::unique_ptr<SqlTransport> transport_;
+  int snapshot_timeout_ms_ = 300000;
+  size_t snapshot_chunk_bytes_ = size_t{8} << 20;
   std::string database_;
   std::string cluster_;
   int refresh_timeout_ms_ = 2000;

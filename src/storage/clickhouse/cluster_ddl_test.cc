@@ -36,7 +36,7 @@ std::vector<std::string> SchemaStatements(const std::string& cluster) {
 
 TEST(ClusterDdlTest, SingleNodeUsesPlainEngines) {
   auto ddl = SchemaStatements("");
-  ASSERT_EQ(ddl.size(), 6u);
+  ASSERT_EQ(ddl.size(), 7u);
   EXPECT_EQ(ddl[0], "CREATE DATABASE IF NOT EXISTS ch");
   EXPECT_EQ(ddl[1],
             "CREATE TABLE IF NOT EXISTS ch.schema_migrations (version UInt32, description String, "
@@ -46,7 +46,7 @@ TEST(ClusterDdlTest, SingleNodeUsesPlainEngines) {
 
 TEST(ClusterDdlTest, ClusterModeCreatesReplicatedTablesOnCluster) {
   auto ddl = SchemaStatements("repl");
-  ASSERT_EQ(ddl.size(), 6u);
+  ASSERT_EQ(ddl.size(), 7u);
   EXPECT_EQ(ddl[0], "CREATE DATABASE IF NOT EXISTS ch ON CLUSTER repl");
   EXPECT_EQ(ddl[1],
             "CREATE TABLE IF NOT EXISTS ch.schema_migrations ON CLUSTER repl (version UInt32, "
@@ -59,6 +59,12 @@ TEST(ClusterDdlTest, ClusterModeCreatesReplicatedTablesOnCluster) {
             "Nullable(String), uri Nullable(String), metadata Nullable(String)) ENGINE = "
             "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/ch.records', '{replica}', "
             "ver) ORDER BY (collection, id)");
+  EXPECT_EQ(ddl[6],
+            "CREATE TABLE IF NOT EXISTS ch.index_snapshots ON CLUSTER repl (collection String, "
+            "snapshot UInt64, chunk UInt32, chunks UInt32, format UInt32, watermark UInt64, "
+            "records UInt64, bytes UInt64, data String) ENGINE = "
+            "ReplicatedMergeTree('/clickhouse/tables/{shard}/ch.index_snapshots', '{replica}') "
+            "ORDER BY (collection, snapshot, chunk)");
   for (size_t i = 1; i < ddl.size(); ++i) {
     EXPECT_NE(ddl[i].find(" ON CLUSTER repl ("), std::string::npos) << ddl[i];
     EXPECT_NE(ddl[i].find("ENGINE = Replicated"), std::string::npos) << ddl[i];

@@ -1,5 +1,5 @@
 // RowBinary encoding and decoding (ClickHouse's row-oriented binary format), for the columns
-// chromahouse uses: UInt8, UInt64, String, Array(Float32) and Nullable(String).
+// chromahouse uses: UInt8, UInt32 (written only), UInt64, String, Array(Float32) and Nullable(String).
 // Layouts are identical on ClickHouse 18.16 and current releases.
 #pragma once
 
@@ -16,6 +16,11 @@ class RowBinaryWriter {
  public:
   explicit RowBinaryWriter(std::string* out) : out_(out) {}
   void UInt8(uint8_t v) { out_->push_back(static_cast<char>(v)); }
+  void UInt32(uint32_t v) {
+    char b[4];
+    std::memcpy(b, &v, 4);
+    out_->append(b, 4);
+  }
   void UInt64(uint64_t v) {
     char b[8];
     std::memcpy(b, &v, 8);  // x86-64 is little-endian, as RowBinary

@@ -120,6 +120,39 @@ Status MemoryStorage::PurgeRecords(const std::string& collection_id) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();
   records_.erase(collection_id);
+  snapshots_.erase(collection_id);
+  return Status::Ok();
+}
+
+Result<std::optional<IndexSnapshotInfo>> MemoryStorage::FindIndexSnapshot(
+    const std::string& collection_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  auto it = snapshots_.find(collection_id);
+  if (it == snapshots_.end() || it->second.empty()) return std::optional<IndexSnapshotInfo>();
+  return std::optional<IndexSnapshotInfo>(it->second.rbegin()->second.first);
+}
+
+Result<std::string> MemoryStorage::ReadIndexSnapshot(const std::string& collection_id,
+                                                     const IndexSnapshotInfo& info) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  auto it = snapshots_.find(collection_id);
+  if (it == snapshots_.end() || !it->second.count(info.id)) {
+    return Status::NotFound("index snapshot " + std::to_string(info.id) + " of collection " +
+                            collection_id + " is gone");
+  }
+  return it->second[info.id].second;
+}
+
+Status MemoryStorage::WriteIndexSnapshot(const std::string& collection_id,
+                                         const IndexSnapshotInfo& info,
+                                         std::string_view payload) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  auto& mine = snapshots_[collection_id];
+  mine[info.id] = {info, std::string(payload)};
+  while (mine.size() > 1) mine.erase(mine.begin());
   return Status::Ok();
 }
 
@@ -130,6 +163,7 @@ Status MemoryStorage::Reset() {
   databases_.clear();
   collections_.clear();
   records_.clear();
+  snapshots_.clear();
   return Status::Ok();
 }
 

@@ -30,6 +30,12 @@ class MemoryStorage : public Storage {
   Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,
                                                   const std::vector<std::string>& ids,
                                                   uint64_t min_version) override;
+  Result<std::optional<IndexSnapshotInfo>> FindIndexSnapshot(
+      const std::string& collection_id) override;
+  Result<std::string> ReadIndexSnapshot(const std::string& collection_id,
+                                        const IndexSnapshotInfo& info) override;
+  Status WriteIndexSnapshot(const std::string& collection_id, const IndexSnapshotInfo& info,
+                            std::string_view payload) override;
   Status PurgeRecords(const std::string& collection_id) override;
   Status Reset() override;
 
@@ -43,6 +49,8 @@ class MemoryStorage : public Storage {
   std::map<std::string, Database> databases_;          // key tenant + '\0' + name
   std::map<std::string, Collection> collections_;      // key id
   std::map<std::string, std::map<std::string, RecordRow>> records_;  // collection → id → row
+  // collection → snapshot id → (info, payload)
+  std::map<std::string, std::map<uint64_t, std::pair<IndexSnapshotInfo, std::string>>> snapshots_;
 };
 
 }  // namespace chromahouse
