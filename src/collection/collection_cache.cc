@@ -32,9 +32,11 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
     Status status;
     std::optional<IndexSnapshotInfo> info;
     std::string payload;
+    int64_t read_ms = 0;  // finding and reading it
   };
   std::future<Snapshot> snapshot = std::async(std::launch::async, [this, &collection_id] {
     Snapshot out;
+    const int64_t began = SteadyMillis();
     auto found = storage_->FindIndexSnapshot(collection_id);
     if (!found.ok()) {
       out.status = found.status();
@@ -48,6 +50,7 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
     } else {
       out.payload = std::move(payload).value();
     }
+    out.read_ms = SteadyMillis() - began;
     return out;
   });
   auto loaded_rows = storage_->LoadRecords(collection_id);
@@ -66,7 +69,7 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
     LOG_WARN("collection {}: cannot read its index snapshot ({}); building the graph",
              collection_id, snap.status.ToString());
   } else if (snap.info && loaded->store.size() >= VectorSearch::kIndexMinRecords) {
-    adopted = AdoptSnapshot(*loaded, *snap.info, snap.payload);
+    adopted = AdoptSnapshot(*loaded, *snap.info, snap.payload, snap.read_ms);
   }
   if (!adopted) {
     loaded->search.OnApplied(loaded->store, changes);
@@ -89,7 +92,7 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
 }
 
 bool CollectionCache::AdoptSnapshot(LoadedCollection& loaded, const IndexSnapshotInfo& info,
-                                    std::string_view payload) {
+                                    std::string_view payload, int64_t read_ms) {
   const int64_t started = SteadyMillis();
   auto adopted = loaded.search.AdoptSnapshot(loaded.store, payload);
   std::lock_guard lock(mu_);
@@ -103,9 +106,9 @@ bool CollectionCache::AdoptSnapshot(LoadedCollection& loaded, const IndexSnapsho
   loaded.snapshot_id.store(info.id);
   loaded.changes_since_snapshot.store(adopted->pending + adopted->dropped);
   LOG_INFO("collection {}: graph from index snapshot {} ({} MiB, {} nodes reused, {} changed, "
-           "{} dropped, {} records to index) in {} ms",
+           "{} dropped, {} records to index; read in {} ms, adopted in {} ms)",
            loaded.id, info.id, payload.size() >> 20, adopted->reused, adopted->changed,
-           adopted->dropped, adopted->pending, SteadyMillis() - started);
+           adopted->dropped, adopted->pending, read_ms, SteadyMillis() - started);
   return true;
 }
 

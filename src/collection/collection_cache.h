@@ -114,7 +114,7 @@ class CollectionCache {
   void EvictLocked(const std::string& keep);
   // Adopts `snapshot` (read for `loaded`) as its graph; false when there is none or it is refused.
   bool AdoptSnapshot(LoadedCollection& loaded, const IndexSnapshotInfo& info,
-                     std::string_view payload);
+                     std::string_view payload, int64_t read_ms);
 
   Storage* storage_;
   const size_t budget_bytes_;

@@ -47,10 +47,12 @@ void VectorSearch::OnApplied(const RecordStore& store,
   }
 }
 
-bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts) {
+bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int threads) {
   std::unique_lock lock(mu_);
   if (!index_) return false;
   size_t done = 0;
+  std::vector<uint32_t> fresh;  // offsets without a node: inserted together
+  std::vector<const float*> vectors;
   while (!pending_.empty() && done < max_inserts) {
     uint32_t o = pending_.back();
     pending_.pop_back();
@@ -58,13 +60,28 @@ bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts) {
     is_pending_[o] = 0;
     --pending_count_;
     if (!store.IsLive(o)) continue;
+    ++done;
+    if (threads > 1 && !index_->HasNode(o)) {
+      fresh.push_back(o);
+      vectors.push_back(store.embedding(o));
+      continue;
+    }
     if (Status s = index_->Add(o, store.embedding(o)); !s.ok()) {
       LOG_WARN("vector index insert of offset {} failed: {}", o, s.message());
     }
-    ++done;
+  }
+  if (!fresh.empty()) {
+    if (Status s = index_->AddBatch(fresh, vectors, threads); !s.ok()) {
+      LOG_WARN("vector index insert of {} offsets failed: {}", fresh.size(), s.message());
+    }
   }
   if (pending_.empty()) pending_.shrink_to_fit();
   return pending_count_ > 0;
+}
+
+bool VectorSearch::IndexStep(const RecordStore& store, int threads) {
+  if (threads > 1 && pending() >= kBulkPending) return IndexSome(store, kBulkStep, threads);
+  return IndexSome(store, kStep, 1);
 }
 
 std::optional<std::string> VectorSearch::Snapshot(const RecordStore& store,

@@ -113,6 +113,45 @@ TEST_F(VectorSearchTest, PlannerUsesBruteForceForSmallAllowedSets) {
   EXPECT_GE(Recall(got, Exact(q, 10, &half)), 0.9);
 }
 
+TEST_F(VectorSearchTest, IndexerStepsAreBulkAndParallelWhileManyRecordsWait) {
+  // 5,000 waiting: bulk steps of kBulkStep with two threads.
+  ASSERT_TRUE(search_->IndexStep(store_, 2));
+  EXPECT_EQ(search_->pending(), 5000u - VectorSearch::kBulkStep);
+  EXPECT_EQ(search_->indexed(), VectorSearch::kBulkStep);
+  // Records already in the graph that change meanwhile are re-inserted (Add), new ones batched.
+  std::vector<RecordRow> moved;
+  for (const char* id : {"r4999", "r4998", "r10"}) {
+    RecordRow r = store_.Row(*store_.Find(id));
+    r.version = 20'000'000 + moved.size();
+    for (float& x : r.embedding) x += 0.25f;
+    moved.push_back(r);
+  }
+  Apply(moved);
+  while (search_->pending() >= VectorSearch::kBulkPending) ASSERT_TRUE(search_->IndexStep(store_, 2));
+  // Below the threshold: small single-thread steps.
+  const size_t before = search_->pending();
+  search_->IndexStep(store_, 2);
+  EXPECT_EQ(search_->pending(), before - VectorSearch::kStep);
+  while (search_->IndexStep(store_, 2)) {
+  }
+  EXPECT_EQ(search_->indexed(), 5000u);
+  auto queries = RandomRows(100, 16, 98, 1'000'000);
+  double recall = 0;
+  for (const auto& q : queries) {
+    SearchPath path;
+    auto got = search_->Search(store_, q.embedding.data(), 10, nullptr, 100, &path);
+    ASSERT_EQ(path, SearchPath::kHnsw);
+    recall += Recall(got, Exact(q.embedding.data(), 10, nullptr));
+  }
+  EXPECT_GE(recall / 100, 0.95);
+  for (const RecordRow& r : moved) {
+    SearchPath path;
+    auto got = search_->Search(store_, r.embedding.data(), 1, nullptr, 100, &path);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(store_.id(got[0].second), r.id);
+  }
+}
+
 TEST_F(VectorSearchTest, UpdatesAndDeletesAreReflectedBeforeAndAfterIndexing) {
   while (search_->IndexSome(store_, 1024)) {
   }

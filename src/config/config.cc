@@ -89,6 +89,9 @@ const std::vector<SettingInfo>& Settings() {
        "--freshness-full-scan-seconds",
        "how often a refresh compares every (id, version) of a collection, for rows that reached "
        "ClickHouse later than the window (replicas catching up); 0 = never"},
+      {"indexer_threads", "CHROMAHOUSE_INDEXER_THREADS", "--indexer-threads",
+       "threads that build a collection's HNSW graph while many records wait for it (a load "
+       "without a snapshot, a large ingest); 0 = one per core"},
       {"index_snapshot_min_records", "CHROMAHOUSE_INDEX_SNAPSHOT_MIN_RECORDS",
        "--index-snapshot-min-records",
        "collections with at least this many records keep a snapshot of their HNSW graph in "
@@ -174,6 +177,9 @@ Status ApplySetting(const std::string& key, const std::string& value, const std:
     ASSIGN_OR_RETURN(c->freshness_window_ms, ParseInt(key, value));
   } else if (key == "freshness_full_scan_seconds") {
     ASSIGN_OR_RETURN(c->freshness_full_scan_seconds, ParseInt(key, value));
+  } else if (key == "indexer_threads") {
+    ASSIGN_OR_RETURN(int64_t v, ParseInt(key, value));
+    c->indexer_threads = static_cast<int>(std::clamp<int64_t>(v, -1, 1024));
   } else if (key == "index_snapshot_min_records") {
     ASSIGN_OR_RETURN(c->index_snapshot_min_records, ParseInt(key, value));
   } else if (key == "instance_id") {
@@ -299,6 +305,10 @@ Status Validate(const Config& c) {
   if (c.freshness_full_scan_seconds < 0) {
     return Status::InvalidArgument("freshness_full_scan_seconds must not be negative, got " +
                                    std::to_string(c.freshness_full_scan_seconds));
+  }
+  if (c.indexer_threads < 0) {
+    return Status::InvalidArgument("indexer_threads must not be negative, got " +
+                                   std::to_string(c.indexer_threads));
   }
   if (c.index_snapshot_min_records < 0) {
     return Status::InvalidArgument("index_snapshot_min_records must not be negative, got " +

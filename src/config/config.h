@@ -40,6 +40,7 @@ struct Config {
   int64_t freshness_ms = 100;         // -1 = never re-read (one instance), 0 = before every read
   int64_t freshness_window_ms = 2000;  // how far behind the newest version a refresh re-reads
   int64_t freshness_full_scan_seconds = 30;  // compare every (id, version) this often; 0 = never
+  int indexer_threads = 0;  // bulk graph building; 0 = one per core
   int64_t index_snapshot_min_records = 20000;  // graphs of collections this big are snapshotted
   int instance_id = -1;               // low 8 bits of every version; -1 = random at start
 

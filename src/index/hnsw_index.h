@@ -92,6 +92,8 @@ class HnswIndex final : public VectorIndex {
   // Marks `offset` deleted; false if it is not live. O(1). Exclusive.
   bool Remove(uint32_t offset) override;
   bool Contains(uint32_t offset) const override;
+  // Live or removed: the offset has a node (AddBatch refuses it; Add updates it).
+  bool HasNode(uint32_t offset) const { return offset < capacity_ && state_[offset] != kAbsent; }
 
   // Search with ef = ef_search().
   std::vector<Neighbor> Search(const float* query, size_t k, const AllowFn* allow) const override;

@@ -548,7 +548,9 @@ TEST(HnswIndex, ImageRoundTripRebuildsTheSameGraphUnderNewOffsets) {
       ASSERT_TRUE((*loaded)->Add(static_cast<uint32_t>(kImageRows) + i, &more[i * kDim]).ok());
       auto hit = (*loaded)->Search(&more[i * kDim], 1, nullptr);
       ASSERT_EQ(hit.size(), 1u);
-      if (metric != Metric::kInnerProduct) EXPECT_EQ(hit[0].second, kImageRows + i);
+      if (metric != Metric::kInnerProduct) {
+        EXPECT_EQ(hit[0].second, kImageRows + i);
+      }
     }
     EXPECT_TRUE((*loaded)->Remove(0));
     EXPECT_TRUE((*loaded)->Add(1, &more[0]).ok());

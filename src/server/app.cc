@@ -175,6 +175,7 @@ int RunServer(const Config& config) {
   SnapshotOptions snapshot_options;
   snapshot_options.min_records = static_cast<size_t>(config.index_snapshot_min_records);
   records.SetSnapshotOptions(snapshot_options);
+  records.SetIndexerThreads(config.indexer_threads);
   LOG_INFO("instance id {}; freshness {}", instance_id,
            config.freshness_ms < 0   ? std::string("off (single instance)")
            : config.freshness_ms == 0 ? std::string("checked before every request")

@@ -136,12 +136,13 @@ void RecordService::IndexLoop() {
     index_scheduled_.erase(id);
     lock.unlock();
     if (auto loaded = weak.lock()) {
-      // Small steps, so that queries and writes never wait long for the graph.
+      // Steps (see VectorSearch::IndexStep), so that queries and writes never wait long for the
+      // graph.
       bool more = true;
       while (more) {
         {
           std::shared_lock data(loaded->data_mu);
-          more = loaded->search.IndexSome(loaded->store, 32);
+          more = loaded->search.IndexStep(loaded->store, indexer_threads_.load());
         }
         if (stopping_) break;
       }

@@ -11,6 +11,7 @@
 // Thread safety: all methods are thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -80,6 +81,12 @@ class RecordService {
   Result<QueryResult> Query(const std::string& collection_id, const QueryRequest& request);
   Result<int64_t> Count(const std::string& collection_id);
 
+  // Threads of the background indexer's bulk steps (a collection loaded without a snapshot, a
+  // large ingest); 0 = one per core.
+  void SetIndexerThreads(int threads) {
+    indexer_threads_ = threads > 0 ? threads
+                                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
   // Sets when graphs are saved as index snapshots; call before serving.
   void SetSnapshotOptions(SnapshotOptions options) { snapshots_ = options; }
   // Writes the snapshot of `collection_id`'s graph now if the policy calls for one (the indexer
@@ -169,6 +176,7 @@ class RecordService {
   std::condition_variable refresh_loop_cv_;
   std::thread refresh_thread_;
   SnapshotOptions snapshots_;
+  std::atomic<int> indexer_threads_{1};
   std::atomic<int64_t> snapshots_written_{0};
   std::atomic<int64_t> snapshots_failed_{0};
   std::atomic<int64_t> snapshot_bytes_{0};

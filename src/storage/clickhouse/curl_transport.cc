@@ -114,13 +114,14 @@ Result<std::string> CurlTransport::Execute(std::string_view kind, std::string_vi
 }
 
 Status CurlTransport::ExecuteStreaming(std::string_view kind, std::string_view sql,
-                                       const ChunkFn& on_chunk, int timeout_ms) {
-  return Perform(kind, sql, {}, &on_chunk, timeout_ms).status();
+                                       const ChunkFn& on_chunk, int timeout_ms,
+                                       bool self_checking) {
+  return Perform(kind, sql, {}, &on_chunk, timeout_ms, self_checking).status();
 }
 
 Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_view sql,
                                            std::string_view body, const ChunkFn* on_chunk,
-                                           int timeout_ms) {
+                                           int timeout_ms, bool self_checking) {
   const auto started = std::chrono::steady_clock::now();
   // The statement goes in the URL when there is a data body, otherwise in the body.
   Handle* h = Acquire();
@@ -140,8 +141,9 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
   url += "&output_format_json_quote_64bit_integers=0";
   // Results are buffered in ClickHouse until the query ends, so that an error cannot arrive as
   // HTTP 200 in the middle of a streamed result. INSERTs (which carry a data body) return
-  // nothing, and waiting costs them a few milliseconds each.
-  if (body.empty()) url += "&wait_end_of_query=1";
+  // nothing, and waiting costs them a few milliseconds each. Results whose reader checks their
+  // completeness itself stream at once.
+  if (body.empty() && !self_checking) url += "&wait_end_of_query=1";
   std::string_view post = body;
   if (!body.empty()) {
     char* q = curl_easy_escape(curl, sql.data(), static_cast<int>(sql.size()));

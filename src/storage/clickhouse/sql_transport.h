@@ -30,9 +30,15 @@ class SqlTransport {
   // non-OK status from `on_chunk` aborts the statement and is returned. The default
   // implementation delivers the whole result as one chunk.
   // `timeout_ms` > 0 bounds this statement's time (else the transport's own limit applies).
+  // `self_checking`: the caller detects a result cut short by itself (it knows the length and
+  // a checksum), so ClickHouse may send the result as it is produced; otherwise ClickHouse
+  // holds the whole result until the query ends (an error cannot then arrive as a 200 with a
+  // truncated body), and a large result passes through a temporary file on its side first.
   using ChunkFn = std::function<Status(std::string_view chunk)>;
   virtual Status ExecuteStreaming(std::string_view kind, std::string_view sql,
-                                  const ChunkFn& on_chunk, int timeout_ms = 0) {
+                                  const ChunkFn& on_chunk, int timeout_ms = 0,
+                                  bool self_checking = false) {
+    (void)self_checking;
     ASSIGN_OR_RETURN(std::string result, Execute(kind, sql, {}, timeout_ms));
     return on_chunk(result);
   }
@@ -71,12 +77,13 @@ class CurlTransport : public SqlTransport {
                               std::string_view body = {}, int timeout_ms = 0) override;
   std::string Endpoint() const override { return options_.url; }
   Status ExecuteStreaming(std::string_view kind, std::string_view sql, const ChunkFn& on_chunk,
-                          int timeout_ms = 0) override;
+                          int timeout_ms = 0, bool self_checking = false) override;
 
  private:
   // One HTTP request with retries on connection errors (only while nothing was delivered).
   Result<std::string> Perform(std::string_view kind, std::string_view sql, std::string_view body,
-                              const ChunkFn* on_chunk, int timeout_ms = 0);
+                              const ChunkFn* on_chunk, int timeout_ms = 0,
+                              bool self_checking = false);
   struct Handle;
   Handle* Acquire();
   void Release(Handle* handle);
