@@ -83,12 +83,35 @@ void RecordStore::PruneTombstones(uint64_t version) {
   std::erase_if(tombstones_, [version](const auto& t) { return t.second < version; });
 }
 
-std::vector<std::pair<uint32_t, bool>> RecordStore::Apply(const std::vector<RecordRow>& rows) {
+void RecordStore::Reserve(size_t records) {
+  reserved_ = std::max(reserved_, records);
+  ids_.reserve(records);
+  documents_.reserve(records);
+  uris_.reserve(records);
+  metadatas_.reserve(records);
+  versions_.reserve(records);
+  created_.reserve(records);
+  live_.reserve(records);
+  order_.reserve(records);
+  id_to_offset_.reserve(records);
+  if (dim_ > 0) vectors_.reserve(records * dim_);
+}
+
+void RecordStore::SortOrder() {
+  if (!order_sorted_) {
+    std::stable_sort(order_.begin(), order_.end());
+    order_sorted_ = true;
+  }
+}
+
+std::vector<std::pair<uint32_t, bool>> RecordStore::Apply(std::span<const RecordRow> rows,
+                                                          bool sort_order) {
   std::vector<std::pair<uint32_t, bool>> changes;
   changes.reserve(rows.size());
   for (const RecordRow& row : rows) {
     if (dim_ == 0 && !row.deleted && !row.embedding.empty()) {
       dim_ = row.embedding.size();
+      vectors_.reserve(std::max(reserved_, ids_.size()) * dim_);
       vectors_.assign(ids_.size() * dim_, 0.0f);
     }
     auto it = id_to_offset_.find(row.id);
@@ -131,10 +154,7 @@ std::vector<std::pair<uint32_t, bool>> RecordStore::Apply(const std::vector<Reco
     }
     order_.swap(kept);
   }
-  if (!order_sorted_) {
-    std::stable_sort(order_.begin(), order_.end());
-    order_sorted_ = true;
-  }
+  if (sort_order) SortOrder();
   return changes;
 }
 

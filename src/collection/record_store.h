@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,7 +31,18 @@ class RecordStore {
   // version of its id is ignored, so applying is idempotent. Rows must match dim() (the caller
   // validated); the first row with an embedding fixes dim() when it is still 0.
   // Returns the offsets it changed, with whether each now holds a live record.
-  std::vector<std::pair<uint32_t, bool>> Apply(const std::vector<RecordRow>& rows);
+  // `sort_order` false leaves the insertion order unsorted (a load applying many batches in no
+  // particular order): call SortOrder() once at the end.
+  std::vector<std::pair<uint32_t, bool>> Apply(std::span<const RecordRow> rows,
+                                               bool sort_order = true);
+  std::vector<std::pair<uint32_t, bool>> Apply(const std::vector<RecordRow>& rows,
+                                               bool sort_order = true) {
+    return Apply(std::span<const RecordRow>(rows), sort_order);
+  }
+  void SortOrder();
+  // Room for `records` records (a load that knows about how many are coming): spares the
+  // copies and fresh pages of growing the columns and the matrix step by step.
+  void Reserve(size_t records);
 
   size_t dim() const { return dim_; }
   size_t size() const { return id_to_offset_.size(); }
@@ -82,6 +94,7 @@ class RecordStore {
 
   Metric metric_;
   size_t dim_ = 0;
+  size_t reserved_ = 0;  // Reserve()'s records, for the matrix once dim_ is known
   size_t record_bytes_ = 0;  // ids, documents, uris, metadata of live records
   std::unordered_map<std::string, uint32_t> id_to_offset_;
   std::vector<std::string> ids_;

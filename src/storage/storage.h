@@ -10,7 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +61,19 @@ class Storage {
   virtual Status WriteRecords(const std::string& collection_id,
                               const std::vector<RecordRow>& rows) = 0;
   virtual Result<std::vector<RecordRow>> LoadRecords(const std::string& collection_id) = 0;
+  // Loading a whole collection without holding all of its rows twice: every stored row (each
+  // version and tombstone the backend still keeps, in no particular order) goes to `on_batch`
+  // some thousands at a time (the batch's rows are reused for the next one). Applying them
+  // newest-wins gives LoadRecords' result. The default streams LoadRecords' rows.
+  using RecordBatchFn = std::function<Status(std::span<const RecordRow> batch)>;
+  virtual Status ScanRecords(const std::string& collection_id, const RecordBatchFn& on_batch) {
+    ASSIGN_OR_RETURN(std::vector<RecordRow> rows, LoadRecords(collection_id));
+    return on_batch(rows);
+  }
+  // At least as many rows as ScanRecords would stream, cheaply (0 = unknown).
+  virtual Result<size_t> CountRecordRows(const std::string& /*collection_id*/) {
+    return size_t{0};
+  }
   // Refreshing a loaded collection with what other instances wrote, in two steps so that rows
   // the caller already holds are not transferred again: the (id, version) pairs of rows written
   // with a version above `min_version` (tombstones included; older versions of an id may appear

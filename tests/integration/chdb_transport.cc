@@ -1,5 +1,7 @@
 #include "chdb_transport.h"
 
+#include <unistd.h>
+
 #include <dlfcn.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -217,17 +219,37 @@ Result<std::string> ChdbTransport::Execute(std::string_view kind, std::string_vi
     }
   }
 
-  // As over HTTP, the data of an INSERT … FORMAT x follows the statement after a line feed and is
-  // read by the format's parser, not by the SQL lexer.
+  // The data of an INSERT … FORMAT x goes through a file (INSERT … FROM INFILE): chDB reads data
+  // placed after the statement only up to the first ';' byte, which binary rows often contain.
   std::string query(sql);
+  std::string data_file;
   if (!body.empty()) {
-    query.push_back('\n');
-    query.append(body);
+    const size_t at = query.rfind(" FORMAT ");
+    if (at == std::string::npos) {
+      return Status::Internal("chDB transport: a data body needs INSERT … FORMAT x: " + query);
+    }
+    char tmpl[] = "/tmp/chromahouse-chdb-insert-XXXXXX";
+    int fd = mkstemp(tmpl);
+    if (fd < 0) return Status::Internal("chDB transport: cannot create a temporary file");
+    data_file = tmpl;
+    size_t written = 0;
+    while (written < body.size()) {
+      ssize_t n = write(fd, body.data() + written, body.size() - written);
+      if (n <= 0) break;
+      written += static_cast<size_t>(n);
+    }
+    close(fd);
+    if (written != body.size()) {
+      unlink(data_file.c_str());
+      return Status::Internal("chDB transport: cannot write " + data_file);
+    }
+    query.insert(at, " FROM INFILE '" + data_file + "'");
   }
   static constexpr std::string_view kDefaultFormat = "TabSeparated";  // HTTP's default
   ChdbResult* result = api_->query_n(conn, query.data(), query.size(), kDefaultFormat.data(),
                                      kDefaultFormat.size());
   if (result == nullptr) {
+    if (!data_file.empty()) unlink(data_file.c_str());
     return Status::Internal("chDB error (" + std::string(kind) + "): no result");
   }
   Result<std::string> out = std::string();
@@ -241,5 +263,6 @@ Result<std::string> ChdbTransport::Execute(std::string_view kind, std::string_vi
     out = std::string(buf != nullptr ? buf : "", buf != nullptr ? len : 0);
   }
   api_->destroy_result(result);
+  if (!data_file.empty()) unlink(data_file.c_str());
   return out;
 }

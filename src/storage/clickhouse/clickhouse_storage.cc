@@ -529,6 +529,67 @@ Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecords(const std::string&
   return out;
 }
 
+Status ClickHouseStorage::ScanRecords(const std::string& collection_id,
+                                      const RecordBatchFn& on_batch) {
+  // Rows are parsed into a reused batch as the result streams in; `pending` holds the bytes of
+  // a row split across network chunks.
+  constexpr size_t kBatch = 4096;
+  std::vector<RecordRow> batch(kBatch);
+  size_t used = 0;
+  std::string pending;
+  std::optional<std::string> metadata;
+  auto parse = [&](bool final) -> Status {
+    RowBinaryReader r(pending);
+    size_t consumed = 0;
+    while (!r.AtEnd()) {
+      RecordRow& row = batch[used];
+      uint8_t deleted = 0;
+      if (!r.String(&row.id) || !r.UInt64(&row.version) || !r.UInt64(&row.created) ||
+          !r.UInt8(&deleted) || !r.FloatArray(&row.embedding) ||
+          !r.NullableString(&row.document) || !r.NullableString(&row.uri) ||
+          !r.NullableString(&metadata)) {
+        if (final) {
+          return Status::Internal("truncated or malformed RowBinary from ClickHouse while "
+                                  "loading collection " + collection_id);
+        }
+        break;  // the rest of this row comes with the next chunk
+      }
+      consumed = r.position();
+      row.deleted = deleted != 0;
+      row.metadata.reset();
+      if (metadata && !row.deleted) {
+        ASSIGN_OR_RETURN(Metadata m, MetadataFromJson(*metadata));
+        row.metadata = std::move(m);
+      }
+      if (++used == kBatch) {
+        RETURN_IF_ERROR(on_batch(std::span<const RecordRow>(batch.data(), used)));
+        used = 0;
+      }
+    }
+    pending.erase(0, consumed);
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(transport_->ExecuteStreaming(
+      "load records",
+      "SELECT id, ver, created, deleted, embedding, document, uri, metadata FROM " +
+          Table("records") + " WHERE collection = " + Quote(collection_id) + " FORMAT RowBinary",
+      [&](std::string_view chunk) {
+        pending.append(chunk);
+        return parse(/*final=*/false);
+      }));
+  RETURN_IF_ERROR(parse(/*final=*/true));
+  if (used > 0) RETURN_IF_ERROR(on_batch(std::span<const RecordRow>(batch.data(), used)));
+  return Status::Ok();
+}
+
+Result<size_t> ClickHouseStorage::CountRecordRows(const std::string& collection_id) {
+  ASSIGN_OR_RETURN(std::string body,
+                   transport_->Execute("count records",
+                                       "SELECT count() FROM " + Table("records") +
+                                           " WHERE collection = " + Quote(collection_id)));
+  return static_cast<size_t>(std::strtoull(body.c_str(), nullptr, 10));
+}
+
 Result<std::vector<std::pair<std::string, uint64_t>>> ClickHouseStorage::LoadRecordVersions(
     const std::string& collection_id, uint64_t min_version) {
   std::vector<std::pair<std::string, uint64_t>> out;
@@ -700,7 +761,7 @@ Status ClickHouseStorage::WriteIndexSnapshot(const std::string& collection_id,
                                              const IndexSnapshotInfo& info,
                                              std::string_view payload) {
   // One INSERT of all chunks: one block, so ClickHouse writes it as one part (or not at all).
-  const size_t kChunkBytes = snapshot_chunk_bytes_;
+  constexpr size_t kChunkBytes = size_t{8} << 20;
   const size_t chunks = std::max<size_t>(1, (payload.size() + kChunkBytes - 1) / kChunkBytes);
   std::string body;
   body.reserve(payload.size() + chunks * (collection_id.size() + 64));

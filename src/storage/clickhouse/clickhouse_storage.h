@@ -46,6 +46,8 @@ class ClickHouseStorage : public Storage {
   Status WriteRecords(const std::string& collection_id,
                       const std::vector<RecordRow>& rows) override;
   Result<std::vector<RecordRow>> LoadRecords(const std::string& collection_id) override;
+  Status ScanRecords(const std::string& collection_id, const RecordBatchFn& on_batch) override;
+  Result<size_t> CountRecordRows(const std::string& collection_id) override;
   Result<std::vector<std::pair<std::string, uint64_t>>> LoadRecordVersions(
       const std::string& collection_id, uint64_t min_version) override;
   Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,
@@ -71,8 +73,6 @@ class ClickHouseStorage : public Storage {
   void set_refresh_timeout_ms(int ms) { refresh_timeout_ms_ = ms; }
   // Time limit of an index snapshot's write or read (hundreds of MB for millions of records).
   void set_snapshot_timeout_ms(int ms) { snapshot_timeout_ms_ = ms; }
-  // Bytes per stored row of a snapshot (8 MiB; tests use small ones).
-  void set_snapshot_chunk_bytes(size_t bytes) { snapshot_chunk_bytes_ = bytes < 1 ? 1 : bytes; }
 
  private:
   std::string Table(std::string_view name) const { return database_ + "." + std::string(name); }
@@ -88,7 +88,6 @@ class ClickHouseStorage : public Storage {
 
   std::unique_ptr<SqlTransport> transport_;
   int snapshot_timeout_ms_ = 300000;
-  size_t snapshot_chunk_bytes_ = size_t{8} << 20;
   std::string database_;
   std::string cluster_;
   int refresh_timeout_ms_ = 2000;
