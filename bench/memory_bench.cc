@@ -667,6 +667,7 @@ int Main(int argc, char** argv) {
       p.metric = Metric::kL2;
       p.max_neighbors = M;
       p.ef_construction = ef_construction;
+      p.external_vectors = true;  // as VectorSearch builds l2 graphs: over the store's matrix
       b.stride = (o.dim + 15) / 16 * 16;
       a0 = JeAllocated();
       {
@@ -674,8 +675,7 @@ int Main(int argc, char** argv) {
         if (index.ok()) (*index)->Reserve(o.n);
         b.hnsw_fixed = JeAllocated() - a0;
       }
-      b.hnsw_vectors =
-          nallocx((o.n * b.stride * sizeof(float) + 63) / 64 * 64, MALLOCX_ALIGN(64));
+      b.hnsw_vectors = 0;  // no copy of the vectors (external_vectors)
       b.hnsw_links0 = nallocx(o.n * (1 + 2 * M) * sizeof(uint32_t), 0);
       b.hnsw_node = nallocx(o.n * sizeof(void*), 0) + 2 * nallocx(o.n, 0);
       // Replay HnswIndex::RandomLevel: mt19937_64(seed), level = ⌊−ln(1 − U) / ln M⌋.

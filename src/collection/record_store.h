@@ -58,6 +58,8 @@ class RecordStore {
 
   const std::string& id(uint32_t offset) const { return ids_[offset]; }
   const float* embedding(uint32_t offset) const { return vectors_.data() + size_t{offset} * dim_; }
+  // The matrix of embeddings: row `offset` is embedding(offset). Moves when the store grows.
+  const float* matrix() const { return vectors_.data(); }
   const std::optional<std::string>& document(uint32_t offset) const { return documents_[offset]; }
   const std::optional<std::string>& uri(uint32_t offset) const { return uris_[offset]; }
   const std::optional<Metadata>& metadata(uint32_t offset) const { return metadatas_[offset]; }

@@ -50,6 +50,7 @@ void VectorSearch::OnApplied(const RecordStore& store,
 bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int threads) {
   std::unique_lock lock(mu_);
   if (!index_) return false;
+  index_->SetVectors(store.matrix());
   size_t done = 0;
   std::vector<uint32_t> fresh;  // offsets without a node: inserted together
   std::vector<const float*> vectors;
@@ -98,6 +99,7 @@ Result<VectorSearch::Adopted> VectorSearch::AdoptSnapshot(const RecordStore& sto
   if (store.dim() == 0) return Status::FailedPrecondition("the collection has no vectors");
   ASSIGN_OR_RETURN(DecodedIndexSnapshot decoded, DecodeIndexSnapshot(payload, store, params_));
   index_ = std::move(decoded.index);
+  index_->SetVectors(store.matrix());
   index_->Reserve(store.capacity());
   Adopted out;
   out.reused = decoded.reused;
@@ -154,6 +156,7 @@ std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float
     return store.Nearest(query, *candidates, k);
   }
   *path = SearchPath::kHnsw;
+  index_->SetVectors(store.matrix());
   // Graph part: allowed offsets that are in the graph.
   std::vector<uint8_t> allow_bits;
   AllowFn allow_fn;

@@ -46,8 +46,12 @@ class VectorSearch {
  public:
   // Collections below this size are searched exactly and get no graph.
   static constexpr size_t kIndexMinRecords = 1024;
+  // The graph reads the store's matrix (no copy of the vectors) except for cosine, whose graph
+  // keeps normalised copies.
   explicit VectorSearch(HnswParams params, PlannerOptions planner = {})
-      : params_(params), planner_(planner) {}
+      : params_(params), planner_(planner) {
+    params_.external_vectors = params_.metric != Metric::kCosine;
+  }
 
   // After RecordStore::Apply: `changes` are (offset, live now). Data lock held exclusively.
   void OnApplied(const RecordStore& store, const std::vector<std::pair<uint32_t, bool>>& changes);

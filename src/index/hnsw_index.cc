@@ -85,16 +85,22 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::Create(const HnswParams& params) {
     return Status::InvalidArgument("hnsw: ef_construction must be >= 1, got 0");
   }
   if (params.ef_search < 1) return Status::InvalidArgument("hnsw: ef_search must be >= 1, got 0");
+  if (params.external_vectors && params.metric == Metric::kCosine) {
+    return Status::InvalidArgument("hnsw: external vectors need l2 or ip (cosine keeps a "
+                                   "normalised copy)");
+  }
   return std::unique_ptr<HnswIndex>(new HnswIndex(params));
 }
 
 HnswIndex::HnswIndex(const HnswParams& params)
     : params_(params),
       stride_((params.dim + 15) / 16 * 16),
+      row_floats_(params.external_vectors ? params.dim : stride_),
+      dist_len_(params.external_vectors ? params.dim : stride_),
       max_links_(params.max_neighbors),
       max_links0_(2 * params.max_neighbors),
       link0_slots_(1 + 2 * params.max_neighbors),
-      prefetch_bytes_(stride_ * sizeof(float)),
+      prefetch_bytes_(row_floats_ * sizeof(float)),
       level_mult_(1.0 / std::log(static_cast<double>(params.max_neighbors))),
       query_dist_(PreparedDistanceFn(params.metric)),
       build_dist_(params.metric == Metric::kInnerProduct ? ActiveKernels().l2_squared
@@ -110,7 +116,7 @@ const uint32_t* HnswIndex::Links(uint32_t id, int level) const {
 
 void HnswIndex::Reserve(size_t capacity) {
   if (capacity <= capacity_) return;
-  vectors_.Resize(capacity * stride_);
+  if (!params_.external_vectors) vectors_.Resize(capacity * stride_);
   links0_.resize(capacity * link0_slots_, 0);
   upper_.resize(capacity);
   state_.resize(capacity, kAbsent);
@@ -140,7 +146,9 @@ Status HnswIndex::Add(uint32_t offset, const float* vector) {
     Reserve(std::max({size_t{offset} + 1, capacity_ + capacity_ / 2, kMinGrowth}));
   }
   // Padding past dim stays zero: it was zeroed at allocation and is never written.
-  NormalizedCopy(params_.metric, vector, MutableVector(offset), params_.dim);
+  if (!params_.external_vectors) {
+    NormalizedCopy(params_.metric, vector, MutableVector(offset), params_.dim);
+  }
   if (lift_) {
     const float n = ActiveKernels().dot(vector, vector, params_.dim);
     norm_sq_[offset] = n;
@@ -216,7 +224,9 @@ Status HnswIndex::AddBatch(const std::vector<uint32_t>& offsets,
   // vector a search can meet is in place.
   for (size_t i = 0; i < n; ++i) {
     const uint32_t o = offsets[i];
-    NormalizedCopy(params_.metric, vectors[i], MutableVector(o), params_.dim);
+    if (!params_.external_vectors) {
+      NormalizedCopy(params_.metric, vectors[i], MutableVector(o), params_.dim);
+    }
     const int level = RandomLevel();
     level_[o] = static_cast<uint8_t>(level);
     if (level > 0) {
@@ -695,7 +705,7 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::FromImage(
       if (g.state_[o] != kAbsent) return BadImage("offset " + std::to_string(o) + " given twice");
       const float* v = vector_of(o);
       RETURN_IF_ERROR(ValidateVector(o, v, params.dim));
-      NormalizedCopy(params.metric, v, g.MutableVector(o), params.dim);
+      if (!params.external_vectors) NormalizedCopy(params.metric, v, g.MutableVector(o), params.dim);
       if (g.lift_) {
         const float n = ActiveKernels().dot(v, v, params.dim);
         g.norm_sq_[o] = n;

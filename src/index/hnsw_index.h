@@ -65,6 +65,9 @@ struct HnswParams {
   size_t ef_construction = 100;  // beam width while inserting
   size_t ef_search = 100;        // default beam width while searching (raised to k if smaller)
   uint64_t seed = 100;           // level generator; same seed + same inserts = same graph
+  // The caller keeps the vectors (see SetVectors) instead of the index holding a copy. Not for
+  // kCosine, whose index needs normalised vectors.
+  bool external_vectors = false;
 };
 
 class HnswIndex final : public VectorIndex {
@@ -106,6 +109,14 @@ class HnswIndex final : public VectorIndex {
   // Grows the node arrays to hold offsets [0, capacity). Never shrinks. Exclusive.
   void Reserve(size_t capacity);
 
+  // External vectors (params.external_vectors): the vector of node `offset` is row `offset` of
+  // the caller's row-major matrix of dim floats per row, starting at `base`. The caller passes
+  // the base before every Add, AddBatch or Search (its matrix may move as it grows), and changes
+  // a row that has a node only together with Remove and a later Add of that offset (a removed
+  // node keeps routing with whatever its row holds). Concurrent searches may set it (to the same
+  // value: the matrix cannot move while they run).
+  void SetVectors(const float* base) { external_.store(base, std::memory_order_relaxed); }
+
   // Graph images (for snapshots kept outside the process). Appends the graph's live nodes to
   // `out` and their offsets, in image order, to `offsets`: node i of the image is offsets[i].
   // Links to removed nodes are left out. The vectors are not in the image (the caller has them).
@@ -142,8 +153,13 @@ class HnswIndex final : public VectorIndex {
 
   explicit HnswIndex(const HnswParams& params);
 
-  const float* Vector(uint32_t id) const { return vectors_.data() + size_t{id} * stride_; }
-  float* MutableVector(uint32_t id) { return vectors_.data() + size_t{id} * stride_; }
+  const float* Vector(uint32_t id) const {
+    const float* base =
+        params_.external_vectors ? external_.load(std::memory_order_relaxed) : vectors_.data();
+    return base + size_t{id} * row_floats_;
+  }
+  // Own copies only (not external_vectors).
+  float* MutableVector(uint32_t id) { return vectors_.data() + size_t{id} * row_floats_; }
   // [count, ids…] of `id` on `level`; the node must exist on that level.
   const uint32_t* Links(uint32_t id, int level) const;
   uint32_t* MutableLinks(uint32_t id, int level) {
@@ -153,14 +169,14 @@ class HnswIndex final : public VectorIndex {
 
   // Query-to-node distance: the metric on prepared vectors.
   float QueryDist(const float* query, uint32_t id) const {
-    return query_dist_(query, Vector(id), stride_);
+    return query_dist_(query, Vector(id), dist_len_);
   }
   // Node-to-node distance that shapes the graph. The metric itself for l2 and cosine. For
   // inner product, which is not a metric, the squared L2 distance after the MIPS-to-NN lift
   // x ↦ (x, √(Φ² − ‖x‖²)), Φ ≥ every ‖x‖ (Bachrach et al., 2014): a query (q, 0) ranks nodes
   // exactly as 1 − q·x does, and the graph gets the connectivity of a metric space.
   float BuildDist(uint32_t a, uint32_t b) const {
-    float d = build_dist_(Vector(a), Vector(b), stride_);
+    float d = build_dist_(Vector(a), Vector(b), dist_len_);
     if (lift_) {
       float e = Lift(a) - Lift(b);
       d += e * e;
@@ -203,7 +219,9 @@ class HnswIndex final : public VectorIndex {
   void InsertLocked(uint32_t id, BuildScratch& scratch);
 
   HnswParams params_;
-  size_t stride_;          // floats per stored vector (dim rounded up to 16)
+  size_t stride_;          // floats per own vector (dim rounded up to 16) and prepared query
+  size_t row_floats_;      // floats between rows: stride_, or dim for external vectors
+  size_t dist_len_;        // floats a distance kernel reads: stride_ (zero padded) or dim
   size_t max_links_;       // M
   size_t max_links0_;      // 2M
   size_t link0_slots_;     // 1 + 2M
@@ -216,7 +234,8 @@ class HnswIndex final : public VectorIndex {
   std::mt19937_64 level_rng_;
 
   size_t capacity_ = 0;
-  AlignedFloatBuffer vectors_;                      // capacity_ × stride_
+  AlignedFloatBuffer vectors_;                      // capacity_ × stride_ (own copies only)
+  std::atomic<const float*> external_{nullptr};     // the caller's matrix (external_vectors)
   std::vector<uint32_t> links0_;                    // capacity_ × link0_slots_
   std::vector<std::unique_ptr<uint32_t[]>> upper_;  // per node, null when level 0
   std::vector<uint8_t> state_;                      // kAbsent / kLive / kDeleted

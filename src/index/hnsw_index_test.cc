@@ -675,5 +675,73 @@ TEST(HnswIndex, MalformedImagesAreRefusedNeverLoaded) {
   EXPECT_GT(refused, 0u);
 }
 
+TEST(HnswIndex, ExternalVectorsWorkLikeOwnCopiesWithoutTheMemory) {
+  constexpr size_t kRows = 5000;
+  MixtureSampler sampler(kDim, 50, kDataSeed + 3);
+  std::vector<float> data = sampler.Sample(kRows);
+  const std::vector<float> queries = sampler.Sample(kQueries);
+  const MatrixView matrix{data.data(), kRows, kDim, kDim};
+  for (Metric metric : {Metric::kL2, Metric::kInnerProduct}) {
+    SCOPED_TRACE(MetricName(metric));
+    HnswParams params;
+    params.dim = kDim;
+    params.metric = metric;
+    auto own = HnswIndex::Create(params);
+    params.external_vectors = true;
+    auto ext = HnswIndex::Create(params);
+    ASSERT_TRUE(own.ok() && ext.ok());
+    (*ext)->SetVectors(data.data());
+    // Half one by one, half in a parallel batch.
+    std::vector<uint32_t> offsets;
+    std::vector<const float*> vectors;
+    for (uint32_t i = 0; i < kRows; ++i) {
+      ASSERT_TRUE((*own)->Add(i, &data[i * kDim]).ok());
+      if (i < kRows / 2) {
+        ASSERT_TRUE((*ext)->Add(i, &data[i * kDim]).ok());
+      } else {
+        offsets.push_back(i);
+        vectors.push_back(&data[i * kDim]);
+      }
+    }
+    ASSERT_TRUE((*ext)->AddBatch(offsets, vectors, 2).ok());
+    // No copy of the vectors (the parallel build adds its lock stripes).
+    EXPECT_LT((*ext)->MemoryBytes() + kRows * kDim * sizeof(float) * 8 / 10, (*own)->MemoryBytes());
+    // The caller's matrix moves (it grew): the index follows the new base.
+    std::vector<float> moved(data);
+    std::fill(data.begin(), data.end(), 1e6f);
+    (*ext)->SetVectors(moved.data());
+    std::vector<std::vector<Neighbor>> exact, got_own, got_ext;
+    for (size_t q = 0; q < kQueries; ++q) {
+      exact.push_back(BruteForceSearch(metric, &queries[q * kDim], matrix, kK, nullptr));
+      got_own.push_back((*own)->Search(&queries[q * kDim], kK, 100, nullptr));
+      got_ext.push_back((*ext)->Search(&queries[q * kDim], kK, 100, nullptr));
+    }
+    // `matrix` views `data`, now overwritten: compare against the moved copy instead.
+    const MatrixView now{moved.data(), kRows, kDim, kDim};
+    for (size_t q = 0; q < kQueries; ++q) {
+      exact[q] = BruteForceSearch(metric, &queries[q * kDim], now, kK, nullptr);
+    }
+    EXPECT_GE(Recall(got_ext, exact), 0.95);
+    EXPECT_NEAR(Recall(got_ext, exact), Recall(got_own, exact), 0.02);
+    data = moved;
+    (*ext)->SetVectors(data.data());
+    // An update of a row: Remove, change the row, Add again.
+    ASSERT_TRUE((*ext)->Remove(7));
+    std::vector<float> far(kDim, 50.0f);
+    std::copy(far.begin(), far.end(), data.begin() + 7 * kDim);
+    ASSERT_TRUE((*ext)->Add(7, &data[7 * kDim]).ok());
+    auto hit = (*ext)->Search(far.data(), 1, nullptr);
+    ASSERT_EQ(hit.size(), 1u);
+    if (metric == Metric::kL2) {
+      EXPECT_EQ(hit[0].second, 7u);
+    }
+  }
+  HnswParams cosine;
+  cosine.dim = 4;
+  cosine.metric = Metric::kCosine;
+  cosine.external_vectors = true;
+  EXPECT_FALSE(HnswIndex::Create(cosine).ok());
+}
+
 }  // namespace
 }  // namespace chromahouse
