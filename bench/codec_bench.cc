@@ -6,7 +6,10 @@
 // Targets: encode >= 200 MB/s, decode >= 400 MB/s (MB = 10^6 bytes of JSON). Each measure is
 // the best of --reps passes, baselines interleaved with the measured code.
 //
-// Run: build/codec_bench [--n 10000] [--dim 128] [--reps 5] [--out FILE] [--smoke]
+// Add bodies hold --batch records each (default 100, the batches the npm client sends in the
+// end-to-end benchmark; 0 = one body of all n). Linked with jemalloc as the server is.
+//
+// Run: build/codec_bench [--n 10000] [--dim 128] [--batch 100] [--reps 5] [--out FILE] [--smoke]
 #include <simdjson.h>
 
 #include <charconv>
@@ -25,13 +28,14 @@ struct Options {
   size_t n = 10000;
   size_t dim = 128;
   int reps = 5;
+  size_t batch = 100;  // records per add body (0 = one body of all n)
   std::string out;
   bool smoke = false;
 };
 
 [[noreturn]] void Usage(const char* why) {
   std::fprintf(stderr, "codec_bench: %s\nusage: codec_bench [--n N] [--dim D] [--reps R] "
-                       "[--out FILE] [--smoke]\n", why);
+                       "[--batch B] [--out FILE] [--smoke]\n", why);
   std::exit(2);
 }
 
@@ -43,6 +47,8 @@ Options Parse(int argc, char** argv) {
       o.n = FlagNumber(argc, argv, &i, [](const char* w) { Usage(w); });
     } else if (a == "--dim") {
       o.dim = FlagNumber(argc, argv, &i, [](const char* w) { Usage(w); });
+    } else if (a == "--batch") {
+      o.batch = FlagNumber(argc, argv, &i, [](const char* w) { Usage(w); });
     } else if (a == "--reps") {
       o.reps = int(FlagNumber(argc, argv, &i, [](const char* w) { Usage(w); }));
     } else if (a == "--out") {
@@ -138,58 +144,76 @@ int main(int argc, char** argv) {
   const double enc_mbs = double(encoded.size()) / enc_s / 1e6;
   const double floor_mbs = double(floor_bytes) / floor_s / 1e6;
 
-  // Add bodies: float arrays (the same text the encoder wrote) and base64.
-  std::string arrays = "{\"ids\":[";
-  std::string b64 = "{\"ids\":[";
-  for (size_t i = 0; i < o.n; ++i) {
-    const std::string id = (i ? ",\"" : "\"") + views[i].id + "\"";
-    arrays += id;
-    b64 += id;
-  }
-  arrays += "],\"embeddings\":[";
-  b64 += "],\"embeddings\":[";
+  // Add bodies of --batch records (the server's usual request: the npm client sends batches),
+  // float arrays (the same text the encoder wrote) and base64.
+  const size_t batch = o.batch == 0 ? o.n : o.batch;
+  std::vector<std::string> arrays_bodies, b64_bodies;
+  size_t arrays_bytes = 0, b64_bytes = 0;
   {
     char tmp[32];
-    for (size_t i = 0; i < o.n; ++i) {
-      arrays += i ? ",[" : "[";
-      for (size_t d = 0; d < o.dim; ++d) {
-        char* end = std::to_chars(tmp, tmp + sizeof tmp, data[i * o.dim + d]).ptr;
-        if (d) arrays += ',';
-        arrays.append(tmp, end);
+    for (size_t first = 0; first < o.n; first += batch) {
+      const size_t count = std::min(batch, o.n - first);
+      std::string arrays = "{\"ids\":[";
+      std::string b64 = "{\"ids\":[";
+      for (size_t i = first; i < first + count; ++i) {
+        const std::string id = (i > first ? ",\"" : "\"") + views[i].id + "\"";
+        arrays += id;
+        b64 += id;
       }
-      arrays += ']';
-      b64 += (i ? ",\"" : "\"") + Base64(data.data() + i * o.dim, o.dim) + "\"";
+      arrays += "],\"embeddings\":[";
+      b64 += "],\"embeddings\":[";
+      for (size_t i = first; i < first + count; ++i) {
+        arrays += i > first ? ",[" : "[";
+        for (size_t d = 0; d < o.dim; ++d) {
+          char* end = std::to_chars(tmp, tmp + sizeof tmp, data[i * o.dim + d]).ptr;
+          if (d) arrays += ',';
+          arrays.append(tmp, end);
+        }
+        arrays += ']';
+        b64 += (i > first ? ",\"" : "\"") + Base64(data.data() + i * o.dim, o.dim) + "\"";
+      }
+      arrays += "]}";
+      b64 += "]}";
+      arrays_bytes += arrays.size();
+      b64_bytes += b64.size();
+      arrays_bodies.push_back(std::move(arrays));
+      b64_bodies.push_back(std::move(b64));
     }
   }
-  arrays += "]}";
-  b64 += "]}";
 
-  auto decode = [&](const std::string& body) {
-    auto r = DecodeRecordWrite(body, RecordWriteKind::kAdd);
-    if (!r.ok() || r->ids.size() != o.n || !r->embeddings ||
-        (*r->embeddings)[o.n - 1]->at(o.dim - 1) != data[o.n * o.dim - 1]) {
-      std::fprintf(stderr, "decode failed: %s\n",
-                   r.ok() ? "wrong values" : r.status().ToString().c_str());
-      std::exit(1);
+  auto decode = [&](const std::vector<std::string>& bodies) {
+    size_t first = 0;
+    for (const std::string& body : bodies) {
+      auto r = DecodeRecordWrite(body, RecordWriteKind::kAdd);
+      const size_t count = std::min(batch, o.n - first);
+      if (!r.ok() || r->ids.size() != count || !r->embeddings ||
+          (*r->embeddings)[count - 1]->at(o.dim - 1) != data[(first + count) * o.dim - 1]) {
+        std::fprintf(stderr, "decode failed: %s\n",
+                     r.ok() ? "wrong values" : r.status().ToString().c_str());
+        std::exit(1);
+      }
+      first += count;
     }
   };
   simdjson::dom::parser parser;
-  auto parse = [&](const std::string& body) {
-    simdjson::padded_string padded(body);
-    simdjson::dom::element root;
-    if (parser.parse(padded).get(root)) {
-      std::fprintf(stderr, "simdjson parse failed\n");
-      std::exit(1);
+  auto parse = [&](const std::vector<std::string>& bodies) {
+    for (const std::string& body : bodies) {
+      simdjson::padded_string padded(body);
+      simdjson::dom::element root;
+      if (parser.parse(padded).get(root)) {
+        std::fprintf(stderr, "simdjson parse failed\n");
+        std::exit(1);
+      }
     }
   };
-  const double dec_s = Best(o.reps, [&] { decode(arrays); });
-  const double parse_s = Best(o.reps, [&] { parse(arrays); });
-  const double dec64_s = Best(o.reps, [&] { decode(b64); });
-  const double parse64_s = Best(o.reps, [&] { parse(b64); });
-  const double dec_mbs = double(arrays.size()) / dec_s / 1e6;
-  const double parse_mbs = double(arrays.size()) / parse_s / 1e6;
-  const double dec64_mbs = double(b64.size()) / dec64_s / 1e6;
-  const double parse64_mbs = double(b64.size()) / parse64_s / 1e6;
+  const double dec_s = Best(o.reps, [&] { decode(arrays_bodies); });
+  const double parse_s = Best(o.reps, [&] { parse(arrays_bodies); });
+  const double dec64_s = Best(o.reps, [&] { decode(b64_bodies); });
+  const double parse64_s = Best(o.reps, [&] { parse(b64_bodies); });
+  const double dec_mbs = double(arrays_bytes) / dec_s / 1e6;
+  const double parse_mbs = double(arrays_bytes) / parse_s / 1e6;
+  const double dec64_mbs = double(b64_bytes) / dec64_s / 1e6;
+  const double parse64_mbs = double(b64_bytes) / parse64_s / 1e6;
 
   std::vector<Row> rows = {
       {"encode get response with embeddings (MB/s)", Fmt("%.0f", enc_mbs),
@@ -202,8 +226,10 @@ int main(int argc, char** argv) {
        Fmt("%.0f", parse64_mbs) + " (simdjson DOM parse)", Fmt("%.2f×", dec64_mbs / parse64_mbs),
        "≥ 400 MB/s", dec64_mbs >= 400 ? "PASS" : "MISS"},
   };
-  std::printf("# bodies: get response %.1f MB, add (arrays) %.1f MB, add (base64) %.1f MB\n\n",
-              encoded.size() / 1e6, arrays.size() / 1e6, b64.size() / 1e6);
+  std::printf("# bodies: get response %.1f MB; add bodies of %zu records: %zu, %.1f MB (arrays), "
+              "%.1f MB (base64)\n\n",
+              encoded.size() / 1e6, batch, arrays_bodies.size(), arrays_bytes / 1e6,
+              b64_bytes / 1e6);
   std::printf("| measure | chromahouse | baseline, same run | ratio | target |\n");
   std::printf("|---|---:|---:|---:|---|\n");
   for (const Row& r : rows) {

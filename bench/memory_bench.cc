@@ -812,11 +812,11 @@ int Main(int argc, char** argv) {
     row("RecordStore total", double(b.store), store_touched, "measured (Apply of the loaded rows)");
     double hnsw_touched = 0;
     if (graph) {
-      const double vec_t = n * double(b.stride) * 4, links_t = n * double(1 + 2 * M) * 4,
-                   node_t = n * (sizeof(void*) + 2);
+      const double vec_t = 0,  // none: the graph reads the store's matrix (external_vectors)
+          links_t = n * double(1 + 2 * M) * 4, node_t = n * (sizeof(void*) + 2);
       hnsw_touched = vec_t + links_t + node_t + double(b.upper_alloc) + n + n * 2 * 2;
       row("HnswIndex: vector copy", double(b.hnsw_vectors), vec_t,
-          Fmt("computed; stride %.0f floats", double(b.stride)));
+          "none for l2 and ip: the graph reads the store's matrix");
       row("HnswIndex: level-0 links", double(b.hnsw_links0), links_t,
           "computed: (1 + 2M) × 4 per node");
       row("HnswIndex: upper-level blocks", double(b.upper_alloc), double(b.upper_alloc),

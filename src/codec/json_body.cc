@@ -1,15 +1,62 @@
 #include "codec/json_body.h"
 
+#include <cstring>
 #include <limits>
 
 namespace chromahouse {
+
+struct JsonBody::Scratch {
+  simdjson::dom::parser parser;
+  std::unique_ptr<char[]> padded;  // the body plus SIMDJSON_PADDING zero bytes
+  size_t padded_capacity = 0;
+  bool in_use = false;
+};
+
+namespace {
+thread_local JsonBody::Scratch* tls_scratch = nullptr;
+}  // namespace
+
+JsonBody::JsonBody() {
+  if (tls_scratch == nullptr) {
+    // Owned by the thread for its lifetime (the worker pool's threads live as long as the
+    // server).
+    thread_local std::unique_ptr<Scratch> owner = std::make_unique<Scratch>();
+    tls_scratch = owner.get();
+  }
+  if (!tls_scratch->in_use) {
+    scratch_ = tls_scratch;
+  } else {
+    own_ = std::make_unique<Scratch>();
+    scratch_ = own_.get();
+  }
+  scratch_->in_use = true;
+}
+
+JsonBody::~JsonBody() {
+  if (own_) return;
+  scratch_->in_use = false;
+  if (scratch_->parser.capacity() > kKeepBytes || scratch_->padded_capacity > kKeepBytes * 2) {
+    scratch_->parser = simdjson::dom::parser();
+    scratch_->padded.reset();
+    scratch_->padded_capacity = 0;
+  }
+}
 
 Status JsonBody::Parse(std::string_view body) {
   if (body.empty()) {
     return Status::InvalidArgument(
         "Failed to parse the request body as JSON: EOF while parsing a value at line 1 column 0");
   }
-  if (auto err = parser_.parse(body.data(), body.size()).get(root_); err) {
+  Scratch& s = *scratch_;
+  const size_t need = body.size() + simdjson::SIMDJSON_PADDING;
+  if (s.padded_capacity < need) {
+    const size_t capacity = need + need / 4;
+    s.padded.reset(new char[capacity]);  // not zeroed: only the body and its padding are read
+    s.padded_capacity = capacity;
+  }
+  std::memcpy(s.padded.get(), body.data(), body.size());
+  std::memset(s.padded.get() + body.size(), 0, simdjson::SIMDJSON_PADDING);
+  if (auto err = s.parser.parse(s.padded.get(), body.size(), false).get(root_); err) {
     return Status::InvalidArgument(std::string("Failed to parse the request body as JSON: ") +
                                    simdjson::error_message(err));
   }

@@ -7,6 +7,7 @@
 #include <simdjson.h>
 
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,14 +16,27 @@
 
 namespace chromahouse {
 
+// Parsing reuses a per-thread parser and padded copy of the body (simdjson reads past the end,
+// so a body is always copied once), so that a request does not allocate, and fault in, fresh
+// buffers of several times its size; a JsonBody made while another is alive on the same thread
+// gets its own. Buffers grown past kKeepBytes of JSON are released when the JsonBody goes.
 class JsonBody {
  public:
+  static constexpr size_t kKeepBytes = size_t{4} << 20;
+  JsonBody();
+  ~JsonBody();
+  JsonBody(const JsonBody&) = delete;
+  JsonBody& operator=(const JsonBody&) = delete;
+
   // Parses `body`; an empty body is a parse error, as in Chroma.
   Status Parse(std::string_view body);
   simdjson::dom::element root() const { return root_; }
 
+  struct Scratch;  // a parser and a padded buffer (json_body.cc)
+
  private:
-  simdjson::dom::parser parser_;
+  Scratch* scratch_;
+  std::unique_ptr<Scratch> own_;  // when this thread's scratch was taken
   simdjson::dom::element root_;
 };
 

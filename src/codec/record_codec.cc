@@ -1,5 +1,7 @@
 #include "codec/record_codec.h"
 
+#include <bit>
+
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -44,34 +46,35 @@ bool ParseFloat32(std::string_view token, float* out) {
 // which can differ from rounding the decimal text directly only when the double lies within
 // an ulp of a point halfway between two floats (or the result is subnormal, where the text
 // decides). False = ask the text (ReadFloatRows).
-bool FloatFromDom(simdjson::dom::element x, float* out) {
-  switch (x.type()) {
-    case T::INT64:
-      *out = static_cast<float>(x.get_int64().value());
-      return true;
-    case T::UINT64:
-      *out = static_cast<float>(x.get_uint64().value());
-      return true;
-    default:
-      break;
+inline bool FloatFromDom(simdjson::dom::element x, T type, float* out) {
+  if (type == T::INT64) {
+    *out = static_cast<float>(x.get_int64().value_unsafe());
+    return true;
   }
-  const double d = x.get_double().value();
+  if (type == T::UINT64) {
+    *out = static_cast<float>(x.get_uint64().value_unsafe());
+    return true;
+  }
+  const double d = x.get_double().value_unsafe();
   const float f = static_cast<float>(d);
-  if (std::isinf(f)) {
+  const double df = f;
+  if (df == d) {
+    *out = f;
+    return true;
+  }
+  const uint32_t bits = std::bit_cast<uint32_t>(f);
+  if ((bits & 0x7f800000u) == 0x7f800000u) {
     // Beyond float32's range (rejected as infinite by the caller), unless the double sits on
     // the boundary, 2^128 - 2^103, where only the text can tell.
     if (std::fabs(std::fabs(d) - 0x1.ffffffp+127) <= std::fabs(d) * 0x1p-51) return false;
     *out = f;
     return true;
   }
-  if (f != 0.0f && std::fabs(f) < std::numeric_limits<float>::min()) return false;
-  const double df = f;
-  if (df == d) {
-    *out = f;
-    return true;
-  }
-  const float g = std::nextafter(f, d > df ? std::numeric_limits<float>::infinity()
-                                            : -std::numeric_limits<float>::infinity());
+  if ((bits & 0x7f800000u) == 0) return false;  // zero or subnormal from a non-zero: the text
+  // The float next to f on d's side: one step of the bit pattern (away from zero when d is
+  // farther from zero than f, towards it otherwise).
+  const bool away = std::fabs(d) > std::fabs(df);
+  const float g = std::bit_cast<float>(away ? bits + 1 : bits - 1);
   const double mid = (df + static_cast<double>(g)) / 2;  // exact: 25 significant bits
   if (std::fabs(d - mid) <= std::fabs(d) * 0x1p-51) return false;
   *out = f;
@@ -214,7 +217,7 @@ Result<std::optional<std::vector<std::optional<std::vector<float>>>>> DecodeWrit
         }
         float v = 0;
         // Values that the double cannot round exactly are read again from the text.
-        if (!need_tokens && !FloatFromDom(x, &v)) need_tokens = true;
+        if (!need_tokens && !FloatFromDom(x, t, &v)) need_tokens = true;
         if (!need_tokens) {
           if (!std::isfinite(v) && !first_non_finite) first_non_finite = i;
           out.push_back(v);
