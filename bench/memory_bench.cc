@@ -76,6 +76,7 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "collection/id_index.h"
 #include "collection/record_store.h"
 #include "collection/vector_search.h"
 #include "data.h"
@@ -490,6 +491,7 @@ int Main(int argc, char** argv) {
 
   // 2.–3. A reader service with a 1-byte budget: opening another collection evicts this one.
   auto reader = std::make_unique<RecordService>(&catalog, &storage, &clock, /*budget=*/1);
+  reader->SetIndexerThreads(0);  // one per core, as the server
   const size_t probe = o.n / 2;
   std::vector<float> probe_vec(o.dim);
   mixture.Sample(GaussianMixture::kDataStream, probe, probe_vec.data());
@@ -622,10 +624,10 @@ int Main(int argc, char** argv) {
     b.matrix_touched = o.n * o.dim * sizeof(float);
     {
       a0 = JeAllocated();
-      std::unordered_map<std::string, uint32_t> map;
-      for (size_t i = 0; i < rows.size(); ++i) map.emplace(rows[i].id, uint32_t(i));
+      IdIndex map;  // as RecordStore's (keyed by the id column, which is counted apart)
+      for (size_t i = 0; i < rows.size(); ++i) map.Insert(rows[i].id, uint32_t(i));
       b.id_map = JeAllocated() - a0;
-      b.id_map_buckets = map.bucket_count();
+      b.id_map_buckets = map.MemoryBytes() / sizeof(uint64_t);
     }
     {
       a0 = JeAllocated();
@@ -803,8 +805,8 @@ int Main(int argc, char** argv) {
         "nallocx");
     row("RecordStore: insertion order (created, offset)", double(b.order), n * 16,
         "replica, measured");
-    row("RecordStore: id → offset unordered_map", double(b.id_map), double(b.id_map),
-        "replica, measured; " + std::to_string(b.id_map_buckets) + " buckets");
+    row("RecordStore: id → offset index (open addressing)", double(b.id_map), double(b.id_map),
+        "replica, measured; " + std::to_string(b.id_map_buckets) + " slots");
     row("RecordStore: rest (metadata index, free list, …)", double(b.store_other), -1,
         "store − parts");
     const double store_touched = double(b.matrix_touched) + n * column_bytes +

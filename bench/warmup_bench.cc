@@ -40,6 +40,7 @@
 #include "collection/collection_cache.h"
 #include "collection/index_snapshot.h"
 #include "common/log.h"
+#include "common/worker_pool.h"
 #include "data.h"
 #include "server/embedded_clickhouse.h"
 #include "storage/clickhouse/clickhouse_storage.h"
@@ -136,9 +137,14 @@ std::unique_ptr<CollectionCache> WarmUp(ClickHouseStorage& storage, const std::s
     t->pending_at_first = loaded->search.pending();
   }
   t->first_query = Seconds(start, Clock::now());
-  while (true) {  // the server's background indexer (RecordService::IndexLoop)
+  // The server's background indexer (RecordService::IndexLoop) with its helper threads.
+  WorkerPool pool(threads - 1);
+  const HnswIndex::ParallelRunner runner = [&pool](int n, const std::function<void()>& work) {
+    pool.Run(n, work);
+  };
+  while (true) {
     std::shared_lock data(loaded->data_mu);
-    if (!loaded->search.IndexStep(loaded->store, threads)) break;
+    if (!loaded->search.IndexStep(loaded->store, threads, &runner)) break;
   }
   t->graph = Seconds(start, Clock::now());
   t->indexed = loaded->search.indexed();

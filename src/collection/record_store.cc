@@ -74,7 +74,7 @@ void RecordStore::Store(uint32_t offset, const RecordRow& row) {
 
 uint64_t RecordStore::KnownVersion(const std::string& id) const {
   uint64_t v = 0;
-  if (auto it = id_to_offset_.find(id); it != id_to_offset_.end()) v = versions_[it->second];
+  if (auto o = id_index_.Find(id, ids_)) v = versions_[*o];
   if (auto t = tombstones_.find(id); t != tombstones_.end()) v = std::max(v, t->second);
   return v;
 }
@@ -93,7 +93,7 @@ void RecordStore::Reserve(size_t records) {
   created_.reserve(records);
   live_.reserve(records);
   order_.reserve(records);
-  id_to_offset_.reserve(records);
+  id_index_.Reserve(records);
   if (dim_ > 0) vectors_.reserve(records * dim_);
 }
 
@@ -114,22 +114,22 @@ std::vector<std::pair<uint32_t, bool>> RecordStore::Apply(std::span<const Record
       vectors_.reserve(std::max(reserved_, ids_.size()) * dim_);
       vectors_.assign(ids_.size() * dim_, 0.0f);
     }
-    auto it = id_to_offset_.find(row.id);
-    if (it != id_to_offset_.end() && versions_[it->second] > row.version) continue;
+    const std::optional<uint32_t> found = id_index_.Find(row.id, ids_);
+    if (found && versions_[*found] > row.version) continue;
     auto tomb = tombstones_.find(row.id);
     if (tomb != tombstones_.end() && tomb->second > row.version) continue;
     if (row.deleted) {
       tombstones_[row.id] = row.version;
-      if (it != id_to_offset_.end()) {
-        changes.emplace_back(it->second, false);
-        Release(it->second);
-        id_to_offset_.erase(it);
+      if (found) {
+        changes.emplace_back(*found, false);
+        id_index_.Erase(row.id, ids_);  // before Release clears the id it is keyed by
+        Release(*found);
       }
       continue;
     }
     if (tomb != tombstones_.end()) tombstones_.erase(tomb);
-    if (it != id_to_offset_.end()) {
-      uint32_t o = it->second;
+    if (found) {
+      uint32_t o = *found;
       bool reorder = created_[o] != row.created;
       Store(o, row);
       changes.emplace_back(o, true);
@@ -142,13 +142,13 @@ std::vector<std::pair<uint32_t, bool>> RecordStore::Apply(std::span<const Record
     uint32_t o = Allocate();
     Store(o, row);
     changes.emplace_back(o, true);
-    id_to_offset_.emplace(row.id, o);
+    id_index_.Insert(row.id, o);
     if (!order_.empty() && order_.back().first > row.created) order_sorted_ = false;
     order_.emplace_back(row.created, o);
   }
-  if (order_.size() > 2 * id_to_offset_.size() + 64) {
+  if (order_.size() > 2 * id_index_.size() + 64) {
     std::vector<std::pair<uint64_t, uint32_t>> kept;
-    kept.reserve(id_to_offset_.size());
+    kept.reserve(id_index_.size());
     for (auto e : order_) {
       if (live_[e.second] && created_[e.second] == e.first) kept.push_back(e);
     }
@@ -159,14 +159,12 @@ std::vector<std::pair<uint32_t, bool>> RecordStore::Apply(std::span<const Record
 }
 
 std::optional<uint32_t> RecordStore::Find(const std::string& id) const {
-  auto it = id_to_offset_.find(id);
-  if (it == id_to_offset_.end()) return std::nullopt;
-  return it->second;
+  return id_index_.Find(id, ids_);
 }
 
 std::vector<uint32_t> RecordStore::OffsetsInInsertionOrder() const {
   std::vector<uint32_t> out;
-  out.reserve(id_to_offset_.size());
+  out.reserve(id_index_.size());
   for (auto [created, o] : order_) {
     if (live_[o] && created_[o] == created) out.push_back(o);
   }
@@ -200,9 +198,7 @@ size_t RecordStore::MemoryBytes() const {
          ids_.capacity() * (sizeof(std::string) + 2 * sizeof(std::optional<std::string>) +
                             sizeof(std::optional<Metadata>) + 2 * sizeof(uint64_t) + 1) +
          tombstones_.size() * (sizeof(std::string) + sizeof(uint64_t) + 2 * sizeof(void*)) +
-         // id → offset map: a node per id (key, value, next pointer, cached hash) and buckets
-         id_to_offset_.size() * (sizeof(std::string) + sizeof(uint32_t) + 2 * sizeof(void*)) +
-         id_to_offset_.bucket_count() * sizeof(void*) +
+         id_index_.MemoryBytes() +
          order_.capacity() * sizeof(order_[0]);
 }
 

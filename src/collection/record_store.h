@@ -1,6 +1,7 @@
 // RecordStore: the in-memory form of one collection's records.
 //
-// Records live at dense uint32 offsets; ids map to offsets through one hash map; deleted
+// Records live at dense uint32 offsets; ids map to offsets through an open-addressing index
+// over the id column (id_index.h); deleted
 // offsets are reused. Embeddings sit in one contiguous float32 matrix (row = offset). get()
 // order is insertion order (each record's `created` version), kept in `order_`.
 //
@@ -15,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "collection/id_index.h"
 #include "common/aligned_allocator.h"
 #include "core/record.h"
 #include "filter/metadata_index.h"
@@ -45,7 +47,7 @@ class RecordStore {
   void Reserve(size_t records);
 
   size_t dim() const { return dim_; }
-  size_t size() const { return id_to_offset_.size(); }
+  size_t size() const { return id_index_.size(); }
   // One past the largest offset in use.
   size_t capacity() const { return ids_.size(); }
   bool IsLive(uint32_t offset) const { return offset < live_.size() && live_[offset]; }
@@ -98,7 +100,7 @@ class RecordStore {
   size_t dim_ = 0;
   size_t reserved_ = 0;  // Reserve()'s records, for the matrix once dim_ is known
   size_t record_bytes_ = 0;  // ids, documents, uris, metadata of live records
-  std::unordered_map<std::string, uint32_t> id_to_offset_;
+  IdIndex id_index_;  // id → offset, keyed by ids_
   std::vector<std::string> ids_;
   // Row-major, 64-byte aligned (row = offset).
   std::vector<float, AlignedAllocator<float, 64>> vectors_;

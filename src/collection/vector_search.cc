@@ -47,7 +47,8 @@ void VectorSearch::OnApplied(const RecordStore& store,
   }
 }
 
-bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int threads) {
+bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int threads,
+                             const HnswIndex::ParallelRunner* runner) {
   std::unique_lock lock(mu_);
   if (!index_) return false;
   index_->SetVectors(store.matrix());
@@ -72,7 +73,7 @@ bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int t
     }
   }
   if (!fresh.empty()) {
-    if (Status s = index_->AddBatch(fresh, vectors, threads); !s.ok()) {
+    if (Status s = index_->AddBatch(fresh, vectors, threads, runner); !s.ok()) {
       LOG_WARN("vector index insert of {} offsets failed: {}", fresh.size(), s.message());
     }
   }
@@ -80,8 +81,11 @@ bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int t
   return pending_count_ > 0;
 }
 
-bool VectorSearch::IndexStep(const RecordStore& store, int threads) {
-  if (threads > 1 && pending() >= kBulkPending) return IndexSome(store, kBulkStep, threads);
+bool VectorSearch::IndexStep(const RecordStore& store, int threads,
+                             const HnswIndex::ParallelRunner* runner) {
+  if (threads > 1 && pending() >= kBulkPending) {
+    return IndexSome(store, kBulkStep, threads, runner);
+  }
   return IndexSome(store, kStep, 1);
 }
 

@@ -57,14 +57,16 @@ class VectorSearch {
   void OnApplied(const RecordStore& store, const std::vector<std::pair<uint32_t, bool>>& changes);
   // Inserts up to `max_inserts` pending offsets into the graph, new ones with `threads` threads
   // (HnswIndex::AddBatch). Data lock held shared. Returns true while more work is pending.
-  bool IndexSome(const RecordStore& store, size_t max_inserts, int threads = 1);
+  bool IndexSome(const RecordStore& store, size_t max_inserts, int threads = 1,
+                 const HnswIndex::ParallelRunner* runner = nullptr);
   // One step of the background indexer: while many records wait (a load without a snapshot, a
   // large ingest), kBulkStep of them with `threads` threads; otherwise kStep on one thread, so
   // that searches (which wait for a step) are never held up for long. Same return value.
   static constexpr size_t kStep = 32;
   static constexpr size_t kBulkStep = 512;
   static constexpr size_t kBulkPending = 4096;
-  bool IndexStep(const RecordStore& store, int threads);
+  bool IndexStep(const RecordStore& store, int threads,
+                 const HnswIndex::ParallelRunner* runner = nullptr);
   bool HasPending() const;
 
   // The k nearest among `allowed` (nullptr = every live record), sorted by distance.

@@ -185,7 +185,8 @@ Status HnswIndex::Add(uint32_t offset, const float* vector) {
 }
 
 Status HnswIndex::AddBatch(const std::vector<uint32_t>& offsets,
-                           const std::vector<const float*>& vectors, int threads) {
+                           const std::vector<const float*>& vectors, int threads,
+                           const ParallelRunner* runner) {
   if (offsets.size() != vectors.size()) {
     return Status::InvalidArgument("hnsw: AddBatch got " + std::to_string(offsets.size()) +
                                    " offsets and " + std::to_string(vectors.size()) + " vectors");
@@ -250,6 +251,10 @@ Status HnswIndex::AddBatch(const std::vector<uint32_t>& offsets,
       InsertLocked(offsets[i], scratch);
     }
   };
+  if (runner) {
+    (*runner)(threads, work);
+    return Status::Ok();
+  }
   std::vector<std::thread> helpers;
   for (int t = 1; t < threads; ++t) helpers.emplace_back(work);
   work();

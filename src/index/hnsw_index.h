@@ -90,8 +90,11 @@ class HnswIndex final : public VectorIndex {
   // hnswlib's parallel build): the same quality as one-by-one Add, a different graph. Every
   // offset must be absent and distinct. An inner-product index (its lift depends on the order
   // of inserts), threads <= 1 or a small batch insert one by one. Exclusive.
+  // `runner` (optional) runs the threads' work, e.g. on a WorkerPool whose threads keep their
+  // search scratch; by default each call starts threads.
+  using ParallelRunner = std::function<void(int threads, const std::function<void()>& work)>;
   Status AddBatch(const std::vector<uint32_t>& offsets, const std::vector<const float*>& vectors,
-                  int threads);
+                  int threads, const ParallelRunner* runner = nullptr);
   // Marks `offset` deleted; false if it is not live. O(1). Exclusive.
   bool Remove(uint32_t offset) override;
   bool Contains(uint32_t offset) const override;

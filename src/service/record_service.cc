@@ -113,6 +113,20 @@ void RecordService::ApplyRows(LoadedCollection& loaded, const std::vector<Record
   if (loaded.search.HasPending()) ScheduleIndexing(cache_.Find(loaded.id));
 }
 
+void RecordService::SetIndexerThreads(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Before serving (see the header): the indexer is idle, nothing uses the pool yet.
+  index_pool_ = threads > 1 ? std::make_unique<WorkerPool>(threads - 1, [] {
+    // Helpers of the indexer: as nice as the indexer itself.
+    if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10) != 0) {
+      LOG_DEBUG("could not lower an indexer helper's priority");
+    }
+  })
+                            : nullptr;
+  index_runner_ = [this](int n, const std::function<void()>& work) { index_pool_->Run(n, work); };
+  indexer_threads_ = threads;
+}
+
 void RecordService::ScheduleIndexing(const std::shared_ptr<LoadedCollection>& loaded) {
   if (!loaded) return;
   std::lock_guard lock(index_mu_);
@@ -142,7 +156,8 @@ void RecordService::IndexLoop() {
       while (more) {
         {
           std::shared_lock data(loaded->data_mu);
-          more = loaded->search.IndexStep(loaded->store, indexer_threads_.load());
+          more = loaded->search.IndexStep(loaded->store, indexer_threads_.load(),
+                                          index_pool_ ? &index_runner_ : nullptr);
         }
         if (stopping_) break;
       }

@@ -23,6 +23,7 @@
 
 #include "collection/collection_cache.h"
 #include "common/clock.h"
+#include "common/worker_pool.h"
 #include "core/record_requests.h"
 #include "service/catalog_service.h"
 #include "storage/storage.h"
@@ -82,11 +83,8 @@ class RecordService {
   Result<int64_t> Count(const std::string& collection_id);
 
   // Threads of the background indexer's bulk steps (a collection loaded without a snapshot, a
-  // large ingest); 0 = one per core.
-  void SetIndexerThreads(int threads) {
-    indexer_threads_ = threads > 0 ? threads
-                                   : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  }
+  // large ingest); 0 = one per core. Call before serving.
+  void SetIndexerThreads(int threads);
   // Sets when graphs are saved as index snapshots; call before serving.
   void SetSnapshotOptions(SnapshotOptions options) { snapshots_ = options; }
   // Writes the snapshot of `collection_id`'s graph now if the policy calls for one (the indexer
@@ -177,6 +175,8 @@ class RecordService {
   std::thread refresh_thread_;
   SnapshotOptions snapshots_;
   std::atomic<int> indexer_threads_{1};
+  std::unique_ptr<WorkerPool> index_pool_;  // indexer_threads_ − 1 helpers, kept between steps
+  HnswIndex::ParallelRunner index_runner_;
   std::atomic<int64_t> snapshots_written_{0};
   std::atomic<int64_t> snapshots_failed_{0};
   std::atomic<int64_t> snapshot_bytes_{0};

@@ -1,0 +1,46 @@
+// WorkerPool: a few long-lived threads that run one parallel job at a time with the caller:
+// Run(n, work) calls `work` on n threads (the caller's and n − 1 of the pool's) and returns when
+// every call has returned. Threads that live on keep their thread-local scratch (a graph search's
+// visited marks are megabytes at a million records), which threads started per job would
+// allocate and fault in again every time.
+//
+// Thread safety: Run may be called from any thread, one job at a time (concurrent calls queue).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace chromahouse {
+
+class WorkerPool {
+ public:
+  // `threads` helpers (0 = Run uses the caller only). `on_start` runs first on each helper
+  // (e.g. to lower its priority).
+  explicit WorkerPool(int threads, std::function<void()> on_start = nullptr);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  int helpers() const { return static_cast<int>(threads_.size()); }
+  void Run(int threads, const std::function<void()>& work);
+
+ private:
+  void Loop(size_t index);
+
+  std::mutex run_mu_;  // one job at a time
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::condition_variable done_cv_;
+  const std::function<void()>* work_ = nullptr;  // guarded by mu_
+  size_t wanted_ = 0;                             // helpers that take part in this job
+  size_t running_ = 0;                            // helpers still in this job
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace chromahouse
