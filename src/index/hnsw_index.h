@@ -6,6 +6,7 @@
 // - Layout (per node slot, whether used or not):
 //     vectors_   64-byte aligned, stride = dim rounded up to 16 floats, zero padding. For
 //                kCosine the row is the normalised vector; the caller keeps the original.
+//                None with external_vectors: row `offset` of the caller's matrix instead.
 //     links0_    level-0 adjacency, fixed 1 + 2M uint32 slots: [count, n_1 … n_2M].
 //     upper_     levels 1..L: one heap block of L × (1 + M) slots, only for nodes with L > 0.
 //     state_, level_  one byte each; norm_sq_ one float (inner product only).
