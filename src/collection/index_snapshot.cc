@@ -104,7 +104,7 @@ Result<DecodedIndexSnapshot> DecodeIndexSnapshot(std::string_view payload,
     uint32_t len = 0;
     std::string_view id;
     if (!r.Get(&len) || !r.Bytes(len, &id)) return Corrupt("truncated id list");
-    if (auto offset = store.Find(std::string(id))) targets[i] = *offset;
+    if (auto offset = store.Find(id)) targets[i] = *offset;
   }
   for (uint64_t i = 0; i < nodes; ++i) {
     uint64_t hash = 0;

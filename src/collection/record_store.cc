@@ -158,7 +158,7 @@ std::vector<std::pair<uint32_t, bool>> RecordStore::Apply(std::span<const Record
   return changes;
 }
 
-std::optional<uint32_t> RecordStore::Find(const std::string& id) const {
+std::optional<uint32_t> RecordStore::Find(std::string_view id) const {
   return id_index_.Find(id, ids_);
 }
 

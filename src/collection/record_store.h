@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -54,7 +55,7 @@ class RecordStore {
   Metric metric() const { return metric_; }
 
   // Offset of a live record, or nullopt.
-  std::optional<uint32_t> Find(const std::string& id) const;
+  std::optional<uint32_t> Find(std::string_view id) const;
   // Live offsets in insertion order.
   std::vector<uint32_t> OffsetsInInsertionOrder() const;
 
