@@ -63,7 +63,10 @@ bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int t
     --pending_count_;
     if (!store.IsLive(o)) continue;
     ++done;
-    if (threads > 1 && !index_->HasNode(o)) {
+    // A vector the graph refuses (ValidateVector) goes through Add alone, so that it cannot
+    // fail the whole batch.
+    if (threads > 1 && !index_->HasNode(o) &&
+        ValidateVector(o, store.embedding(o), store.dim()).ok()) {
       fresh.push_back(o);
       vectors.push_back(store.embedding(o));
       continue;

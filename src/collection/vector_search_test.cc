@@ -152,6 +152,20 @@ TEST_F(VectorSearchTest, IndexerStepsAreBulkAndParallelWhileManyRecordsWait) {
   }
 }
 
+TEST_F(VectorSearchTest, AVectorTheGraphRefusesDoesNotFailItsBulkStep) {
+  // Finite but with a squared norm beyond float32 (the API accepts it; the graph does not).
+  RecordRow huge = store_.Row(*store_.Find("r4999"));
+  huge.id = "huge";
+  huge.version = huge.created = 30'000'000;
+  std::fill(huge.embedding.begin(), huge.embedding.end(), 1e20f);
+  Apply({huge});
+  while (search_->IndexStep(store_, 2)) {
+  }
+  // Every other record made it into the graph.
+  EXPECT_EQ(search_->indexed(), 5000u);
+  EXPECT_EQ(search_->pending(), 0u);
+}
+
 TEST_F(VectorSearchTest, UpdatesAndDeletesAreReflectedBeforeAndAfterIndexing) {
   while (search_->IndexSome(store_, 1024)) {
   }
