@@ -38,6 +38,10 @@ void VectorSearch::OnApplied(const RecordStore& store,
     // The node's vector may have changed or the offset been reused: drop it from the graph
     // until the indexer re-adds it; meanwhile queries scan it exactly.
     index_->Remove(offset);
+    if (offset < is_refused_.size() && is_refused_[offset]) {
+      is_refused_[offset] = 0;
+      --refused_count_;
+    }
     if (live) {
       MarkPendingLocked(offset);
     } else if (offset < is_pending_.size() && is_pending_[offset]) {
@@ -72,8 +76,19 @@ bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int t
       continue;
     }
     if (Status s = index_->Add(o, store.embedding(o)); !s.ok()) {
-      LOG_WARN("vector index insert of offset {} failed: {}", o, s.message());
+      // Searched exactly from now on (see refused_).
+      LOG_WARN("record {} stays out of the vector index (searched exactly): {}", store.id(o),
+               s.message());
+      if (is_refused_.size() <= o) is_refused_.resize(size_t{o} + 1, 0);
+      if (!is_refused_[o]) {
+        is_refused_[o] = 1;
+        ++refused_count_;
+        refused_.push_back(o);
+      }
     }
+  }
+  if (refused_.size() > 2 * refused_count_ + 64) {
+    std::erase_if(refused_, [this](uint32_t o) { return !is_refused_[o]; });
   }
   if (!fresh.empty()) {
     if (Status s = index_->AddBatch(fresh, vectors, threads, runner); !s.ok()) {
@@ -138,7 +153,7 @@ size_t VectorSearch::pending() const {
 size_t VectorSearch::MemoryBytes() const {
   std::shared_lock lock(mu_);
   return (index_ ? index_->MemoryBytes() : 0) + pending_.capacity() * sizeof(uint32_t) +
-         is_pending_.capacity();
+         is_pending_.capacity() + refused_.capacity() * sizeof(uint32_t) + is_refused_.capacity();
 }
 
 std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float* query,
@@ -181,6 +196,9 @@ std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float
         (!allowed || allow_bits[o])) {
       tail.push_back(o);
     }
+  }
+  for (uint32_t o : refused_) {
+    if (is_refused_[o] && store.IsLive(o) && (!allowed || allow_bits[o])) tail.push_back(o);
   }
   std::sort(tail.begin(), tail.end());
   tail.erase(std::unique(tail.begin(), tail.end()), tail.end());

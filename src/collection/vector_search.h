@@ -101,6 +101,12 @@ class VectorSearch {
   std::vector<uint32_t> pending_;     // guarded by mu_; may hold stale entries
   std::vector<uint8_t> is_pending_;   // guarded by mu_; per offset
   size_t pending_count_ = 0;          // guarded by mu_
+  // Records whose vector the graph refuses (HnswIndex's ValidateVector: a squared norm beyond
+  // float32): never in the graph, so every search scans them exactly. Guarded by mu_; `refused_`
+  // may hold stale entries (flag cleared when the record changes).
+  std::vector<uint32_t> refused_;
+  std::vector<uint8_t> is_refused_;
+  size_t refused_count_ = 0;
 };
 
 }  // namespace chromahouse

@@ -164,6 +164,22 @@ TEST_F(VectorSearchTest, AVectorTheGraphRefusesDoesNotFailItsBulkStep) {
   // Every other record made it into the graph.
   EXPECT_EQ(search_->indexed(), 5000u);
   EXPECT_EQ(search_->pending(), 0u);
+  // The refused one is still found (searched exactly), until it changes.
+  SearchPath path;
+  auto got = search_->Search(store_, huge.embedding.data(), 1, nullptr, 100, &path);
+  EXPECT_EQ(path, SearchPath::kHnsw);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(store_.id(got[0].second), "huge");
+  RecordRow tame = huge;
+  tame.version = 30'000'001;
+  std::fill(tame.embedding.begin(), tame.embedding.end(), 7.0f);
+  Apply({tame});
+  while (search_->IndexStep(store_, 2)) {
+  }
+  EXPECT_EQ(search_->indexed(), 5001u);
+  got = search_->Search(store_, tame.embedding.data(), 1, nullptr, 100, &path);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(store_.id(got[0].second), "huge");
 }
 
 TEST_F(VectorSearchTest, UpdatesAndDeletesAreReflectedBeforeAndAfterIndexing) {
