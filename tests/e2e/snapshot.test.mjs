@@ -124,7 +124,9 @@ describe("index snapshots in ClickHouse", { skip: SKIP }, () => {
       60000,
       "a snapshot of all records",
     );
-    assert.match(a.log, new RegExp(`collection ${collectionId}: index snapshot \\d+ written \\(${N} nodes`));
+    // The server logs the write once ClickHouse acknowledged it (a reader may see the rows first).
+    const written = new RegExp(`collection ${collectionId}: index snapshot \\d+ written \\(${N} nodes`);
+    await waitFor(() => written.test(a.log), 10000, "the snapshot's log line");
     const fromA = await query(a);
     assert.ok(recall(fromA.ids, truth) >= 0.95, `recall on A ${recall(fromA.ids, truth)}`);
 
