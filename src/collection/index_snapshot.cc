@@ -2,40 +2,13 @@
 
 #include <cstring>
 
+#include "common/byte_io.h"
 #include "common/hash.h"
 
 namespace chromahouse {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'H', 'S', 'N', 'A', 'P', '0', '1'};
-
-template <typename T>
-void Put(std::string* out, T v) {
-  out->append(reinterpret_cast<const char*>(&v), sizeof(v));
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view data) : data_(data) {}
-  template <typename T>
-  bool Get(T* v) {
-    if (data_.size() - pos_ < sizeof(T)) return false;
-    std::memcpy(v, data_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return true;
-  }
-  bool Bytes(size_t n, std::string_view* out) {
-    if (data_.size() - pos_ < n) return false;
-    *out = data_.substr(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool AtEnd() const { return pos_ == data_.size(); }
-
- private:
-  std::string_view data_;
-  size_t pos_ = 0;
-};
 
 uint64_t VectorHash(const RecordStore& store, uint32_t offset) {
   return Hash64(store.embedding(offset), store.dim() * sizeof(float));
@@ -82,7 +55,7 @@ Result<DecodedIndexSnapshot> DecodeIndexSnapshot(std::string_view payload,
   std::memcpy(&checksum, payload.data() + payload.size() - 8, 8);
   const std::string_view covered = payload.substr(0, payload.size() - 8);
   if (Hash64(covered) != checksum) return Corrupt("checksum mismatch");
-  Reader r(covered.substr(sizeof(kMagic)));
+  ByteReader r(covered.substr(sizeof(kMagic)));
   uint32_t format = 0, dim = 0;
   uint64_t watermark = 0, nodes = 0;
   if (!r.Get(&format) || !r.Get(&dim) || !r.Get(&watermark) || !r.Get(&nodes)) {

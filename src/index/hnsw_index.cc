@@ -1,5 +1,7 @@
 #include "index/hnsw_index.h"
 
+#include "common/byte_io.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -559,38 +561,6 @@ namespace {
 
 constexpr char kImageMagic[8] = {'C', 'H', 'H', 'N', 'S', 'W', 'G', '1'};
 
-template <typename T>
-void Put(std::string* out, T v) {
-  out->append(reinterpret_cast<const char*>(&v), sizeof(v));
-}
-
-// Bounds-checked reads from an image.
-class ImageReader {
- public:
-  explicit ImageReader(std::string_view data) : data_(data) {}
-  template <typename T>
-  bool Get(T* v) {
-    if (data_.size() - pos_ < sizeof(T)) return false;
-    std::memcpy(v, data_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return true;
-  }
-  // Skips `n` u32 values.
-  bool SkipU32(size_t n) {
-    if ((data_.size() - pos_) / sizeof(uint32_t) < n) return false;
-    pos_ += n * sizeof(uint32_t);
-    return true;
-  }
-  const char* here() const { return data_.data() + pos_; }
-  size_t position() const { return pos_; }
-  void Seek(size_t pos) { pos_ = pos; }
-  bool AtEnd() const { return pos_ == data_.size(); }
-
- private:
-  std::string_view data_;
-  size_t pos_ = 0;
-};
-
 Status BadImage(const std::string& what) {
   return Status::InvalidArgument("hnsw image: " + what);
 }
@@ -651,7 +621,7 @@ void HnswIndex::AppendImage(std::string* out, std::vector<uint32_t>* offsets) co
 Result<std::unique_ptr<HnswIndex>> HnswIndex::FromImage(
     const HnswParams& params, std::string_view image, const std::vector<uint32_t>& targets,
     const std::function<const float*(uint32_t)>& vector_of) {
-  ImageReader r(image);
+  ByteReader r(image);
   char magic[8];
   for (char& c : magic) {
     if (!r.Get(&c)) return BadImage("truncated header");
@@ -690,7 +660,7 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::FromImage(
     levels[i] = level;
     for (int l = 0; l <= level; ++l) {
       uint32_t count = 0;
-      if (!r.Get(&count) || count > g.MaxLinks(l) || !r.SkipU32(count)) {
+      if (!r.Get(&count) || count > g.MaxLinks(l) || !r.Skip(size_t{count} * sizeof(uint32_t))) {
         return BadImage("bad link list of node " + std::to_string(i) + " on level " +
                         std::to_string(l));
       }
