@@ -30,6 +30,7 @@ void VectorSearch::OnApplied(const RecordStore& store,
       return;
     }
     index_ = std::move(created).value();
+    has_index_.store(true);
     index_->Reserve(store.capacity());
     for (uint32_t o : store.OffsetsInInsertionOrder()) MarkPendingLocked(o);
     return;
@@ -59,7 +60,9 @@ bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int t
   size_t done = 0;
   std::vector<uint32_t> fresh;  // offsets without a node: inserted together
   std::vector<const float*> vectors;
+  const bool yield = threads <= 1;
   while (!pending_.empty() && done < max_inserts) {
+    if (yield && done > 0 && waiters_.load(std::memory_order_relaxed) > 0) break;
     uint32_t o = pending_.back();
     pending_.pop_back();
     if (o >= is_pending_.size() || !is_pending_[o]) continue;  // stale entry
@@ -91,8 +94,13 @@ bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int t
     std::erase_if(refused_, [this](uint32_t o) { return !is_refused_[o]; });
   }
   if (!fresh.empty()) {
-    if (Status s = index_->AddBatch(fresh, vectors, threads, runner); !s.ok()) {
+    // A request waiting for this step (see Waiting) ends it early; the rest waits again.
+    size_t inserted = 0;
+    if (Status s = index_->AddBatch(fresh, vectors, threads, runner, &waiters_, &inserted);
+        !s.ok()) {
       LOG_WARN("vector index insert of {} offsets failed: {}", fresh.size(), s.message());
+    } else {
+      for (size_t i = inserted; i < fresh.size(); ++i) MarkPendingLocked(fresh[i]);
     }
   }
   if (pending_.empty()) pending_.shrink_to_fit();
@@ -121,6 +129,7 @@ Result<VectorSearch::Adopted> VectorSearch::AdoptSnapshot(const RecordStore& sto
   if (store.dim() == 0) return Status::FailedPrecondition("the collection has no vectors");
   ASSIGN_OR_RETURN(DecodedIndexSnapshot decoded, DecodeIndexSnapshot(payload, store, params_));
   index_ = std::move(decoded.index);
+  has_index_.store(true);
   index_->SetVectors(store.matrix());
   index_->Reserve(store.capacity());
   Adopted out;
@@ -136,8 +145,7 @@ Result<VectorSearch::Adopted> VectorSearch::AdoptSnapshot(const RecordStore& sto
 }
 
 bool VectorSearch::HasPending() const {
-  std::shared_lock lock(mu_);
-  return index_ && pending_count_ > 0;
+  return has_index_.load() && pending_count_.load() > 0;
 }
 
 size_t VectorSearch::indexed() const {
@@ -145,10 +153,7 @@ size_t VectorSearch::indexed() const {
   return index_ ? index_->size() : 0;
 }
 
-size_t VectorSearch::pending() const {
-  std::shared_lock lock(mu_);
-  return pending_count_;
-}
+size_t VectorSearch::pending() const { return pending_count_.load(); }
 
 size_t VectorSearch::MemoryBytes() const {
   std::shared_lock lock(mu_);
@@ -163,7 +168,11 @@ std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float
   if (k == 0 || store.dim() == 0 || store.size() == 0) return {};
   std::vector<uint32_t> all;
   const std::vector<uint32_t>* candidates = allowed;
-  std::shared_lock lock(mu_);
+  std::shared_lock lock(mu_, std::defer_lock);
+  {
+    Waiting waiting(*this);
+    lock.lock();
+  }
   size_t allowed_count = allowed ? allowed->size() : store.size();
   if (allowed_count == 0) return {};
   bool brute = !index_ || allowed_count <= planner_.brute_force_max ||

@@ -69,6 +69,22 @@ class VectorSearch {
                  const HnswIndex::ParallelRunner* runner = nullptr);
   bool HasPending() const;
 
+  // Marks a request waiting for a lock that an indexing step holds (the collection's data lock
+  // for a write, this object's lock for a search) for its lifetime: single-thread steps end
+  // after the record in progress instead of finishing their kStep records, so an acknowledged
+  // write or a query waits for one graph insert (~0.1–0.2 ms), not a whole step; bulk steps
+  // (kBulkStep on several threads) end after HnswIndex::kMinBeforeStop inserts at the least.
+  class Waiting {
+   public:
+    explicit Waiting(const VectorSearch& s) : s_(s) { s_.waiters_.fetch_add(1); }
+    ~Waiting() { s_.waiters_.fetch_sub(1); }
+    Waiting(const Waiting&) = delete;
+    Waiting& operator=(const Waiting&) = delete;
+
+   private:
+    const VectorSearch& s_;
+  };
+
   // The k nearest among `allowed` (nullptr = every live record), sorted by distance.
   std::vector<Neighbor> Search(const RecordStore& store, const float* query, size_t k,
                                const std::vector<uint32_t>* allowed, size_t ef,
@@ -97,10 +113,14 @@ class VectorSearch {
   HnswParams params_;
   PlannerOptions planner_;
   mutable std::shared_mutex mu_;
+  mutable std::atomic<int> waiters_{0};  // see Waiting
   std::unique_ptr<HnswIndex> index_;  // guarded by mu_; created at kIndexMinRecords records
   std::vector<uint32_t> pending_;     // guarded by mu_; may hold stale entries
   std::vector<uint8_t> is_pending_;   // guarded by mu_; per offset
-  size_t pending_count_ = 0;          // guarded by mu_
+  // Written under mu_ (exclusive); also read without it by HasPending and pending, which must
+  // not wait for an indexing step (every request asks HasPending).
+  std::atomic<size_t> pending_count_{0};
+  std::atomic<bool> has_index_{false};
   // Records whose vector the graph refuses (HnswIndex's ValidateVector: a squared norm beyond
   // float32): never in the graph, so every search scans them exactly. Guarded by mu_; `refused_`
   // may hold stale entries (flag cleared when the record changes).

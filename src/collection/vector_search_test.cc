@@ -62,6 +62,54 @@ TEST_F(VectorSearchTest, UnindexedRecordsAreFoundExactlyThroughTheTail) {
   EXPECT_EQ(got, Exact(q, 10, nullptr));
 }
 
+TEST_F(VectorSearchTest, AWaitingRequestEndsASingleThreadStepAfterOneInsert) {
+  ASSERT_EQ(search_->pending(), 5000u);
+  EXPECT_TRUE(search_->IndexStep(store_, 1));
+  EXPECT_EQ(search_->indexed(), VectorSearch::kStep);  // nobody waiting: a whole step
+  {
+    VectorSearch::Waiting waiting(*search_);
+    EXPECT_TRUE(search_->IndexStep(store_, 1));
+    EXPECT_EQ(search_->indexed(), VectorSearch::kStep + 1);  // one insert, then it yields
+    EXPECT_TRUE(search_->IndexStep(store_, 1));
+    EXPECT_EQ(search_->indexed(), VectorSearch::kStep + 2);  // but it always makes progress
+  }
+  EXPECT_TRUE(search_->IndexStep(store_, 1));
+  EXPECT_EQ(search_->indexed(), 2 * VectorSearch::kStep + 2);
+  EXPECT_EQ(search_->indexed() + search_->pending(), 5000u);
+}
+
+TEST(VectorSearchBulkTest, AWaitingRequestEndsABulkStepEarlyAndNothingIsLost) {
+  HnswParams p;
+  p.metric = Metric::kL2;
+  VectorSearch search(p);
+  RecordStore store(Metric::kL2);
+  auto rows = RandomRows(VectorSearch::kBulkPending + 1000, 16, 11, 1);
+  search.OnApplied(store, store.Apply(rows));
+  const size_t total = rows.size();
+  {
+    VectorSearch::Waiting waiting(search);
+    EXPECT_TRUE(search.IndexStep(store, 2));
+    EXPECT_GE(search.indexed(), HnswIndex::kMinBeforeStop);
+    EXPECT_LT(search.indexed(), VectorSearch::kBulkStep);  // not the whole step
+    EXPECT_EQ(search.indexed() + search.pending(), total);
+  }
+  EXPECT_TRUE(search.IndexStep(store, 2));
+  const size_t after_whole_step = search.indexed();
+  EXPECT_GE(after_whole_step, VectorSearch::kBulkStep);
+  while (search.IndexStep(store, 2)) {
+  }
+  EXPECT_EQ(search.indexed(), total);
+  EXPECT_EQ(search.pending(), 0u);
+  // Every record is found by the graph (no tail left).
+  SearchPath path;
+  for (uint32_t o : {0u, 1000u, 4000u}) {
+    auto got = search.Search(store, store.embedding(o), 1, nullptr, 100, &path);
+    EXPECT_EQ(path, SearchPath::kHnsw);
+    ASSERT_FALSE(got.empty());
+    EXPECT_EQ(got[0].second, o);
+  }
+}
+
 TEST_F(VectorSearchTest, GraphReachesHighRecallAndStaysExactOnDistances) {
   while (search_->IndexSome(store_, 256)) {
   }

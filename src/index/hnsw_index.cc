@@ -188,7 +188,12 @@ Status HnswIndex::Add(uint32_t offset, const float* vector) {
 
 Status HnswIndex::AddBatch(const std::vector<uint32_t>& offsets,
                            const std::vector<const float*>& vectors, int threads,
-                           const ParallelRunner* runner) {
+                           const ParallelRunner* runner, const std::atomic<int>* stop,
+                           size_t* inserted) {
+  if (inserted) *inserted = 0;
+  auto stopping = [stop](size_t i) {
+    return stop && i >= kMinBeforeStop && stop->load(std::memory_order_relaxed) > 0;
+  };
   if (offsets.size() != vectors.size()) {
     return Status::InvalidArgument("hnsw: AddBatch got " + std::to_string(offsets.size()) +
                                    " offsets and " + std::to_string(vectors.size()) + " vectors");
@@ -216,7 +221,10 @@ Status HnswIndex::AddBatch(const std::vector<uint32_t>& offsets,
   }
   const size_t n = offsets.size();
   if (lift_ || threads <= 1 || n < 256 * static_cast<size_t>(threads)) {
-    for (size_t i = 0; i < n; ++i) RETURN_IF_ERROR(Add(offsets[i], vectors[i]));
+    for (size_t i = 0; i < n && !stopping(i); ++i) {
+      RETURN_IF_ERROR(Add(offsets[i], vectors[i]));
+      if (inserted) *inserted = i + 1;
+    }
     return Status::Ok();
   }
   if (max_offset >= capacity_) Reserve(std::max(size_t{max_offset} + 1, capacity_));
@@ -246,21 +254,39 @@ Status HnswIndex::AddBatch(const std::vector<uint32_t>& offsets,
     max_level_ = level_[offsets[0]];
     first = 1;
   }
+  // Offsets are taken in order, and a thread finishes the one it took before it looks at
+  // `stop` again: what was inserted is a prefix.
   std::atomic<size_t> next{first};
-  auto work = [this, &offsets, &next, n] {
+  auto work = [this, &offsets, &next, n, &stopping] {
     BuildScratch scratch;
     for (size_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) {
       InsertLocked(offsets[i], scratch);
+      if (stopping(i + 1)) break;
     }
   };
   if (runner) {
     (*runner)(threads, work);
-    return Status::Ok();
+  } else {
+    std::vector<std::thread> helpers;
+    for (int t = 1; t < threads; ++t) helpers.emplace_back(work);
+    work();
+    for (auto& t : helpers) t.join();
   }
-  std::vector<std::thread> helpers;
-  for (int t = 1; t < threads; ++t) helpers.emplace_back(work);
-  work();
-  for (auto& t : helpers) t.join();
+  // Every index below `next` was taken, and every taken index was inserted (a thread stops
+  // before it takes another).
+  const size_t done = std::min(next.load(), n);
+  for (size_t i = done; i < n; ++i) {
+    // Never linked, so unreachable: back to absent.
+    const uint32_t o = offsets[i];
+    if (level_[o] > 0) {
+      upper_slots_ -= size_t(level_[o]) * (max_links_ + 1);
+      upper_[o].reset();
+    }
+    level_[o] = 0;
+    state_[o] = kAbsent;
+    --live_count_;
+  }
+  if (inserted) *inserted = done;
   return Status::Ok();
 }
 

@@ -93,9 +93,15 @@ class HnswIndex final : public VectorIndex {
   // of inserts), threads <= 1 or a small batch insert one by one. Exclusive.
   // `runner` (optional) runs the threads' work, e.g. on a WorkerPool whose threads keep their
   // search scratch; by default each call starts threads.
+  // `stop` (optional): once it is above 0 (checked between inserts, after the first
+  // kMinBeforeStop), no further offset is started; the batch then ends early with a prefix of
+  // `offsets` inserted, its length in `*inserted` (the rest stay absent). Without `stop` every
+  // offset is inserted.
   using ParallelRunner = std::function<void(int threads, const std::function<void()>& work)>;
+  static constexpr size_t kMinBeforeStop = 16;
   Status AddBatch(const std::vector<uint32_t>& offsets, const std::vector<const float*>& vectors,
-                  int threads, const ParallelRunner* runner = nullptr);
+                  int threads, const ParallelRunner* runner = nullptr,
+                  const std::atomic<int>* stop = nullptr, size_t* inserted = nullptr);
   // Marks `offset` deleted; false if it is not live. O(1). Exclusive.
   bool Remove(uint32_t offset) override;
   bool Contains(uint32_t offset) const override;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -490,6 +492,43 @@ TEST(HnswIndex, ParallelBatchBuildHasTheQualityOfASerialOne) {
     EXPECT_GE(Recall(narrow, exact), 0.9) << "ef = 20";
     EXPECT_GE(Recall(wide, exact), 0.99) << "ef = 100";
   }
+}
+
+TEST(HnswIndex, AStoppedBatchInsertsAPrefixAndLeavesTheRestAbsent) {
+  constexpr size_t kRows = 4000;
+  MixtureSampler sampler(kDim, 100, kDataSeed);
+  const std::vector<float> data = sampler.Sample(kRows);
+  const std::vector<float> queries = sampler.Sample(kQueries);
+  const MatrixView matrix{data.data(), kRows, kDim, kDim};
+  auto index = MakeIndex(kDim, Metric::kL2);
+  std::vector<uint32_t> offsets;
+  std::vector<const float*> vectors;
+  for (size_t i = 0; i < kRows; ++i) {
+    offsets.push_back(static_cast<uint32_t>(i));
+    vectors.push_back(&data[i * kDim]);
+  }
+  const std::atomic<int> stop{1};  // somebody waits from the start
+  size_t inserted = 0;
+  ASSERT_TRUE(index->AddBatch(offsets, vectors, 2, nullptr, &stop, &inserted).ok());
+  EXPECT_GE(inserted, HnswIndex::kMinBeforeStop);
+  EXPECT_LT(inserted, 64u);
+  EXPECT_EQ(index->size(), inserted);
+  for (size_t i = 0; i < kRows; ++i) ASSERT_EQ(index->Contains(offsets[i]), i < inserted) << i;
+  // Searches meet only inserted nodes; the rest can be batched again.
+  for (const auto& [d, o] : index->Search(&queries[0], kK, 100, nullptr)) EXPECT_LT(o, inserted);
+  std::vector<uint32_t> rest(offsets.begin() + static_cast<ptrdiff_t>(inserted), offsets.end());
+  std::vector<const float*> rest_vectors(vectors.begin() + static_cast<ptrdiff_t>(inserted),
+                                         vectors.end());
+  const std::atomic<int> go{0};
+  ASSERT_TRUE(index->AddBatch(rest, rest_vectors, 2, nullptr, &go, &inserted).ok());
+  EXPECT_EQ(inserted, rest.size());
+  ASSERT_EQ(index->size(), kRows);
+  std::vector<std::vector<Neighbor>> exact, got;
+  for (size_t q = 0; q < kQueries; ++q) {
+    exact.push_back(BruteForceSearch(Metric::kL2, &queries[q * kDim], matrix, kK, nullptr));
+    got.push_back(index->Search(&queries[q * kDim], kK, 100, nullptr));
+  }
+  EXPECT_GE(Recall(got, exact), 0.97);
 }
 
 TEST(HnswIndex, BatchRejectsPresentAndRepeatedOffsets) {

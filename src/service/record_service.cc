@@ -94,7 +94,11 @@ RecordService::RecordService(CatalogService* catalog, Storage* storage, VersionC
 
 void RecordService::ApplyRows(LoadedCollection& loaded, const std::vector<RecordRow>& rows) {
   {
-    std::unique_lock data(loaded.data_mu);
+    std::unique_lock data(loaded.data_mu, std::defer_lock);
+    {
+      VectorSearch::Waiting waiting(loaded.search);  // an indexing step ends early
+      data.lock();
+    }
     auto changes = loaded.store.Apply(rows);
     loaded.search.OnApplied(loaded.store, changes);
     loaded.changes_since_snapshot.fetch_add(changes.size());
