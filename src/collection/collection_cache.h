@@ -63,6 +63,18 @@ struct LoadedCollection {
   std::atomic<int64_t> used_ms{0};
   std::atomic<int64_t> full_scan_ms{0};  // when every (id, version) was last compared
   std::mutex refresh_mu;
+  // Versions known to be stored above the refresh window: what the last full read of the window
+  // returned plus what this instance wrote since (RecordService::Refresh compares a summary of
+  // them with storage's and reads nothing more while they agree). Writers append after their
+  // storage write; refreshes sort and prune (under refresh_mu).
+  std::mutex window_mu;
+  std::vector<uint64_t> window_versions;  // guarded by window_mu
+  std::atomic<bool> window_known{false};  // set by the first full read of the window
+  void NoteStored(const std::vector<RecordRow>& rows) {
+    if (!window_known.load()) return;  // nothing to compare with yet (or no refreshes at all)
+    std::lock_guard lock(window_mu);
+    for (const auto& r : rows) window_versions.push_back(r.version);
+  }
   // Index snapshots: the newest snapshot this instance adopted or wrote, and the records changed
   // (or never in a snapshot) since.
   std::atomic<uint64_t> snapshot_id{0};

@@ -129,6 +129,12 @@ Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
   std::unique_lock refresh_lock(refresh_mu_);
   const int64_t start = SteadyMillis();
   if (max_age_ms >= 0 && start - refreshed_ms_.load() <= max_age_ms) return Status::Ok();
+  // Taken before the tables are read: a change after it is read now or seen next time.
+  ASSIGN_OR_RETURN(std::optional<std::string> fingerprint, storage_->CatalogFingerprint());
+  if (fingerprint && fingerprint == fingerprint_) {
+    refreshed_ms_.store(start);
+    return Status::Ok();
+  }
   ASSIGN_OR_RETURN(auto tenants, storage_->LoadTenants(/*include_deleted=*/true));
   ASSIGN_OR_RETURN(auto databases, storage_->LoadDatabases(/*include_deleted=*/true));
   ASSIGN_OR_RETURN(auto collections, storage_->LoadCollections(/*include_deleted=*/true));
@@ -156,6 +162,7 @@ Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
       merge(collections_, c.id, c, [&deleted](const Collection& old) { deleted.push_back(old.id); });
     }
   }
+  fingerprint_ = std::move(fingerprint);
   refreshed_ms_.store(start);
   refresh_lock.unlock();
   if (!deleted.empty() && listener_) listener_(deleted, false);

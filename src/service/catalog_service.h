@@ -106,6 +106,9 @@ class CatalogService {
   std::atomic<int64_t> max_staleness_ms_{-1};
   std::atomic<int64_t> refreshed_ms_{0};
   std::mutex refresh_mu_;
+  // Storage's catalog fingerprint when the catalog was last read whole (guarded by refresh_mu_):
+  // while it stays the same, a refresh reads nothing else.
+  std::optional<std::string> fingerprint_;
 };
 
 }  // namespace chromahouse

@@ -3,6 +3,7 @@
 // over one shared MemoryStorage, exactly as two processes share one ClickHouse.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -191,6 +192,60 @@ TEST(FreshnessTest, CatalogChangesPropagate) {
   EXPECT_EQ(b.records.cache_stats().collections, 0u) << "B dropped its copy";
   ASSERT_TRUE(a.catalog.CreateDatabase("default_tenant", "analytics").ok());
   EXPECT_TRUE(b.catalog.GetDatabase("default_tenant", "analytics").ok());
+}
+
+// Counts the reads a refresh makes.
+class CountingStorage : public MemoryStorage {
+ public:
+  Result<std::vector<std::pair<std::string, uint64_t>>> LoadRecordVersions(
+      const std::string& collection_id, uint64_t min_version) override {
+    ++version_lists;
+    return MemoryStorage::LoadRecordVersions(collection_id, min_version);
+  }
+  Result<VersionSummary> SummarizeRecordVersions(const std::string& collection_id,
+                                                 uint64_t min_version) override {
+    ++summaries;
+    ASSIGN_OR_RETURN(auto versions, MemoryStorage::LoadRecordVersions(collection_id, min_version));
+    VersionSummary out;
+    for (const auto& [id, version] : versions) out.Add(version);
+    return out;
+  }
+  Result<std::vector<Collection>> LoadCollections(bool include_deleted) override {
+    ++catalog_reads;
+    return MemoryStorage::LoadCollections(include_deleted);
+  }
+  std::atomic<int> version_lists{0}, catalog_reads{0}, summaries{0};
+};
+
+TEST(FreshnessTest, RefreshesReadOnlySummariesWhileNothingArrivesFromElsewhere) {
+  CountingStorage storage;
+  Instance a(&storage, 1, 0), b(&storage, 2, 0);  // both check before every request
+  std::string id = Create(a, "quiet");
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kAdd, Rows({"x", "y"}, 1, "a")).ok());
+  ASSERT_EQ(Docs(b, id).size(), 2u);
+  ASSERT_EQ(Docs(a, id).size(), 2u);
+  storage.version_lists = 0;
+  storage.catalog_reads = 0;
+  // Reads, and B's own writes: storage holds nothing B does not know about.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(b.records.Write(id, RecordWriteKind::kUpsert,
+                                Rows({"b" + std::to_string(i)}, 2, "b")).ok());
+    ASSERT_EQ(Docs(b, id).size(), 3u + i);
+  }
+  EXPECT_EQ(storage.version_lists.load(), 0) << "summaries only";
+  EXPECT_GE(storage.summaries.load(), 10);
+  EXPECT_EQ(storage.catalog_reads.load(), 0) << "catalog fingerprint unchanged";
+  // One write through A: B's summary differs, B reads the list and the row.
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kUpsert, Rows({"x"}, 3, "a2")).ok());
+  EXPECT_EQ(Docs(b, id)["x"], "a2");
+  EXPECT_GE(storage.version_lists.load(), 1);
+  const int lists = storage.version_lists.load();
+  EXPECT_EQ(Docs(b, id)["x"], "a2");
+  EXPECT_EQ(storage.version_lists.load(), lists) << "and is quiet again after it";
+  // A catalog change on A: B reads the catalog again and sees it.
+  ASSERT_TRUE(a.catalog.CreateDatabase("default_tenant", "quiet-db").ok());
+  EXPECT_TRUE(b.catalog.GetDatabase("default_tenant", "quiet-db").ok());
+  EXPECT_GE(storage.catalog_reads.load(), 1);
 }
 
 TEST(FreshnessTest, OffMeansNoRereads) {

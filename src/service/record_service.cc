@@ -281,6 +281,34 @@ Status RecordService::Refresh(LoadedCollection& loaded, int64_t max_age_ms) {
   const bool full_scan = freshness_.full_scan_seconds > 0 &&
                          start - loaded.full_scan_ms.load() >= freshness_.full_scan_seconds * 1000;
   const uint64_t from = full_scan ? 0 : watermark > window ? watermark - window : 0;
+  if (!full_scan && loaded.window_known.load()) {
+    // Usually nothing arrived from elsewhere: storage holds exactly the versions this instance
+    // knows about, and a summary of them (one row from ClickHouse) says so.
+    ASSIGN_OR_RETURN(Storage::VersionSummary stored,
+                     storage_->SummarizeRecordVersions(loaded.id, from));
+    Storage::VersionSummary known;
+    uint64_t highest = watermark;
+    {
+      std::lock_guard lock(loaded.window_mu);
+      auto& v = loaded.window_versions;
+      std::sort(v.begin(), v.end());
+      v.erase(std::unique(v.begin(), v.end()), v.end());
+      v.erase(v.begin(), std::upper_bound(v.begin(), v.end(), from));
+      for (uint64_t version : v) known.Add(version);
+      if (!v.empty()) highest = std::max(highest, v.back());
+    }
+    if (stored == known) {
+      clock_->Observe(highest);
+      loaded.watermark.store(highest);
+      loaded.refreshed_ms.store(start);
+      return Status::Ok();
+    }
+  }
+  size_t noted_before = 0;  // versions noted by writers from here on may be missing below
+  {
+    std::lock_guard lock(loaded.window_mu);
+    noted_before = loaded.window_versions.size();
+  }
   ASSIGN_OR_RETURN(auto versions, storage_->LoadRecordVersions(loaded.id, from));
   if (full_scan) loaded.full_scan_ms.store(start);
   uint64_t highest = watermark;
@@ -305,6 +333,19 @@ Status RecordService::Refresh(LoadedCollection& loaded, int64_t max_age_ms) {
         "Rows written by other instances and applied to loaded collections", {});
     refreshed.Add(static_cast<int64_t>(rows.size()));
   }
+  {
+    // What storage holds above the next refresh's window, and what writers stored meanwhile.
+    const uint64_t keep_above = highest > window ? highest - window : 0;
+    std::lock_guard lock(loaded.window_mu);
+    std::vector<uint64_t> known;
+    for (const auto& [id, version] : versions) {
+      if (version > keep_above) known.push_back(version);
+    }
+    known.insert(known.end(), loaded.window_versions.begin() + static_cast<ptrdiff_t>(noted_before),
+                 loaded.window_versions.end());
+    loaded.window_versions = std::move(known);
+  }
+  loaded.window_known.store(true);
   clock_->Observe(highest);
   loaded.watermark.store(highest);
   loaded.refreshed_ms.store(start);
@@ -563,6 +604,7 @@ void RecordService::CommitGroup(const std::string& collection_id, LoadedCollecti
     for (PendingWrite* w : committed) w->status = s;
     return;
   }
+  loaded.NoteStored(rows);
   ApplyRows(loaded, rows);
 }
 
@@ -641,6 +683,7 @@ Result<int64_t> RecordService::Delete(const std::string& collection_id,
   }
   if (!tombstones.empty()) {
     RETURN_IF_ERROR(storage_->WriteRecords(collection_id, tombstones));
+    loaded->NoteStored(tombstones);
     static Counter& deleted = Metrics().GetCounter(
         "chromahouse_rows_deleted_total", "Records deleted (tombstones written to ClickHouse)", {});
     deleted.Add(static_cast<int64_t>(tombstones.size()));

@@ -49,6 +49,12 @@ class Storage {
   virtual Result<std::vector<Tenant>> LoadTenants(bool include_deleted = false) = 0;
   virtual Result<std::vector<Database>> LoadDatabases(bool include_deleted = false) = 0;
   virtual Result<std::vector<Collection>> LoadCollections(bool include_deleted = false) = 0;
+  // A short text that changes whenever a row is added to or removed from any of the three
+  // catalog tables (a write, a merge), so that a refresh can skip reading them while it stays
+  // the same; nullopt = no such summary (always read).
+  virtual Result<std::optional<std::string>> CatalogFingerprint() {
+    return std::optional<std::string>();
+  }
 
   // Catalog writes: each row is a full version (row.version set by the caller, row.deleted
   // marks a tombstone). All rows of one call are written in one batch.
@@ -80,6 +86,26 @@ class Storage {
   // too)…
   virtual Result<std::vector<std::pair<std::string, uint64_t>>> LoadRecordVersions(
       const std::string& collection_id, uint64_t min_version) = 0;
+  // A summary of the rows LoadRecordVersions would return: their number and the sums of the
+  // high and low 32 bits of their versions (exact, no wrapping below 2^32 rows). A refresh
+  // compares it with the versions it already knows to be stored and reads the list only when
+  // they differ. The default summarises LoadRecordVersions' answer.
+  struct VersionSummary {
+    uint64_t rows = 0, high_sum = 0, low_sum = 0;
+    void Add(uint64_t version) {
+      ++rows;
+      high_sum += version >> 32;
+      low_sum += version & 0xffffffffu;
+    }
+    bool operator==(const VersionSummary&) const = default;
+  };
+  virtual Result<VersionSummary> SummarizeRecordVersions(const std::string& collection_id,
+                                                         uint64_t min_version) {
+    ASSIGN_OR_RETURN(auto versions, LoadRecordVersions(collection_id, min_version));
+    VersionSummary out;
+    for (const auto& [id, version] : versions) out.Add(version);
+    return out;
+  }
   // …then the newest row of each of `ids` with a version above `min_version` (tombstones
   // included), in no particular order.
   virtual Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "chdb_transport.h"
@@ -295,6 +296,71 @@ TEST_P(ClickHouseStorageTest, ScanRecordsStreamsEveryStoredRowInBatches) {
     EXPECT_EQ(n.metadata, r.metadata) << r.id;
     EXPECT_FALSE(n.deleted) << r.id;
   }
+}
+
+TEST_P(ClickHouseStorageTest, VersionSummariesAgreeWithTheVersionListsTheySummarise) {
+  const std::string coll = "7d5e1c2a-0000-4000-8000-0000000000cc";
+  // Real versions (milliseconds << 22 | counter, instance): their halves both vary.
+  VersionClock clock(7);
+  std::vector<RecordRow> rows;
+  for (int i = 0; i < 3000; ++i) {
+    RecordRow r;
+    r.id = "v" + std::to_string(i % 2500);  // 500 ids twice: old versions are stored too
+    r.version = r.created = clock.Next();
+    r.deleted = i % 97 == 0;
+    if (!r.deleted) r.embedding = {float(i)};
+    rows.push_back(std::move(r));
+  }
+  ASSERT_TRUE(storage_->WriteRecords(coll, rows).ok());
+  for (uint64_t from : {uint64_t{0}, rows[1000].version, rows[2999].version - 1,
+                        rows[2999].version}) {
+    auto list = storage_->LoadRecordVersions(coll, from);
+    ASSERT_TRUE(list.ok()) << list.status().ToString();
+    Storage::VersionSummary want;
+    for (const auto& [id, version] : *list) want.Add(version);
+    auto got = storage_->SummarizeRecordVersions(coll, from);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(got->rows, want.rows) << from;
+    EXPECT_EQ(got->high_sum, want.high_sum) << from;
+    EXPECT_EQ(got->low_sum, want.low_sum) << from;
+  }
+  auto none = storage_->SummarizeRecordVersions("7d5e1c2a-0000-4000-8000-0000000000cd", 0);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->rows, 0u);
+}
+
+TEST_P(ClickHouseStorageTest, TheCatalogFingerprintChangesWithEveryCatalogWriteOnly) {
+  auto fingerprint = [this] {
+    auto f = storage_->CatalogFingerprint();
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    EXPECT_TRUE(f.ok() && f->has_value());
+    return f.ok() && f->has_value() ? **f : std::string();
+  };
+  std::string before = fingerprint();
+  EXPECT_EQ(fingerprint(), before) << "stable while nothing is written";
+  RecordRow r;
+  r.id = "x";
+  r.version = r.created = 5;
+  r.embedding = {1};
+  ASSERT_TRUE(storage_->WriteRecords("7d5e1c2a-0000-4000-8000-0000000000ce", {r}).ok());
+  EXPECT_EQ(fingerprint(), before) << "records are not catalog";
+  std::set<std::string> seen{before};
+  ASSERT_TRUE(storage_->WriteTenants({{"fp_tenant", std::nullopt, 10, false}}).ok());
+  EXPECT_TRUE(seen.insert(fingerprint()).second) << "tenant write";
+  ASSERT_TRUE(storage_->WriteDatabases({{"7d5e1c2a-0000-4000-8000-0000000000d0", "fp_db", "fp_tenant", 11, false}}).ok());
+  EXPECT_TRUE(seen.insert(fingerprint()).second) << "database write";
+  Collection c;
+  c.id = "7d5e1c2a-0000-4000-8000-0000000000cf";
+  c.tenant = "fp_tenant";
+  c.database = "fp_db";
+  c.name = "fp";
+  c.version = 12;
+  ASSERT_TRUE(storage_->WriteCollections({c}).ok());
+  EXPECT_TRUE(seen.insert(fingerprint()).second) << "collection write";
+  c.version = 13;
+  c.deleted = true;
+  ASSERT_TRUE(storage_->WriteCollections({c}).ok());
+  EXPECT_TRUE(seen.insert(fingerprint()).second) << "collection deletion";
 }
 
 TEST_P(ClickHouseStorageTest, IndexSnapshotsRoundTripInChunksAndOnlyWholeOnesAreFound) {

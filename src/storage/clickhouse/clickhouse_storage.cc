@@ -2,8 +2,10 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
+#include <vector>
 
 #include "common/json_writer.h"
 #include "common/clock.h"
@@ -588,6 +590,60 @@ Result<size_t> ClickHouseStorage::CountRecordRows(const std::string& collection_
                                        "SELECT count() FROM " + Table("records") +
                                            " WHERE collection = " + Quote(collection_id)));
   return static_cast<size_t>(std::strtoull(body.c_str(), nullptr, 10));
+}
+
+Result<Storage::VersionSummary> ClickHouseStorage::SummarizeRecordVersions(
+    const std::string& collection_id, uint64_t min_version) {
+  ASSIGN_OR_RETURN(
+      std::string body,
+      transport_->Execute("refresh summary",
+                          "SELECT count(), sum(bitShiftRight(ver, 32)), "
+                          "sum(bitAnd(ver, 4294967295)) FROM " + Table("records") +
+                              " WHERE collection = " + Quote(collection_id) +
+                              " AND ver > " + std::to_string(min_version) +
+                              " FORMAT TabSeparated",
+                          {}, refresh_timeout_ms_));
+  VersionSummary out;
+  char* end = body.data();
+  out.rows = std::strtoull(end, &end, 10);
+  out.high_sum = std::strtoull(end, &end, 10);
+  out.low_sum = std::strtoull(end, &end, 10);
+  if (end == body.data() || *end != '\n') {
+    return Status::Internal("unexpected answer from ClickHouse to a version summary: " +
+                            body.substr(0, 200));
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> ClickHouseStorage::CatalogFingerprint() {
+  // Every catalog change inserts a row with a new version; merges remove rows. The number of
+  // rows and the sums of their versions' halves change with either.
+  auto part = [this](const char* table) {
+    return std::string("SELECT '") + table +
+           "' AS t, count() AS n, sum(bitShiftRight(ver, 32)) AS h, "
+           "sum(bitAnd(ver, 4294967295)) AS l FROM " + Table(table);
+  };
+  ASSIGN_OR_RETURN(std::string body,
+                   transport_->Execute("catalog summary",
+                                       part("tenants") + " UNION ALL " + part("databases") +
+                                           " UNION ALL " + part("collections") +
+                                           " FORMAT TabSeparated",
+                                       {}, refresh_timeout_ms_));
+  // UNION ALL does not order its parts: sort the lines.
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < body.size()) {
+    size_t end = body.find('\n', start);
+    if (end == std::string::npos) end = body.size();
+    lines.push_back(body.substr(start, end - start));
+    start = end + 1;
+  }
+  if (lines.size() != 3) {
+    return Status::Internal("unexpected answer from ClickHouse to a catalog summary: " +
+                            body.substr(0, 200));
+  }
+  std::sort(lines.begin(), lines.end());
+  return std::optional<std::string>(lines[0] + "|" + lines[1] + "|" + lines[2]);
 }
 
 Result<std::vector<std::pair<std::string, uint64_t>>> ClickHouseStorage::LoadRecordVersions(

@@ -48,6 +48,9 @@ class ClickHouseStorage : public Storage {
   Result<std::vector<RecordRow>> LoadRecords(const std::string& collection_id) override;
   Status ScanRecords(const std::string& collection_id, const RecordBatchFn& on_batch) override;
   Result<size_t> CountRecordRows(const std::string& collection_id) override;
+  Result<VersionSummary> SummarizeRecordVersions(const std::string& collection_id,
+                                                 uint64_t min_version) override;
+  Result<std::optional<std::string>> CatalogFingerprint() override;
   Result<std::vector<std::pair<std::string, uint64_t>>> LoadRecordVersions(
       const std::string& collection_id, uint64_t min_version) override;
   Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,

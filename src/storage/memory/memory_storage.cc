@@ -50,9 +50,16 @@ Result<std::vector<Collection>> MemoryStorage::LoadCollections(bool include_dele
   return Live(collections_, include_deleted);
 }
 
+Result<std::optional<std::string>> MemoryStorage::CatalogFingerprint() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  return std::optional<std::string>(std::to_string(catalog_writes_));
+}
+
 Status MemoryStorage::WriteTenants(const std::vector<Tenant>& rows) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();
+  ++catalog_writes_;
   for (const auto& r : rows) Upsert(tenants_, r.name, r);
   return Status::Ok();
 }
@@ -60,6 +67,7 @@ Status MemoryStorage::WriteTenants(const std::vector<Tenant>& rows) {
 Status MemoryStorage::WriteDatabases(const std::vector<Database>& rows) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();
+  ++catalog_writes_;
   for (const auto& r : rows) Upsert(databases_, r.tenant + '\0' + r.name, r);
   return Status::Ok();
 }
@@ -67,6 +75,7 @@ Status MemoryStorage::WriteDatabases(const std::vector<Database>& rows) {
 Status MemoryStorage::WriteCollections(const std::vector<Collection>& rows) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();
+  ++catalog_writes_;
   for (const auto& r : rows) Upsert(collections_, r.id, r);
   return Status::Ok();
 }
@@ -159,6 +168,7 @@ Status MemoryStorage::WriteIndexSnapshot(const std::string& collection_id,
 Status MemoryStorage::Reset() {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();
+  ++catalog_writes_;
   tenants_.clear();
   databases_.clear();
   collections_.clear();

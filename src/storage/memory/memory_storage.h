@@ -19,6 +19,8 @@ class MemoryStorage : public Storage {
   Result<std::vector<Tenant>> LoadTenants(bool include_deleted = false) override;
   Result<std::vector<Database>> LoadDatabases(bool include_deleted = false) override;
   Result<std::vector<Collection>> LoadCollections(bool include_deleted = false) override;
+  // The number of catalog writes so far (rows are never merged away here).
+  Result<std::optional<std::string>> CatalogFingerprint() override;
   Status WriteTenants(const std::vector<Tenant>& rows) override;
   Status WriteDatabases(const std::vector<Database>& rows) override;
   Status WriteCollections(const std::vector<Collection>& rows) override;
@@ -45,6 +47,7 @@ class MemoryStorage : public Storage {
  private:
   std::mutex mu_;
   bool unavailable_ = false;                           // guarded by mu_
+  uint64_t catalog_writes_ = 0;                        // guarded by mu_
   std::map<std::string, Tenant> tenants_;              // guarded by mu_
   std::map<std::string, Database> databases_;          // key tenant + '\0' + name
   std::map<std::string, Collection> collections_;      // key id
