@@ -2,6 +2,7 @@
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "codec/record_codec.h"
+#include "common/buffer_pool.h"
 #include "common/json_writer.h"
 
 namespace chromahouse {
@@ -39,14 +40,18 @@ void Api::AddRecordRoutes() {
     ASSIGN_OR_RETURN(GetRequest req, DecodeGet(ctx.request.body));
     ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
     ASSIGN_OR_RETURN(GetResult result, records_->Get(id, req));
-    return JsonResponse(EncodeGetResponse(result.records, req.include));
+    return JsonResponse(EncodeGetResponse(
+        result.records, req.include, /*v1=*/false,
+        BufferPool::Responses().Take(EncodedSizeEstimate(result.records, req.include))));
   });
   router_.Add("POST", coll + "/query", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
     ASSIGN_OR_RETURN(QueryRequest req, DecodeQuery(ctx.request.body));
     ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
     ASSIGN_OR_RETURN(QueryResult result, records_->Query(id, req));
-    return JsonResponse(EncodeQueryResponse(result.per_query, req.include));
+    return JsonResponse(EncodeQueryResponse(
+        result.per_query, req.include, /*v1=*/false,
+        BufferPool::Responses().Take(EncodedSizeEstimate(result.per_query, req.include))));
   });
   // Progress of the background HNSW indexer (Chroma's response shape).
   router_.Add("GET", coll + "/indexing_status", false,

@@ -8,6 +8,7 @@
 #include "api/error_mapping.h"
 #include "codec/catalog_codec.h"
 #include "codec/record_codec.h"
+#include "common/buffer_pool.h"
 #include "common/clock.h"
 #include "common/json_writer.h"
 #include "common/uuid.h"
@@ -168,14 +169,18 @@ void Api::AddV1Routes() {
     ASSIGN_OR_RETURN(GetRequest req, DecodeGet(ctx.request.body, WhereDialect::kV1));
     DropMatchAll(&req);
     ASSIGN_OR_RETURN(GetResult result, records_->Get(id, req));
-    return JsonResponse(EncodeGetResponse(result.records, req.include, /*v1=*/true));
+    return JsonResponse(EncodeGetResponse(
+        result.records, req.include, /*v1=*/true,
+        BufferPool::Responses().Take(EncodedSizeEstimate(result.records, req.include))));
   });
   add("POST", coll + "/query", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
     ASSIGN_OR_RETURN(QueryRequest req, DecodeQuery(ctx.request.body, WhereDialect::kV1));
     DropMatchAll(&req);
     ASSIGN_OR_RETURN(QueryResult result, records_->Query(id, req));
-    return JsonResponse(EncodeQueryResponse(result.per_query, req.include, /*v1=*/true));
+    return JsonResponse(EncodeQueryResponse(
+        result.per_query, req.include, /*v1=*/true,
+        BufferPool::Responses().Take(EncodedSizeEstimate(result.per_query, req.include))));
   });
   add("POST", coll + "/delete", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));

@@ -605,11 +605,23 @@ void WriteInclude(JsonWriter& w, const Include& include, bool v1) {
 
 }  // namespace
 
-std::string EncodeGetResponse(const std::vector<RecordView>& records, const Include& include,
-                              bool v1) {
-  std::string out;
+size_t EncodedSizeEstimate(const std::vector<RecordView>& records, const Include& include) {
   size_t dim = records.empty() ? 0 : records[0].dim;
-  out.reserve(64 + records.size() * (48 + (include.Has(IncludeField::kEmbeddings) ? dim * 12 : 0)));
+  return 64 + records.size() * (48 + (include.Has(IncludeField::kEmbeddings) ? dim * 12 : 0));
+}
+
+size_t EncodedSizeEstimate(const std::vector<std::vector<RecordView>>& per_query,
+                           const Include& include) {
+  size_t out = 64;
+  for (const auto& records : per_query) out += EncodedSizeEstimate(records, include) + 16;
+  return out;
+}
+
+std::string EncodeGetResponse(const std::vector<RecordView>& records, const Include& include,
+                              bool v1, std::string buffer) {
+  std::string out = std::move(buffer);
+  out.clear();
+  out.reserve(EncodedSizeEstimate(records, include));
   JsonWriter w(&out);
   w.BeginObject();
   Column(w, "ids", true, records, [](JsonWriter& w, const RecordView& r) { w.String(r.id); });
@@ -625,8 +637,9 @@ std::string EncodeGetResponse(const std::vector<RecordView>& records, const Incl
 }
 
 std::string EncodeQueryResponse(const std::vector<std::vector<RecordView>>& per_query,
-                                const Include& include, bool v1) {
-  std::string out;
+                                const Include& include, bool v1, std::string buffer) {
+  std::string out = std::move(buffer);
+  out.clear();
   JsonWriter w(&out);
   w.BeginObject();
   NestedColumn(w, "ids", true, per_query, [](JsonWriter& w, const RecordView& r) { w.String(r.id); });

@@ -35,11 +35,16 @@ namespace chromahouse {
 
 // GetResponse: {"ids","embeddings","documents","uris","metadatas","include"}; columns not
 // included are null. Reserved "chroma:" metadata keys are hidden. `v1`: the v1 API's shape,
-// "data": null and "included" instead of "include".
+// "data": null and "included" instead of "include". `buffer`: where to write (its contents are
+// replaced), e.g. a reused one (common/buffer_pool.h); EncodedSize estimates what to reserve.
 std::string EncodeGetResponse(const std::vector<RecordView>& records, const Include& include,
-                              bool v1 = false);
+                              bool v1 = false, std::string buffer = {});
 // QueryResponse: one inner list per query embedding, plus "distances".
 std::string EncodeQueryResponse(const std::vector<std::vector<RecordView>>& per_query,
-                                const Include& include, bool v1 = false);
+                                const Include& include, bool v1 = false, std::string buffer = {});
+// About the size of those responses (at least for embeddings of typical values).
+size_t EncodedSizeEstimate(const std::vector<RecordView>& records, const Include& include);
+size_t EncodedSizeEstimate(const std::vector<std::vector<RecordView>>& per_query,
+                           const Include& include);
 
 }  // namespace chromahouse

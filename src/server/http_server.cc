@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/buffer_pool.h"
 #include "common/log.h"
 #include "common/metrics.h"
 
@@ -224,6 +225,8 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *out,
                       [self = shared_from_this(), out, close_after, drain, counted](
                           beast::error_code ec, size_t) {
+                        // A big body's pages serve the next big response.
+                        BufferPool::Responses().Give(std::move(out->body()));
                         if (counted) self->server_->in_flight.fetch_sub(1);
                         if (ec || close_after) {
                           if (drain && !ec) {

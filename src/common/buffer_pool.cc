@@ -1,0 +1,62 @@
+#include "common/buffer_pool.h"
+
+#include <algorithm>
+
+namespace chromahouse {
+
+BufferPool& BufferPool::Responses() {
+  static BufferPool* pool = new BufferPool(size_t{64} << 20);
+  return *pool;
+}
+
+std::string BufferPool::Take(size_t capacity) {
+  std::string out;
+  if (capacity >= kMinBytes) {
+    std::lock_guard lock(mu_);
+    auto best = kept_.end();
+    for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+      if (it->capacity() >= capacity && (best == kept_.end() || it->capacity() < best->capacity())) {
+        best = it;
+      }
+    }
+    if (best != kept_.end()) {
+      kept_bytes_ -= best->capacity();
+      out = std::move(*best);
+      kept_.erase(best);
+    }
+  }
+  out.clear();
+  out.reserve(capacity);
+  return out;
+}
+
+void BufferPool::Give(std::string&& buffer) {
+  const size_t bytes = buffer.capacity();
+  if (bytes < kMinBytes || bytes > max_bytes_) return;  // freed with `buffer`'s owner
+  std::string kept = std::move(buffer);
+  kept.clear();
+  std::lock_guard lock(mu_);
+  // Room is made by dropping the smallest kept buffers: big ones are the expensive ones.
+  while (kept_bytes_ + bytes > max_bytes_ && !kept_.empty()) {
+    auto smallest = std::min_element(kept_.begin(), kept_.end(), [](const auto& a, const auto& b) {
+      return a.capacity() < b.capacity();
+    });
+    if (smallest->capacity() >= bytes) return;  // not worth more than what is kept
+    kept_bytes_ -= smallest->capacity();
+    kept_.erase(smallest);
+  }
+  kept_bytes_ += bytes;
+  kept_.push_back(std::move(kept));
+}
+
+size_t BufferPool::retained_bytes() const {
+  std::lock_guard lock(mu_);
+  return kept_bytes_;
+}
+
+size_t BufferPool::buffers() const {
+  std::lock_guard lock(mu_);
+  return kept_.size();
+}
+
+}  // namespace chromahouse

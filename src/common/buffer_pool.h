@@ -1,0 +1,44 @@
+// BufferPool: large strings kept for reuse across requests (response bodies of many MB).
+//
+// A fresh page costs ~20 µs on these machines (CLICKHOUSE-AND-LIBS.md §2.4), ~75 ms for a 15 MB
+// JSON response, and the allocator hands buffers of 8 MiB and more back to the kernel as soon as
+// they are freed. A buffer given back here keeps its pages for the next big response instead.
+// Small buffers (below kMinBytes) are not worth keeping and are freed; the pool retains at most
+// `max_bytes` of capacity in all (the largest buffers first out when it is full).
+//
+// Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace chromahouse {
+
+class BufferPool {
+ public:
+  static constexpr size_t kMinBytes = size_t{1} << 20;
+
+  explicit BufferPool(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  // The pool for HTTP response bodies (64 MiB retained at most).
+  static BufferPool& Responses();
+
+  // An empty string with at least `capacity` reserved: a kept buffer when one is large enough
+  // (the smallest such), otherwise a new one.
+  std::string Take(size_t capacity);
+  // Hands a buffer back (its contents are discarded).
+  void Give(std::string&& buffer);
+
+  size_t retained_bytes() const;
+  size_t buffers() const;
+
+ private:
+  const size_t max_bytes_;
+  mutable std::mutex mu_;
+  std::vector<std::string> kept_;  // guarded by mu_
+  size_t kept_bytes_ = 0;          // guarded by mu_
+};
+
+}  // namespace chromahouse
