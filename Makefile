@@ -77,6 +77,7 @@ bench: build npm-deps
 	./$(BUILD_DIR)/memory_bench --n $${BENCH_N:-100000} --cycles 5 --out bench/results/memory.json
 	./$(BUILD_DIR)/codec_bench --n 10000 --out bench/results/codec.json
 	./$(BUILD_DIR)/warmup_bench --n $${BENCH_N:-100000} --out bench/results/warmup.json
+	./$(BUILD_DIR)/query_bench --n $${BENCH_N:-100000} --out bench/results/query.json
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 1
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 4
 
