@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
   // Encoding.
   std::string encoded;
   size_t floor_bytes = 0;
-  double enc_s = 0, fresh_s = 0, floor_s = 0;
+  double enc_s = 0, fresh_s = 0, fresh_pool_s = 0, floor_s = 0;
   {
     std::vector<char> buf(data.size() * 20);
     BufferPool pool(size_t{64} << 20);
@@ -141,6 +141,12 @@ int main(int argc, char** argv) {
       pool.Give(std::move(encoded));
     });
     fresh_s = Best(o.reps, [&] { encoded = EncodeGetResponse(views, include); });
+    // A fresh buffer from the pool: its pages mapped in one call (Prefault).
+    fresh_pool_s = Best(o.reps, [&] {
+      BufferPool empty(0);
+      encoded = EncodeGetResponse(views, include, false,
+                                  empty.Take(EncodedSizeEstimate(views, include)));
+    });
     floor_s = Best(o.reps, [&] {
       char* p = buf.data();
       for (float x : data) {
@@ -152,6 +158,7 @@ int main(int argc, char** argv) {
   }
   const double enc_mbs = double(encoded.size()) / enc_s / 1e6;
   const double fresh_mbs = double(encoded.size()) / fresh_s / 1e6;
+  const double fresh_pool_mbs = double(encoded.size()) / fresh_pool_s / 1e6;
   const double floor_mbs = double(floor_bytes) / floor_s / 1e6;
 
   // Add bodies of --batch records (the server's usual request: the npm client sends batches),
@@ -229,7 +236,10 @@ int main(int argc, char** argv) {
       {"encode get response with embeddings (MB/s)", Fmt("%.0f", enc_mbs),
        Fmt("%.0f", floor_mbs) + " (std::to_chars alone)", Fmt("%.2f×", enc_mbs / floor_mbs),
        "≥ 200 MB/s", enc_mbs >= 200 ? "PASS" : "MISS"},
-      {"… into a fresh buffer (first response of its size) (MB/s)", Fmt("%.0f", fresh_mbs),
+      {"… into a new buffer from the pool, pages mapped at once (first response of its size) (MB/s)",
+       Fmt("%.0f", fresh_pool_mbs), Fmt("%.0f", floor_mbs) + " (std::to_chars alone)",
+       Fmt("%.2f×", fresh_pool_mbs / floor_mbs), "", ""},
+      {"… into a plain new string, pages faulted one by one (MB/s)", Fmt("%.0f", fresh_mbs),
        Fmt("%.0f", floor_mbs) + " (std::to_chars alone)", Fmt("%.2f×", fresh_mbs / floor_mbs),
        "", ""},
       {"decode add body, float arrays (MB/s)", Fmt("%.0f", dec_mbs),
@@ -254,6 +264,7 @@ int main(int argc, char** argv) {
     std::ofstream out(o.out);
     out << "{\"n\": " << o.n << ", \"dim\": " << o.dim << ", \"encode_mb_s\": " << JsonNum(enc_mbs)
         << ", \"encode_fresh_buffer_mb_s\": " << JsonNum(fresh_mbs)
+        << ", \"encode_new_pool_buffer_mb_s\": " << JsonNum(fresh_pool_mbs)
         << ", \"to_chars_mb_s\": " << JsonNum(floor_mbs) << ", \"decode_arrays_mb_s\": "
         << JsonNum(dec_mbs) << ", \"simdjson_arrays_mb_s\": " << JsonNum(parse_mbs)
         << ", \"decode_base64_mb_s\": " << JsonNum(dec64_mbs) << ", \"simdjson_base64_mb_s\": "

@@ -196,5 +196,5 @@ console.log(`| batch latency p50 / p99 / p99.9 | ${result.batch_ms.p50.toFixed(1
 console.log(`| query latency p50 / p99 / p99.9 (n_results 10, 1 client) | ${result.query_ms.p50.toFixed(2)} / ${result.query_ms.p99.toFixed(2)} / ${result.query_ms.p999.toFixed(2)} ms |`);
 console.log(`| recall@10 | ${result.recall_at_10.toFixed(4)} |`);
 mkdirSync(join(here, "results"), { recursive: true });
-writeFileSync(join(here, "results", `e2e_c${CLIENTS}.json`), JSON.stringify(result, null, 2));
+writeFileSync(join(here, "results", `e2e_n${N}_d${DIM}_b${BATCH}_c${CLIENTS}.json`), JSON.stringify(result, null, 2));
 if (server) await server.cleanup();

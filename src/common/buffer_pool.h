@@ -16,6 +16,10 @@
 
 namespace chromahouse {
 
+// Maps the pages of [data, data + bytes) writable in one system call instead of one fault per
+// page on first touch (about 10× cheaper here); does nothing where the kernel cannot.
+void Prefault(void* data, size_t bytes);
+
 class BufferPool {
  public:
   static constexpr size_t kMinBytes = size_t{1} << 20;
@@ -26,7 +30,7 @@ class BufferPool {
   static BufferPool& Responses();
 
   // An empty string with at least `capacity` reserved: a kept buffer when one is large enough
-  // (the smallest such), otherwise a new one.
+  // (the smallest such), otherwise a new one whose pages are mapped at once (Prefault).
   std::string Take(size_t capacity);
   // Hands a buffer back (its contents are discarded).
   void Give(std::string&& buffer);
