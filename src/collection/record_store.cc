@@ -14,9 +14,9 @@ uint32_t RecordStore::Allocate() {
   }
   uint32_t o = static_cast<uint32_t>(ids_.size());
   ids_.emplace_back();
-  documents_.emplace_back();
-  uris_.emplace_back();
-  metadatas_.emplace_back();
+  documents_.AppendEmpty();
+  uris_.AppendEmpty();
+  metadatas_.AppendEmpty();
   versions_.push_back(0);
   created_.push_back(0);
   live_.push_back(0);
@@ -31,10 +31,10 @@ uint32_t RecordStore::Allocate() {
 
 size_t RecordStore::RecordBytes(uint32_t offset) const {
   size_t bytes = ids_[offset].size() + 96;
-  if (documents_[offset]) bytes += documents_[offset]->size() + 32;
-  if (uris_[offset]) bytes += uris_[offset]->size() + 32;
-  if (metadatas_[offset]) {
-    for (const auto& [k, v] : *metadatas_[offset]) {
+  if (const auto& d = document(offset)) bytes += d->size() + 32;
+  if (const auto& u = uri(offset)) bytes += u->size() + 32;
+  if (const auto& m = metadata(offset)) {
+    for (const auto& [k, v] : *m) {
       bytes += k.size() + 96;
       if (const auto* str = std::get_if<std::string>(&v)) bytes += str->size();
     }
@@ -44,11 +44,11 @@ size_t RecordStore::RecordBytes(uint32_t offset) const {
 
 void RecordStore::Release(uint32_t offset) {
   record_bytes_ -= RecordBytes(offset);
-  if (metadatas_[offset]) metadata_index_.Remove(offset, *metadatas_[offset]);
+  if (const auto& m = metadata(offset)) metadata_index_.Remove(offset, *m);
   ids_[offset].clear();
-  documents_[offset].reset();
-  uris_[offset].reset();
-  metadatas_[offset].reset();
+  documents_.Reset(offset);
+  uris_.Reset(offset);
+  metadatas_.Reset(offset);
   live_[offset] = 0;
   free_.push_back(offset);
 }
@@ -56,13 +56,13 @@ void RecordStore::Release(uint32_t offset) {
 void RecordStore::Store(uint32_t offset, const RecordRow& row) {
   if (live_[offset]) {
     record_bytes_ -= RecordBytes(offset);
-    if (metadatas_[offset]) metadata_index_.Remove(offset, *metadatas_[offset]);
+    if (const auto& m = metadata(offset)) metadata_index_.Remove(offset, *m);
   }
   if (row.metadata) metadata_index_.Insert(offset, *row.metadata);
   ids_[offset] = row.id;
-  documents_[offset] = row.document;
-  uris_[offset] = row.uri;
-  metadatas_[offset] = row.metadata;
+  documents_.Set(offset, row.document);
+  uris_.Set(offset, row.uri);
+  metadatas_.Set(offset, row.metadata);
   versions_[offset] = row.version;
   created_[offset] = row.created;
   live_[offset] = 1;
@@ -86,9 +86,9 @@ void RecordStore::PruneTombstones(uint64_t version) {
 void RecordStore::Reserve(size_t records) {
   reserved_ = std::max(reserved_, records);
   ids_.reserve(records);
-  documents_.reserve(records);
-  uris_.reserve(records);
-  metadatas_.reserve(records);
+  documents_.Reserve(records);
+  uris_.Reserve(records);
+  metadatas_.Reserve(records);
   versions_.reserve(records);
   created_.reserve(records);
   live_.reserve(records);
@@ -179,9 +179,9 @@ RecordRow RecordStore::Row(uint32_t offset) const {
   r.version = versions_[offset];
   r.created = created_[offset];
   if (dim_ > 0) r.embedding.assign(embedding(offset), embedding(offset) + dim_);
-  r.document = documents_[offset];
-  r.uri = uris_[offset];
-  r.metadata = metadatas_[offset];
+  r.document = document(offset);
+  r.uri = uri(offset);
+  r.metadata = metadata(offset);
   return r;
 }
 
@@ -195,8 +195,8 @@ std::vector<Neighbor> RecordStore::Nearest(const float* query,
 
 size_t RecordStore::MemoryBytes() const {
   return vectors_.capacity() * sizeof(float) + record_bytes_ +
-         ids_.capacity() * (sizeof(std::string) + 2 * sizeof(std::optional<std::string>) +
-                            sizeof(std::optional<Metadata>) + 2 * sizeof(uint64_t) + 1) +
+         ids_.capacity() * (sizeof(std::string) + 2 * sizeof(uint64_t) + 1) +
+         documents_.MemoryBytes() + uris_.MemoryBytes() + metadatas_.MemoryBytes() +
          tombstones_.size() * (sizeof(std::string) + sizeof(uint64_t) + 2 * sizeof(void*)) +
          id_index_.MemoryBytes() +
          order_.capacity() * sizeof(order_[0]);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "collection/id_index.h"
+#include "collection/sparse_column.h"
 #include "common/aligned_allocator.h"
 #include "core/record.h"
 #include "filter/metadata_index.h"
@@ -63,9 +64,13 @@ class RecordStore {
   const float* embedding(uint32_t offset) const { return vectors_.data() + size_t{offset} * dim_; }
   // The matrix of embeddings: row `offset` is embedding(offset). Moves when the store grows.
   const float* matrix() const { return vectors_.data(); }
-  const std::optional<std::string>& document(uint32_t offset) const { return documents_[offset]; }
-  const std::optional<std::string>& uri(uint32_t offset) const { return uris_[offset]; }
-  const std::optional<Metadata>& metadata(uint32_t offset) const { return metadatas_[offset]; }
+  const std::optional<std::string>& document(uint32_t offset) const {
+    return documents_.Get(offset);
+  }
+  const std::optional<std::string>& uri(uint32_t offset) const { return uris_.Get(offset); }
+  const std::optional<Metadata>& metadata(uint32_t offset) const {
+    return metadatas_.Get(offset);
+  }
   uint64_t version(uint32_t offset) const { return versions_[offset]; }
   // The newest version this store has applied for `id` (live or tombstone), 0 if none.
   uint64_t KnownVersion(const std::string& id) const;
@@ -105,9 +110,10 @@ class RecordStore {
   std::vector<std::string> ids_;
   // Row-major, 64-byte aligned (row = offset).
   std::vector<float, AlignedAllocator<float, 64>> vectors_;
-  std::vector<std::optional<std::string>> documents_;
-  std::vector<std::optional<std::string>> uris_;
-  std::vector<std::optional<Metadata>> metadatas_;
+  // 4 bytes per record without one (collection/sparse_column.h).
+  SparseColumn<std::string> documents_;
+  SparseColumn<std::string> uris_;
+  SparseColumn<Metadata> metadatas_;
   std::vector<uint64_t> versions_;
   std::vector<uint64_t> created_;
   std::vector<uint8_t> live_;
