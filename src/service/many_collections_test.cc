@@ -76,7 +76,10 @@ TEST(ManyCollectionsTest, BudgetHoldsAndEveryQueryIsRight) {
       << "budget " << budget << " bytes, one collection ~" << per_collection;
   EXPECT_GT(stats.evictions, int64_t{2 * kCollections});
   EXPECT_EQ(stats.misses, stats.evictions + static_cast<int64_t>(stats.collections));
-  EXPECT_LE(stats.collections * per_collection, budget + 2 * per_collection);
+  // Loaded collections are sized exactly (the writer's grew geometrically), so more of them
+  // than budget / per_collection may fit; what they hold stays within the budget.
+  EXPECT_LE(stats.bytes, budget + 2 * per_collection);
+  EXPECT_LT(stats.collections, static_cast<size_t>(kCollections) / 2);
 }
 
 }  // namespace

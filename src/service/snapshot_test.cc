@@ -99,6 +99,10 @@ TEST(SnapshotTest, AnotherInstanceAdoptsTheGraphInsteadOfRebuildingIt) {
   ASSERT_TRUE(snap.has_value());
   EXPECT_EQ(snap->records, kRecords);
   EXPECT_EQ(snap->format, kIndexSnapshotFormat);
+  // Storage shows the snapshot a moment before the writer counts it.
+  for (int i = 0; i < 500 && a.records.snapshot_counts().written == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(a.records.snapshot_counts().written, 1);
   EXPECT_GT(a.records.snapshot_counts().bytes, 0);
   // Nothing changed since: no second snapshot.
@@ -121,6 +125,9 @@ TEST(SnapshotTest, AnotherInstanceAdoptsTheGraphInsteadOfRebuildingIt) {
   a.records.WaitIndexed(id);
   auto newer = WaitForSnapshot(storage, id, snap->id);
   ASSERT_TRUE(newer.has_value());
+  for (int i = 0; i < 500 && a.records.snapshot_counts().written < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_EQ(a.records.snapshot_counts().written, 2);
 
   // A third instance adopts the newer one and agrees with A.

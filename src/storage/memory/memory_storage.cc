@@ -97,6 +97,32 @@ Result<std::vector<RecordRow>> MemoryStorage::LoadRecords(const std::string& col
   return Live(it->second);
 }
 
+Status MemoryStorage::ScanRecords(const std::string& collection_id, const RecordBatchFn& on_batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  auto it = records_.find(collection_id);
+  if (it == records_.end()) return Status::Ok();
+  constexpr size_t kBatch = 4096;
+  std::vector<RecordRow> batch;
+  batch.reserve(kBatch);
+  for (const auto& [id, row] : it->second) {
+    if (row.deleted) continue;
+    batch.push_back(row);
+    if (batch.size() == kBatch) {
+      RETURN_IF_ERROR(on_batch(batch));
+      batch.clear();
+    }
+  }
+  return batch.empty() ? Status::Ok() : on_batch(batch);
+}
+
+Result<size_t> MemoryStorage::CountRecordRows(const std::string& collection_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  auto it = records_.find(collection_id);
+  return it == records_.end() ? size_t{0} : it->second.size();
+}
+
 Result<std::vector<std::pair<std::string, uint64_t>>> MemoryStorage::LoadRecordVersions(
     const std::string& collection_id, uint64_t min_version) {
   std::lock_guard<std::mutex> lock(mu_);

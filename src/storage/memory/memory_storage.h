@@ -27,6 +27,9 @@ class MemoryStorage : public Storage {
   Status WriteRecords(const std::string& collection_id,
                       const std::vector<RecordRow>& rows) override;
   Result<std::vector<RecordRow>> LoadRecords(const std::string& collection_id) override;
+  // Live rows in batches of 4,096 (as ClickHouseStorage streams them), and their number.
+  Status ScanRecords(const std::string& collection_id, const RecordBatchFn& on_batch) override;
+  Result<size_t> CountRecordRows(const std::string& collection_id) override;
   Result<std::vector<std::pair<std::string, uint64_t>>> LoadRecordVersions(
       const std::string& collection_id, uint64_t min_version) override;
   Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,
