@@ -11,6 +11,7 @@
 
 #include "common/buffer_pool.h"
 #include "common/log.h"
+#include "server/lifo_workers.h"
 #include "common/metrics.h"
 
 namespace chromahouse {
@@ -56,7 +57,7 @@ struct HttpServer::Impl {
   asio::io_context ioc;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{ioc};
-  asio::thread_pool workers;
+  LifoWorkers workers;
   std::vector<std::thread> io_threads;
   std::atomic<int> in_flight{0};  // requests from parse until their response is written
   std::atomic<bool> stopping{false};
@@ -69,7 +70,7 @@ struct HttpServer::Impl {
       : options(std::move(o)),
         handler(std::move(h)),
         access_log(std::move(a)),
-        workers(static_cast<size_t>(options.worker_threads)) {}
+        workers(options.worker_threads) {}
 
   void Accept();
 };
@@ -184,7 +185,7 @@ class Session : public std::enable_shared_from_this<Session> {
             keep_alive, start);
       return;
     }
-    asio::post(server_->workers, [self = shared_from_this(), req, keep_alive, start]() {
+    server_->workers.Post([self = shared_from_this(), req, keep_alive, start]() {
       const auto& o = self->server_->options;
       HttpResponse res;
       if (std::chrono::steady_clock::now() - start > std::chrono::seconds(o.queue_timeout_seconds)) {
@@ -360,7 +361,7 @@ void HttpServer::Stop() {
     LOG_WARN("shutdown: {} connection(s) still open after {} s, closing them",
              impl_->live_sessions.load(), impl_->options.shutdown_timeout_seconds);
   }
-  impl_->workers.join();
+  impl_->workers.Join();
   impl_->work.reset();
   impl_->ioc.stop();
   for (auto& t : impl_->io_threads) t.join();

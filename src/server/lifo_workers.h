@@ -1,0 +1,44 @@
+// LifoWorkers: the threads that run request handlers. The thread that went idle last takes the
+// next request. With a first-in-first-out hand-off (asio::thread_pool wakes the longest waiting
+// thread) consecutive requests rotate through every worker, and each arrives on a thread whose
+// caches went cold since its last turn: its search scratch (visited marks sized to the
+// collection), its JSON parser's buffers, its stack. Under a steady load only as many threads
+// stay busy as there are requests in flight.
+//
+// Thread-safe. Join() runs every task posted before it, then stops the threads.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace chromahouse {
+
+class LifoWorkers {
+ public:
+  explicit LifoWorkers(int threads);
+  ~LifoWorkers();
+  LifoWorkers(const LifoWorkers&) = delete;
+  LifoWorkers& operator=(const LifoWorkers&) = delete;
+
+  void Post(std::function<void()> task);
+  void Join();
+
+ private:
+  struct Idle {
+    std::condition_variable cv;
+    bool woken = false;
+  };
+  void Run();
+
+  std::mutex mu_;
+  std::deque<std::function<void()>> tasks_;  // guarded by mu_
+  std::vector<Idle*> idle_;                  // guarded by mu_; back = most recently idle
+  bool stopping_ = false;                    // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace chromahouse
