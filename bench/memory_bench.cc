@@ -78,6 +78,7 @@
 #include "bench_util.h"
 #include "collection/id_index.h"
 #include "collection/record_store.h"
+#include "collection/sparse_column.h"
 #include "collection/vector_search.h"
 #include "data.h"
 #include "index/hnsw_index.h"
@@ -287,12 +288,8 @@ bool JemallocIsMalloc() {
   return after >= before + (size_t{64} << 20);
 }
 
-double MiB(double bytes) { return bytes / 1048576.0; }
-std::string MiBs(double bytes) { return Fmt("%.1f", MiB(bytes)); }
-std::string SignedMiBs(double bytes) { return Fmt("%+.1f", MiB(bytes)); }
-
-// libstdc++'s vector growth by one element at a time (and VectorSearch's resize(offset + 1)):
-// capacity doubles from 1.
+// libstdc++'s vector growth by one element at a time (VectorSearch's is_pending flags grow by
+// resize(offset + 1)): capacity doubles from 1.
 size_t GrownCapacity(size_t n) {
   size_t cap = 0;
   for (size_t size = 0; size < n; ++size) {
@@ -300,6 +297,10 @@ size_t GrownCapacity(size_t n) {
   }
   return cap;
 }
+
+double MiB(double bytes) { return bytes / 1048576.0; }
+std::string MiBs(double bytes) { return Fmt("%.1f", MiB(bytes)); }
+std::string SignedMiBs(double bytes) { return Fmt("%+.1f", MiB(bytes)); }
 
 // ---- data ----------------------------------------------------------------------------------
 
@@ -619,8 +620,8 @@ int Main(int argc, char** argv) {
       b.store = JeAllocated() - a0;
       b.store_memory_bytes = store->MemoryBytes();
     }
-    const size_t grown = GrownCapacity(o.n);  // every per-offset vector grows one by one
-    b.matrix_alloc = nallocx(grown * o.dim * sizeof(float), MALLOCX_ALIGN(64));
+    // A load reserves the store for the counted rows (Storage::CountRecordRows).
+    b.matrix_alloc = nallocx(o.n * o.dim * sizeof(float), MALLOCX_ALIGN(64));
     b.matrix_touched = o.n * o.dim * sizeof(float);
     {
       a0 = JeAllocated();
@@ -632,23 +633,30 @@ int Main(int argc, char** argv) {
     {
       a0 = JeAllocated();
       std::vector<std::string> ids;
-      std::vector<std::optional<std::string>> documents, uris;
-      std::vector<std::optional<Metadata>> metadatas;
+      SparseColumn<std::string> documents, uris;
+      SparseColumn<Metadata> metadatas;
       std::vector<uint64_t> versions, created;
       std::vector<uint8_t> live;
+      ids.reserve(rows.size());
+      documents.Reserve(rows.size());
+      uris.Reserve(rows.size());
+      metadatas.Reserve(rows.size());
+      versions.reserve(rows.size());
+      created.reserve(rows.size());
+      live.reserve(rows.size());
       for (size_t i = 0; i < rows.size(); ++i) {
         ids.emplace_back();
-        documents.emplace_back();
-        uris.emplace_back();
-        metadatas.emplace_back();
+        documents.AppendEmpty();
+        uris.AppendEmpty();
+        metadatas.AppendEmpty();
         versions.push_back(0);
         created.push_back(0);
         live.push_back(0);
         ids[i] = rows[i].id;
-        documents[i] = rows[i].document;
+        documents.Set(static_cast<uint32_t>(i), rows[i].document);
         if (ids[i].size() > 15) b.id_heap += nallocx(ids[i].size() + 1, 0);
-        if (documents[i] && documents[i]->size() > 15) {
-          b.doc_heap += nallocx(documents[i]->size() + 1, 0);
+        if (rows[i].document && rows[i].document->size() > 15) {
+          b.doc_heap += nallocx(rows[i].document->size() + 1, 0);
         }
       }
       b.columns = JeAllocated() - a0;
@@ -694,7 +702,7 @@ int Main(int argc, char** argv) {
           b.upper_alloc += nallocx(slots * sizeof(uint32_t), 0);
         }
       }
-      b.is_pending = nallocx(grown, 0);
+      b.is_pending = nallocx(GrownCapacity(o.n), 0);
       b.scratch = 2 * nallocx(o.n * sizeof(uint16_t), 0);  // indexer thread + query thread
     }
   }
@@ -791,12 +799,13 @@ int Main(int argc, char** argv) {
       std::printf("| %s | %s | %.1f | %s | %s |\n", what, MiBs(alloc).c_str(), alloc / n,
                   t.c_str(), how.c_str());
     };
-    const double column_bytes = double(sizeof(std::string) + 2 * sizeof(std::optional<std::string>) +
-                                       sizeof(std::optional<Metadata>) + 2 * sizeof(uint64_t) + 1);
+    // Without documents, uris and metadata: a 4-byte slot each (collection/sparse_column.h).
+    const double column_bytes =
+        double(sizeof(std::string) + 3 * sizeof(uint32_t) + 2 * sizeof(uint64_t) + 1);
     std::printf("\n| part of a loaded collection | MiB allocated | B/record | MiB touched | "
                 "B/record | how |\n|---|---:|---:|---:|---:|---|\n");
     row("RecordStore: float32 matrix", double(b.matrix_alloc), double(b.matrix_touched),
-        "computed: capacity doubles from 1 row; n × dim × 4 touched");
+        "computed: reserved for the counted rows; n × dim × 4 touched");
     row("RecordStore: per-offset columns (id string, document, uri, metadata, 2 versions, live)",
         double(b.columns), n * column_bytes + double(b.id_heap + b.doc_heap),
         Fmt("replica, measured; sizeof %.0f B per record + heap strings", column_bytes));
