@@ -469,55 +469,18 @@ Status ClickHouseStorage::StreamNewestRecords(std::string_view kind, const std::
                                               const std::string& collection_id,
                                               std::unordered_map<std::string, RecordRow>* newest,
                                               int timeout_ms) {
-  // The result is parsed as it streams in (never held whole), keeping only the newest version
-  // of each id; `pending` holds the bytes of a row split across chunks.
-  std::string pending;
-  auto parse = [&](std::string_view data, bool final) -> Status {
-    RowBinaryReader r(data);
-    size_t consumed = 0;
-    while (!r.AtEnd()) {
-      RecordRow row;
-      uint8_t deleted = 0;
-      std::optional<std::string> metadata;
-      if (!r.String(&row.id) || !r.UInt64(&row.version) || !r.UInt64(&row.created) ||
-          !r.UInt8(&deleted) || !r.FloatArray(&row.embedding) ||
-          !r.NullableString(&row.document) || !r.NullableString(&row.uri) ||
-          !r.NullableString(&metadata)) {
-        if (final) {
-          return Status::Internal("truncated or malformed RowBinary from ClickHouse while "
-                                  "loading collection " + collection_id);
-        }
-        break;  // the rest of this row comes with the next chunk
-      }
-      consumed = r.position();
-      row.deleted = deleted != 0;
-      auto it = newest->find(row.id);
-      if (it != newest->end() && it->second.version > row.version) continue;
-      if (metadata && !row.deleted) {
-        ASSIGN_OR_RETURN(Metadata m, MetadataFromJson(*metadata));
-        row.metadata = std::move(m);
-      }
-      if (it == newest->end()) {
-        std::string key = row.id;
-        newest->emplace(std::move(key), std::move(row));
-      } else {
-        it->second = std::move(row);
-      }
-    }
-    pending.erase(0, consumed);
-    return Status::Ok();
-  };
-  RETURN_IF_ERROR(transport_->ExecuteStreaming(
-      kind,
-      "SELECT id, ver, created, deleted, embedding, document, uri, metadata FROM " +
-          Table("records") + " WHERE collection = " + Quote(collection_id) + where +
-          " FORMAT RowBinary",
-      [&](std::string_view chunk) {
-        pending.append(chunk);
-        return parse(pending, /*final=*/false);
-      },
-      timeout_ms));
-  return parse(pending, /*final=*/true);
+  return StreamRecordRows(kind, where, collection_id, timeout_ms,
+                          [newest](std::span<const RecordRow> batch) {
+                            for (const RecordRow& row : batch) {
+                              auto it = newest->find(row.id);
+                              if (it == newest->end()) {
+                                newest->emplace(row.id, row);
+                              } else if (it->second.version <= row.version) {
+                                it->second = row;
+                              }
+                            }
+                            return Status::Ok();
+                          });
 }
 
 Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecords(const std::string& collection_id) {
@@ -533,6 +496,12 @@ Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecords(const std::string&
 
 Status ClickHouseStorage::ScanRecords(const std::string& collection_id,
                                       const RecordBatchFn& on_batch) {
+  return StreamRecordRows("load records", "", collection_id, 0, on_batch);
+}
+
+Status ClickHouseStorage::StreamRecordRows(std::string_view kind, const std::string& where,
+                                           const std::string& collection_id, int timeout_ms,
+                                           const RecordBatchFn& on_batch) {
   // Rows are parsed into a reused batch as the result streams in; `pending` holds the bytes of
   // a row split across network chunks.
   constexpr size_t kBatch = 4096;
@@ -572,13 +541,15 @@ Status ClickHouseStorage::ScanRecords(const std::string& collection_id,
     return Status::Ok();
   };
   RETURN_IF_ERROR(transport_->ExecuteStreaming(
-      "load records",
+      kind,
       "SELECT id, ver, created, deleted, embedding, document, uri, metadata FROM " +
-          Table("records") + " WHERE collection = " + Quote(collection_id) + " FORMAT RowBinary",
+          Table("records") + " WHERE collection = " + Quote(collection_id) + where +
+          " FORMAT RowBinary",
       [&](std::string_view chunk) {
         pending.append(chunk);
         return parse(/*final=*/false);
-      }));
+      },
+      timeout_ms));
   RETURN_IF_ERROR(parse(/*final=*/true));
   if (used > 0) RETURN_IF_ERROR(on_batch(std::span<const RecordRow>(batch.data(), used)));
   return Status::Ok();

@@ -82,8 +82,12 @@ class ClickHouseStorage : public Storage {
   // A CREATE statement of the schema, turned into its cluster form when there is a cluster.
   std::string Ddl(std::string statement) const;
   std::string OnCluster() const { return cluster_.empty() ? "" : " ON CLUSTER " + cluster_; }
-  // Streams `SELECT … FROM records WHERE collection = … <where>` into `newest` (the highest
-  // version per id, tombstones included).
+  // Streams the rows of `SELECT … FROM records WHERE collection = … <where>` to `on_batch`, a
+  // reused batch of up to 4,096 at a time, parsed as the result arrives (never held whole).
+  Status StreamRecordRows(std::string_view kind, const std::string& where,
+                          const std::string& collection_id, int timeout_ms,
+                          const RecordBatchFn& on_batch);
+  // The same rows reduced to the highest version per id (tombstones included).
   Status StreamNewestRecords(std::string_view kind, const std::string& where,
                              const std::string& collection_id,
                              std::unordered_map<std::string, RecordRow>* newest,
