@@ -129,15 +129,26 @@ Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
   std::unique_lock refresh_lock(refresh_mu_);
   const int64_t start = SteadyMillis();
   if (max_age_ms >= 0 && start - refreshed_ms_.load() <= max_age_ms) return Status::Ok();
+  // When storage cannot be read, the attempt counts as a refresh: callers waiting for this lock
+  // go on with the catalog in memory instead of each waiting for storage in turn.
+  auto failed = [this](Status s) {
+    refreshed_ms_.store(SteadyMillis());
+    return s;
+  };
   // Taken before the tables are read: a change after it is read now or seen next time.
-  ASSIGN_OR_RETURN(std::optional<std::string> fingerprint, storage_->CatalogFingerprint());
+  auto fingerprint_or = storage_->CatalogFingerprint();
+  if (!fingerprint_or.ok()) return failed(fingerprint_or.status());
+  std::optional<std::string> fingerprint = std::move(fingerprint_or).value();
   if (fingerprint && fingerprint == fingerprint_) {
     refreshed_ms_.store(start);
     return Status::Ok();
   }
-  ASSIGN_OR_RETURN(auto tenants, storage_->LoadTenants(/*include_deleted=*/true));
-  ASSIGN_OR_RETURN(auto databases, storage_->LoadDatabases(/*include_deleted=*/true));
-  ASSIGN_OR_RETURN(auto collections, storage_->LoadCollections(/*include_deleted=*/true));
+  auto tenants = storage_->LoadTenants(/*include_deleted=*/true);
+  if (!tenants.ok()) return failed(tenants.status());
+  auto databases = storage_->LoadDatabases(/*include_deleted=*/true);
+  if (!databases.ok()) return failed(databases.status());
+  auto collections = storage_->LoadCollections(/*include_deleted=*/true);
+  if (!collections.ok()) return failed(collections.status());
   std::vector<std::string> deleted;
   {
     std::unique_lock lock(mu_);
@@ -156,9 +167,9 @@ Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
       }
     };
     auto nothing = [](const auto&) {};
-    for (auto& t : tenants) merge(tenants_, t.name, t, nothing);
-    for (auto& d : databases) merge(databases_, DbKey{d.tenant, d.name}, d, nothing);
-    for (auto& c : collections) {
+    for (auto& t : *tenants) merge(tenants_, t.name, t, nothing);
+    for (auto& d : *databases) merge(databases_, DbKey{d.tenant, d.name}, d, nothing);
+    for (auto& c : *collections) {
       merge(collections_, c.id, c, [&deleted](const Collection& old) { deleted.push_back(old.id); });
     }
   }

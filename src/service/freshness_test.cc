@@ -248,6 +248,55 @@ TEST(FreshnessTest, RefreshesReadOnlySummariesWhileNothingArrivesFromElsewhere) 
   EXPECT_GE(storage.catalog_reads.load(), 1);
 }
 
+// A storage whose record reads hang for a while and then fail, as a frozen ClickHouse's do
+// until the statement times out.
+class HangingStorage : public MemoryStorage {
+ public:
+  Result<VersionSummary> SummarizeRecordVersions(const std::string& collection_id,
+                                                 uint64_t min_version) override {
+    if (hang) return Hang();
+    return MemoryStorage::SummarizeRecordVersions(collection_id, min_version);
+  }
+  Result<std::vector<std::pair<std::string, uint64_t>>> LoadRecordVersions(
+      const std::string& collection_id, uint64_t min_version) override {
+    if (hang) return Hang();
+    return MemoryStorage::LoadRecordVersions(collection_id, min_version);
+  }
+  Status Hang() {
+    ++hung_reads;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return Status::Unavailable("storage hangs");
+  }
+  std::atomic<bool> hang{false};
+  std::atomic<int> hung_reads{0};
+};
+
+TEST(FreshnessTest, RequestsQueuedBehindAFailedRefreshDoNotEachWaitForStorage) {
+  HangingStorage storage;
+  Instance a(&storage, 1, 100);
+  std::string id = Create(a, "hang");
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kAdd, Rows({"x", "y"}, 1, "a")).ok());
+  ASSERT_EQ(Docs(a, id).size(), 2u);
+  storage.hang = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // stale: reads must refresh
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> readers;
+  std::atomic<int> served{0};
+  for (int i = 0; i < 6; ++i) {
+    readers.emplace_back([&] {
+      if (Docs(a, id).size() == 2u) served.fetch_add(1);  // from memory
+    });
+  }
+  for (auto& t : readers) t.join();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(served.load(), 6);
+  // One hung read (plus at most one from the background loop), not one per request in turn
+  // (6 × 300 ms).
+  EXPECT_LT(ms, 1000) << storage.hung_reads.load() << " hung reads";
+  storage.hang = false;
+}
+
 TEST(FreshnessTest, OffMeansNoRereads) {
   MemoryStorage storage;
   Instance a(&storage, 1, -1), b(&storage, 2, -1);

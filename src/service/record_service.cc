@@ -274,8 +274,16 @@ void RecordService::EnableFreshness(FreshnessOptions options) {
 Status RecordService::Refresh(LoadedCollection& loaded, int64_t max_age_ms) {
   std::lock_guard refresh_lock(loaded.refresh_mu);
   const int64_t start = SteadyMillis();
-  // Another request may have refreshed while this one waited for the lock.
+  // Another request may have refreshed (or tried to) while this one waited for the lock.
   if (max_age_ms >= 0 && start - loaded.refreshed_ms.load() <= max_age_ms) return Status::Ok();
+  Status s = RefreshLocked(loaded, start);
+  // Storage is away (or hangs until the statement times out): the requests waiting for this
+  // lock are served from memory instead of each waiting for storage in turn.
+  if (!s.ok()) loaded.refreshed_ms.store(SteadyMillis());
+  return s;
+}
+
+Status RecordService::RefreshLocked(LoadedCollection& loaded, int64_t start) {
   const uint64_t watermark = loaded.watermark.load();
   const uint64_t window = static_cast<uint64_t>(std::max<int64_t>(freshness_.window_ms, 0)) << 22;
   const bool full_scan = freshness_.full_scan_seconds > 0 &&

@@ -105,6 +105,8 @@ class RecordService {
   // Brings a loaded collection up to date with storage: reads the (id, version) pairs newer
   // than its watermark minus the window, then the rows it lacks, and applies them (idempotent
   // by version). `max_age_ms` >= 0 skips the work if a refresh finished that recently.
+  // When storage cannot be read, the attempt counts as a refresh for `max_age_ms`: requests
+  // queued behind it do not each wait for storage in turn.
   Status Refresh(LoadedCollection& loaded, int64_t max_age_ms = -1);
 
   // Called when collections are deleted: forget them and purge their records in the background.
@@ -133,6 +135,8 @@ class RecordService {
   void WaitIndexed(const std::string& collection_id);
 
  private:
+  // Refresh's work, under the collection's refresh_mu.
+  Status RefreshLocked(LoadedCollection& loaded, int64_t start);
   Result<std::pair<Collection, std::shared_ptr<LoadedCollection>>> Open(
       const std::string& collection_id);
   // Offsets of live records matching ids/where/where_document, in insertion order.
