@@ -1,13 +1,15 @@
 // Small helpers shared by the C++ benchmarks: wall-clock seconds, the machine's load average,
-// number formatting and the few JSON pieces the benchmarks write.
+// number formatting, percentiles and the few JSON pieces the benchmarks write.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace chromahouse::bench {
 
@@ -37,6 +39,15 @@ inline std::string JsonStr(const std::string& s) {
     o += c;
   }
   return o + "\"";
+}
+
+// The p-quantile (nearest rank) of `v`; NaN when it is empty.
+inline double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  size_t idx = size_t(std::ceil(p * double(v.size())));
+  idx = idx == 0 ? 0 : idx - 1;
+  return v[std::min(idx, v.size() - 1)];
 }
 
 inline std::string JsonNum(double v) {

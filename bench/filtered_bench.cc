@@ -106,13 +106,6 @@ std::string Micros(double seconds) {
 
 
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  size_t idx = size_t(std::ceil(p * double(v.size())));
-  idx = idx == 0 ? 0 : idx - 1;
-  return v[std::min(idx, v.size() - 1)];
-}
 
 
 struct Result {

@@ -201,14 +201,6 @@ std::string Rate(double v) {
   return Fmt("%.0f", v);
 }
 
-// The p-quantile (nearest rank) of `v`.
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  size_t idx = size_t(std::ceil(p * double(v.size())));
-  idx = idx == 0 ? 0 : idx - 1;
-  return v[std::min(idx, v.size() - 1)];
-}
 
 // ---------------------------------------------------------------------------------------------
 // HTTP: a keep-alive connection and requests encoded once, ahead of the timed loops.
