@@ -192,8 +192,8 @@ void CatalogService::MaybeRefresh() {
   const int64_t max = max_staleness_ms_.load();
   if (max < 0) return;
   if (max > 0 && SteadyMillis() - refreshed_ms_.load() < max) return;
+  // (A failed refresh counts as one for a while: see RefreshIfOlderThan.)
   if (Status s = RefreshIfOlderThan(max == 0 ? -1 : max); !s.ok()) {
-    refreshed_ms_.store(SteadyMillis());  // not again on every call while storage is away
     LOG_WARN("the catalog may be stale: {}", s.message());
   }
 }

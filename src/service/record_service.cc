@@ -417,9 +417,8 @@ Result<std::pair<Collection, std::shared_ptr<LoadedCollection>>> RecordService::
   if (max_staleness >= 0 && now - loaded->refreshed_ms.load() >= max_staleness) {
     // Stale: catch up with other instances' writes first. If storage cannot be read, the
     // request is served from memory (writes will fail anyway until storage is back).
+    // (A failed refresh counts as one for a while: see Refresh.)
     if (Status s = Refresh(*loaded, max_staleness == 0 ? -1 : max_staleness); !s.ok()) {
-      // Do not try again on every request while storage is away.
-      loaded->refreshed_ms.store(now);
       LOG_WARN("collection {} may be stale: {}", collection_id, s.message());
     }
   }
