@@ -23,6 +23,7 @@ RUN apt-get update \
       build-essential cmake ninja-build pkg-config \
       libboost-dev libboost-system-dev libsimdjson-dev libcurl4-openssl-dev libspdlog-dev \
       libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev libjemalloc-dev libxxhash-dev \
+      libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -43,7 +44,7 @@ FROM debian:12-slim AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libcurl4 libsimdjson14 libspdlog1.10 libfmt9 libyaml-cpp0.7 libre2-9 libjemalloc2 \
+      libcurl4 libsimdjson14 libspdlog1.10 libfmt9 libyaml-cpp0.7 libre2-9 libjemalloc2 libpq5 \
       libcrypt1 libstdc++6 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/*
 

@@ -13,7 +13,7 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   libboost-dev libboost-system-dev libsimdjson-dev libcurl4-openssl-dev libspdlog-dev \
   libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev libjemalloc-dev libgtest-dev \
   libgmock-dev uuid-dev libhnswlib-dev clickhouse-server clickhouse-client \
-  clang libclang-rt-14-dev llvm docker-compose zookeeper libxxhash-dev
+  clang libclang-rt-14-dev llvm docker-compose zookeeper libxxhash-dev libpq-dev postgresql-15
 # Node.js and npm for the end-to-end tests with the official npm client (skipped when a
 # node/npm is already on the PATH).
 NODE_PACKAGES := nodejs npm

@@ -80,6 +80,11 @@ const std::vector<SettingInfo>& Settings() {
        "comma-separated, to fail over)"},
       {"clickhouse_binary", "CHROMAHOUSE_CLICKHOUSE_BINARY", "--clickhouse-binary",
        "clickhouse-server executable for the embedded ClickHouse"},
+      {"catalog_url", "CHROMAHOUSE_CATALOG_URL", "--catalog-url",
+       "PostgreSQL that keeps the catalog (tenants, databases, collections), e.g. "
+       "postgresql://user:password@host:5432/chromahouse; needed by every instance of a "
+       "deployment of several; empty = the catalog is kept in ClickHouse (one instance only; "
+       "never logged)", nullptr, true},
       {"freshness_ms", "CHROMAHOUSE_FRESHNESS_MS", "--freshness-ms",
        "how stale data may be relative to writes by other instances on the same ClickHouse, in "
        "ms (-1 = never re-read: a single instance; 0 = check ClickHouse before every request)"},
@@ -171,6 +176,8 @@ Status ApplySetting(const std::string& key, const std::string& value, const std:
     c->clickhouse_cluster = value;
   } else if (key == "clickhouse_binary") {
     c->clickhouse_binary = value;
+  } else if (key == "catalog_url") {
+    c->catalog_url = value;
   } else if (key == "freshness_ms") {
     ASSIGN_OR_RETURN(c->freshness_ms, ParseInt(key, value));
   } else if (key == "freshness_window_ms") {

@@ -35,6 +35,7 @@ struct Config {
   std::string clickhouse_database = "chromahouse";
   std::string clickhouse_cluster;  // non-empty: replicated tables created ON CLUSTER
   std::string clickhouse_binary = "clickhouse-server";  // for the embedded ClickHouse
+  std::string catalog_url;  // PostgreSQL for the catalog; empty = ClickHouse (one instance)
 
   // Several instances on one ClickHouse
   int64_t freshness_ms = 100;         // -1 = never re-read (one instance), 0 = before every read

@@ -17,12 +17,15 @@
 #include "service/catalog_service.h"
 #include "service/record_service.h"
 #include "storage/clickhouse/clickhouse_storage.h"
+#include "storage/postgres/postgres_catalog_store.h"
+#include "storage/storage_catalog_store.h"
 
 namespace chromahouse {
 namespace {
 
-// Initialises the schema, retrying while ClickHouse is unreachable (it may still be starting).
-Status InitializeStorage(Storage* storage, int timeout_seconds) {
+// Initialises a store's schema, retrying while it is unreachable (it may still be starting).
+template <typename Store>
+Status InitializeStorage(Store* storage, int timeout_seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   while (true) {
     Status s = storage->Initialize();
@@ -112,7 +115,102 @@ void RegisterServiceMetrics(RecordService* records, HttpServer* http) {
                  });
 }
 
+// The record store of `config`: an external ClickHouse, or an embedded one started here.
+struct ClickHouseRecords {
+  std::unique_ptr<EmbeddedClickHouse> embedded;
+  std::unique_ptr<ClickHouseStorage> storage;
+};
+
+Result<ClickHouseRecords> OpenRecordStore(const Config& config) {
+  ClickHouseRecords out;
+  CurlTransportOptions transport_options;
+  if (config.clickhouse_url.empty()) {
+    EmbeddedClickHouseOptions eo;
+    eo.data_dir = config.persist_path;
+    eo.binary = config.clickhouse_binary;
+    out.embedded = std::make_unique<EmbeddedClickHouse>(eo);
+    RETURN_IF_ERROR(out.embedded->Start());
+    transport_options.url = out.embedded->url();
+  } else {
+    transport_options.url = config.clickhouse_url;
+    transport_options.user = config.clickhouse_user;
+    transport_options.password = config.clickhouse_password;
+  }
+  out.storage = std::make_unique<ClickHouseStorage>(
+      std::make_unique<CurlTransport>(transport_options), config.clickhouse_database,
+      config.clickhouse_cluster);
+  if (Status s = InitializeStorage(out.storage.get(), 30); !s.ok()) {
+    return Status(s.code(), "cannot initialise ClickHouse storage: " + s.message());
+  }
+  return out;
+}
+
+void CloseRecordStore(ClickHouseRecords& store) {
+  // Close our keep-alive connections first: ClickHouse waits for open connections on shutdown.
+  store.storage.reset();
+  if (store.embedded) store.embedded->Stop();
+}
+
 }  // namespace
+
+int MigrateCatalog(const Config& config, const std::string& to_url) {
+  SetLogLevel(config.log_level);
+  SetLogFormat(config.log_format);
+  auto opened = OpenRecordStore(config);
+  if (!opened.ok()) {
+    LOG_ERROR("{}", opened.status().message());
+    return 1;
+  }
+  ClickHouseRecords store = std::move(opened).value();
+  VersionClock clock;
+  StorageCatalogStore source(store.storage.get(), &clock);
+  auto snapshot = source.Load(/*include_deleted=*/false);
+  int code = 0;
+  if (!snapshot.ok()) {
+    LOG_ERROR("cannot read the ClickHouse catalog: {}", snapshot.status().message());
+    code = 1;
+  } else {
+    // Several instances on a ClickHouse catalog may have created one name twice: nothing is
+    // copied until each such name is left with one collection.
+    std::map<std::string, std::vector<const Collection*>> by_name;
+    for (const Collection& c : snapshot->collections) {
+      by_name[c.tenant + "/" + c.database + "/" + c.name].push_back(&c);
+    }
+    std::string duplicates;
+    for (const auto& [name, list] : by_name) {
+      if (list.size() < 2) continue;
+      duplicates += "\n  " + name + ":";
+      for (const Collection* c : list) duplicates += " " + c->id;
+    }
+    if (!duplicates.empty()) {
+      LOG_ERROR("the ClickHouse catalog holds several live collections under one name; nothing "
+                "was copied. Keep one of each (rename the others with PUT "
+                "/api/v2/tenants/{{tenant}}/databases/{{database}}/collections/{{id}} and "
+                "{{\"new_name\": …}}, or delete them), with one chromahouse instance running, "
+                "then migrate again:{}",
+                duplicates);
+      code = 1;
+    } else {
+      PostgresCatalogStore target(PostgresCatalogOptions{to_url});
+      Status s = InitializeStorage(&target, 30);
+      auto copied = s.ok() ? target.Import(*snapshot) : Result<size_t>(s);
+      if (!copied.ok()) {
+        LOG_ERROR("cannot copy the catalog to PostgreSQL: {}", copied.status().message());
+        code = 1;
+      } else {
+        auto where = target.Describe();
+        LOG_INFO("copied {} of {} tenants, databases and collections to {} (the others were "
+                 "there already); start every instance with --catalog-url",
+                 *copied,
+                 snapshot->tenants.size() + snapshot->databases.size() +
+                     snapshot->collections.size(),
+                 where.ok() ? *where : std::string("PostgreSQL"));
+      }
+    }
+  }
+  CloseRecordStore(store);
+  return code;
+}
 
 int RunServer(const Config& config) {
   SetLogLevel(config.log_level);
@@ -127,38 +225,33 @@ int RunServer(const Config& config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  std::unique_ptr<EmbeddedClickHouse> embedded;
-  CurlTransportOptions transport_options;
-  if (config.clickhouse_url.empty()) {
-    EmbeddedClickHouseOptions eo;
-    eo.data_dir = config.persist_path;
-    eo.binary = config.clickhouse_binary;
-    embedded = std::make_unique<EmbeddedClickHouse>(eo);
-    if (Status s = embedded->Start(); !s.ok()) {
-      LOG_ERROR("{}", s.message());
-      return 1;
-    }
-    transport_options.url = embedded->url();
-  } else {
-    transport_options.url = config.clickhouse_url;
-    transport_options.user = config.clickhouse_user;
-    transport_options.password = config.clickhouse_password;
-  }
-
-  auto storage_owner = std::make_unique<ClickHouseStorage>(
-      std::make_unique<CurlTransport>(transport_options), config.clickhouse_database,
-      config.clickhouse_cluster);
-  ClickHouseStorage& storage = *storage_owner;
-  if (Status s = InitializeStorage(&storage, 30); !s.ok()) {
-    LOG_ERROR("cannot initialise ClickHouse storage: {}", s.message());
+  auto opened = OpenRecordStore(config);
+  if (!opened.ok()) {
+    LOG_ERROR("{}", opened.status().message());
     return 1;
   }
+  ClickHouseRecords record_store = std::move(opened).value();
+  std::unique_ptr<EmbeddedClickHouse>& embedded = record_store.embedded;
+  ClickHouseStorage& storage = *record_store.storage;
   uint8_t instance_id = config.instance_id >= 0 ? static_cast<uint8_t>(config.instance_id)
                                                : static_cast<uint8_t>(std::random_device{}());
   VersionClock clock(instance_id);
-  CatalogService catalog(&storage, &clock);
+  std::unique_ptr<CatalogStore> catalog_store;
+  if (config.catalog_url.empty()) {
+    catalog_store = std::make_unique<StorageCatalogStore>(&storage, &clock);
+  } else {
+    auto postgres = std::make_unique<PostgresCatalogStore>(PostgresCatalogOptions{config.catalog_url});
+    if (Status s = InitializeStorage(postgres.get(), 30); !s.ok()) {
+      LOG_ERROR("cannot initialise the PostgreSQL catalog: {}", s.message());
+      CloseRecordStore(record_store);
+      return 1;
+    }
+    catalog_store = std::move(postgres);
+  }
+  CatalogService catalog(catalog_store.get(), &storage);
   if (Status s = catalog.Initialize(); !s.ok()) {
     LOG_ERROR("cannot load the catalog: {}", s.message());
+    CloseRecordStore(record_store);
     return 1;
   }
 
@@ -241,6 +334,9 @@ int RunServer(const Config& config) {
              std::filesystem::absolute(config.persist_path).string(), embedded->pid());
   }
   LOG_INFO("storage: {}", described.ok() ? *described : described.status().message());
+  auto catalog_described = catalog_store->Describe();
+  LOG_INFO("catalog: {}", catalog_described.ok() ? *catalog_described
+                                                 : catalog_described.status().message());
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -250,8 +346,8 @@ int RunServer(const Config& config) {
   // Close our keep-alive connections first: ClickHouse waits for open connections on shutdown.
   catalog.SetDeletionListener(nullptr);
   records_owner.reset();
-  storage_owner.reset();
-  if (embedded) embedded->Stop();
+  catalog_store.reset();
+  CloseRecordStore(record_store);
   LOG_INFO("stopped");
   return 0;
 }

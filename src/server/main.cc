@@ -20,19 +20,31 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "print the version and exit");
   auto* run = app.add_subcommand("run", "start the server");
+  auto* catalog = app.add_subcommand("catalog", "manage the catalog store");
+  catalog->require_subcommand(1);
+  auto* migrate = catalog->add_subcommand(
+      "migrate",
+      "copy the catalog kept in ClickHouse into PostgreSQL (idempotent); stop the instance "
+      "first, then start every instance with --catalog-url");
+  std::string migrate_to;
+  migrate->add_option("--to", migrate_to, "PostgreSQL URL, e.g. postgresql://host/chromahouse")
+      ->required();
 
   std::string config_file;
-  run->add_option("--config", config_file, "YAML config file (also CHROMAHOUSE_CONFIG)");
-  // Every setting is also a flag; values are applied after the file and the environment.
+  // Every setting is also a flag (of `run` and of `catalog migrate`, which opens the same
+  // ClickHouse); values are applied after the file and the environment.
   std::map<std::string, std::string> flag_values;
   std::vector<std::pair<std::string, CLI::Option*>> flag_options;
-  for (const auto& s : chromahouse::Settings()) {
-    std::string key = s.key;
-    if (key == "allow_reset") {
-      flag_options.emplace_back(key, run->add_flag(s.flag, s.description));
-    } else {
-      auto* opt = run->add_option(s.flag, flag_values[key], s.description);
-      flag_options.emplace_back(key, opt);
+  for (CLI::App* sub : {run, migrate}) {
+    sub->add_option("--config", config_file, "YAML config file (also CHROMAHOUSE_CONFIG)");
+    for (const auto& s : chromahouse::Settings()) {
+      std::string key = s.key;
+      if (key == "allow_reset") {
+        flag_options.emplace_back(key, sub->add_flag(s.flag, s.description));
+      } else {
+        auto* opt = sub->add_option(s.flag, flag_values[key], s.description);
+        flag_options.emplace_back(key, opt);
+      }
     }
   }
 
@@ -68,5 +80,6 @@ int main(int argc, char** argv) {
     std::cerr << "chromahouse: " << s.message() << "\n";
     return 2;
   }
+  if (migrate->parsed()) return chromahouse::MigrateCatalog(config, migrate_to);
   return chromahouse::RunServer(config);
 }

@@ -3,7 +3,6 @@
 #include <mutex>
 
 #include "common/log.h"
-#include "common/uuid.h"
 #include "service/names.h"
 
 namespace chromahouse {
@@ -98,31 +97,52 @@ Result<std::optional<HnswConfigInput>> ParseLegacyHnswMetadata(const Metadata& m
 
 }  // namespace
 
+CatalogService::CatalogService(CatalogStore* store, Storage* records)
+    : store_(store), records_(records) {}
+
 CatalogService::CatalogService(Storage* storage, VersionClock* clock)
-    : storage_(storage), clock_(clock) {}
+    : owned_store_(std::make_unique<StorageCatalogStore>(storage, clock)),
+      store_(owned_store_.get()),
+      records_(storage) {}
 
 Status CatalogService::Initialize() {
+  RETURN_IF_ERROR(store_->Initialize());
+  ASSIGN_OR_RETURN(CatalogSnapshot snapshot, store_->Load(/*include_deleted=*/false));
   std::unique_lock lock(mu_);
-  ASSIGN_OR_RETURN(auto tenants, storage_->LoadTenants());
-  ASSIGN_OR_RETURN(auto databases, storage_->LoadDatabases());
-  ASSIGN_OR_RETURN(auto collections, storage_->LoadCollections());
   tenants_.clear();
   databases_.clear();
   collections_.clear();
-  for (auto& t : tenants) {
-    clock_->Observe(t.version);
-    tenants_[t.name] = std::move(t);
-  }
-  for (auto& d : databases) {
-    clock_->Observe(d.version);
-    databases_[{d.tenant, d.name}] = std::move(d);
-  }
-  for (auto& c : collections) {
-    clock_->Observe(c.version);
-    collections_[c.id] = std::move(c);
-  }
+  for (auto& t : snapshot.tenants) tenants_[t.name] = std::move(t);
+  for (auto& d : snapshot.databases) databases_[{d.tenant, d.name}] = std::move(d);
+  for (auto& c : snapshot.collections) collections_[c.id] = std::move(c);
   refreshed_ms_.store(SteadyMillis());
-  return EnsureDefaultsLocked();
+  return Status::Ok();
+}
+
+void CatalogService::ApplyLocked(const Tenant& t) {
+  auto it = tenants_.find(t.name);
+  if (it == tenants_.end() || it->second.version < t.version) tenants_[t.name] = t;
+}
+
+void CatalogService::ApplyLocked(const Database& d) {
+  DbKey key{d.tenant, d.name};
+  auto it = databases_.find(key);
+  if (it != databases_.end() && it->second.version >= d.version) return;
+  if (d.deleted) {
+    if (it != databases_.end()) databases_.erase(it);
+  } else {
+    databases_[key] = d;
+  }
+}
+
+void CatalogService::ApplyLocked(const Collection& c) {
+  auto it = collections_.find(c.id);
+  if (it != collections_.end() && it->second.version >= c.version) return;
+  if (c.deleted) {
+    if (it != collections_.end()) collections_.erase(it);
+  } else {
+    collections_[c.id] = c;
+  }
 }
 
 Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
@@ -136,25 +156,20 @@ Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
     return s;
   };
   // Taken before the tables are read: a change after it is read now or seen next time.
-  auto fingerprint_or = storage_->CatalogFingerprint();
+  auto fingerprint_or = store_->Fingerprint();
   if (!fingerprint_or.ok()) return failed(fingerprint_or.status());
   std::optional<std::string> fingerprint = std::move(fingerprint_or).value();
   if (fingerprint && fingerprint == fingerprint_) {
     refreshed_ms_.store(start);
     return Status::Ok();
   }
-  auto tenants = storage_->LoadTenants(/*include_deleted=*/true);
-  if (!tenants.ok()) return failed(tenants.status());
-  auto databases = storage_->LoadDatabases(/*include_deleted=*/true);
-  if (!databases.ok()) return failed(databases.status());
-  auto collections = storage_->LoadCollections(/*include_deleted=*/true);
-  if (!collections.ok()) return failed(collections.status());
+  auto snapshot = store_->Load(/*include_deleted=*/true);
+  if (!snapshot.ok()) return failed(snapshot.status());
   std::vector<std::string> deleted;
   {
     std::unique_lock lock(mu_);
     // Newer versions win; entries only in memory were written after the read began.
-    auto merge = [this](auto& map, auto key, auto& row, auto on_delete) {
-      clock_->Observe(row.version);
+    auto merge = [](auto& map, auto key, auto& row, auto on_delete) {
       auto it = map.find(key);
       if (it != map.end() && it->second.version >= row.version) return;
       if (row.deleted) {
@@ -167,9 +182,9 @@ Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
       }
     };
     auto nothing = [](const auto&) {};
-    for (auto& t : *tenants) merge(tenants_, t.name, t, nothing);
-    for (auto& d : *databases) merge(databases_, DbKey{d.tenant, d.name}, d, nothing);
-    for (auto& c : *collections) {
+    for (auto& t : snapshot->tenants) merge(tenants_, t.name, t, nothing);
+    for (auto& d : snapshot->databases) merge(databases_, DbKey{d.tenant, d.name}, d, nothing);
+    for (auto& c : snapshot->collections) {
       merge(collections_, c.id, c, [&deleted](const Collection& old) { deleted.push_back(old.id); });
     }
   }
@@ -198,31 +213,18 @@ void CatalogService::MaybeRefresh() {
   }
 }
 
-Status CatalogService::EnsureDefaultsLocked() {
-  std::string tenant(kDefaultTenant), database(kDefaultDatabase);
-  if (!tenants_.count(tenant)) {
-    Tenant t{tenant, std::nullopt, clock_->Next(), false};
-    RETURN_IF_ERROR(storage_->WriteTenants({t}));
-    tenants_[tenant] = t;
-  }
-  if (!databases_.count({tenant, database})) {
-    Database d{std::string(kNilUuid), database, tenant, clock_->Next(), false};
-    RETURN_IF_ERROR(storage_->WriteDatabases({d}));
-    databases_[{tenant, database}] = d;
-  }
-  return Status::Ok();
-}
-
 // ---- tenants ----
 
 Status CatalogService::CreateTenant(const std::string& name) {
   MaybeRefresh();
   RETURN_IF_ERROR(ValidateTenantName(name));
+  auto t = store_->CreateTenant(name);
+  if (t.status().code() == StatusCode::kAlreadyExists) {
+    return Status::AlreadyExists("Tenant [" + name + "] already exists");
+  }
+  RETURN_IF_ERROR(t.status());
   std::unique_lock lock(mu_);
-  if (tenants_.count(name)) return Status::AlreadyExists("Tenant [" + name + "] already exists");
-  Tenant t{name, std::nullopt, clock_->Next(), false};
-  RETURN_IF_ERROR(storage_->WriteTenants({t}));
-  tenants_[name] = t;
+  ApplyLocked(*t);
   return Status::Ok();
 }
 
@@ -260,13 +262,13 @@ Status CatalogService::CreateDatabase(const std::string& tenant, const std::stri
   MaybeRefresh();
   RETURN_IF_ERROR(ValidateTenantName(tenant));
   RETURN_IF_ERROR(ValidateDatabaseNameForCreate(name));
-  std::unique_lock lock(mu_);
-  if (databases_.count({tenant, name})) {
+  auto d = store_->CreateDatabase(tenant, name);
+  if (d.status().code() == StatusCode::kAlreadyExists) {
     return Status::AlreadyExists("Database [" + name + "] already exists");
   }
-  Database d{NewUuidV4(), name, tenant, clock_->Next(), false};
-  RETURN_IF_ERROR(storage_->WriteDatabases({d}));
-  databases_[{tenant, name}] = d;
+  RETURN_IF_ERROR(d.status());
+  std::unique_lock lock(mu_);
+  ApplyLocked(*d);
   return Status::Ok();
 }
 
@@ -286,32 +288,22 @@ Status CatalogService::DeleteDatabase(const std::string& tenant, const std::stri
   // Serialised with refreshes, so that a catalog read before this delete cannot bring the
   // deleted entries back when it is merged.
   std::lock_guard refresh_lock(refresh_mu_);
-  std::unique_lock lock(mu_);
-  auto it = databases_.find({tenant, name});
-  if (it == databases_.end()) return Status::NotFound("Database [" + name + "] not found");
-  // Tombstone the collections first: a crash in between leaves an empty database, never
-  // collections without a database.
-  std::vector<Collection> tombstones;
-  for (const auto& [id, c] : collections_) {
-    if (c.tenant == tenant && c.database == name) {
-      Collection t = c;
-      t.version = clock_->Next();
-      t.deleted = true;
-      tombstones.push_back(std::move(t));
-    }
+  auto deleted = store_->DeleteDatabase(tenant, name);
+  if (deleted.status().code() == StatusCode::kNotFound) {
+    std::unique_lock lock(mu_);
+    databases_.erase({tenant, name});  // deleted elsewhere
+    return Status::NotFound("Database [" + name + "] not found");
   }
-  RETURN_IF_ERROR(storage_->WriteCollections(tombstones));
-  Database d = it->second;
-  d.version = clock_->Next();
-  d.deleted = true;
-  RETURN_IF_ERROR(storage_->WriteDatabases({d}));
+  RETURN_IF_ERROR(deleted.status());
   std::vector<std::string> ids;
-  for (const auto& t : tombstones) {
-    collections_.erase(t.id);
-    ids.push_back(t.id);
+  {
+    std::unique_lock lock(mu_);
+    for (const Collection& c : *deleted) {
+      collections_.erase(c.id);
+      ids.push_back(c.id);
+    }
+    databases_.erase({tenant, name});
   }
-  databases_.erase(it);
-  lock.unlock();
   if (listener_ && !ids.empty()) listener_(ids, false);
   return Status::Ok();
 }
@@ -428,26 +420,25 @@ Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
   ASSIGN_OR_RETURN(CollectionConfiguration config,
                    ResolveConfiguration(request.configuration, request.metadata));
 
+  Collection spec;
+  spec.name = request.name;
+  spec.tenant = tenant;
+  spec.database = database;
+  spec.metadata = request.metadata;
+  spec.configuration = std::move(config);
+  spec.schema_json = request.schema_json;
+  auto created = store_->CreateCollection(spec, request.get_or_create);
+  switch (created.status().code()) {
+    case StatusCode::kInvalidArgument:
+      return Status::InvalidArgument("Database [" + database + "] does not exist");
+    case StatusCode::kAlreadyExists:
+      return Status::AlreadyExists("Collection [" + request.name + "] already exists");
+    default:
+      RETURN_IF_ERROR(created.status());
+  }
   std::unique_lock lock(mu_);
-  if (!databases_.count({tenant, database})) {
-    return Status::InvalidArgument("Database [" + database + "] does not exist");
-  }
-  if (const Collection* existing = FindByNameLocked(tenant, database, request.name)) {
-    if (request.get_or_create) return *existing;
-    return Status::AlreadyExists("Collection [" + request.name + "] already exists");
-  }
-  Collection c;
-  c.id = NewUuidV4();
-  c.name = request.name;
-  c.tenant = tenant;
-  c.database = database;
-  c.metadata = request.metadata;
-  c.configuration = std::move(config);
-  c.schema_json = request.schema_json;
-  c.version = clock_->Next();
-  RETURN_IF_ERROR(storage_->WriteCollections({c}));
-  collections_[c.id] = c;
-  return c;
+  ApplyLocked(created->collection);
+  return std::move(created->collection);
 }
 
 Result<Collection> CatalogService::GetCollectionByName(const std::string& tenant,
@@ -495,9 +486,6 @@ Result<Collection> CatalogService::GetCollection(const std::string& id) {
 Status CatalogService::UpdateCollection(const std::string& id,
                                         const UpdateCollectionRequest& request) {
   MaybeRefresh();
-  std::unique_lock lock(mu_);
-  auto it = collections_.find(id);
-  if (it == collections_.end()) return Status::NotFound("Collection [" + id + "] does not exist.");
   if (request.new_name) RETURN_IF_ERROR(ValidateCollectionName(*request.new_name, "new_name"));
   if (request.new_metadata) {
     RETURN_IF_ERROR(ValidateCollectionMetadata(*request.new_metadata, "new_metadata"));
@@ -506,27 +494,36 @@ Status CatalogService::UpdateCollection(const std::string& id,
       request.new_configuration->spann) {
     return Status::InvalidArgument("Multiple vector index configurations provided");
   }
-  Collection updated = it->second;
-  if (request.new_name && *request.new_name != updated.name) {
-    if (FindByNameLocked(updated.tenant, updated.database, *request.new_name)) {
-      return Status::AlreadyExists("Collection [" + *request.new_name + "] already exists");
-    }
-    updated.name = *request.new_name;
+  if (request.new_configuration && request.new_configuration->hnsw) {
+    // Valid values applied to a valid configuration keep it valid.
+    HnswConfig check;
+    ApplyHnswInput(*request.new_configuration->hnsw, &check);
+    RETURN_IF_ERROR(ValidateHnswValues(check));
   }
-  if (request.new_metadata) updated.metadata = *request.new_metadata;
-  if (request.clear_metadata) updated.metadata.reset();
-  if (request.new_configuration) {
-    const auto& cfg = *request.new_configuration;
-    if (cfg.hnsw) ApplyHnswInput(*cfg.hnsw, &updated.configuration.hnsw);
-    // A SPANN update on an HNSW collection is accepted and ignored, as in Chroma.
-    if (cfg.embedding_function_json) {
-      updated.configuration.embedding_function_json = *cfg.embedding_function_json;
+  auto updated = store_->UpdateCollection(id, [&request](Collection& c) {
+    if (request.new_name) c.name = *request.new_name;
+    if (request.new_metadata) c.metadata = *request.new_metadata;
+    if (request.clear_metadata) c.metadata.reset();
+    if (request.new_configuration) {
+      const auto& cfg = *request.new_configuration;
+      if (cfg.hnsw) ApplyHnswInput(*cfg.hnsw, &c.configuration.hnsw);
+      // A SPANN update on an HNSW collection is accepted and ignored, as in Chroma.
+      if (cfg.embedding_function_json) {
+        c.configuration.embedding_function_json = *cfg.embedding_function_json;
+      }
     }
-    RETURN_IF_ERROR(ValidateHnswValues(updated.configuration.hnsw));
+  });
+  switch (updated.status().code()) {
+    case StatusCode::kNotFound:
+      return Status::NotFound("Collection [" + id + "] does not exist.");
+    case StatusCode::kAlreadyExists:
+      return Status::AlreadyExists("Collection [" + request.new_name.value_or("") +
+                                   "] already exists");
+    default:
+      RETURN_IF_ERROR(updated.status());
   }
-  updated.version = clock_->Next();
-  RETURN_IF_ERROR(storage_->WriteCollections({updated}));
-  it->second = std::move(updated);
+  std::unique_lock lock(mu_);
+  ApplyLocked(*updated);
   return Status::Ok();
 }
 
@@ -537,44 +534,54 @@ Status CatalogService::DeleteCollection(const std::string& tenant, const std::st
   // Serialised with refreshes, so that a catalog read before this delete cannot bring the
   // deleted entries back when it is merged.
   std::lock_guard refresh_lock(refresh_mu_);
-  std::unique_lock lock(mu_);
-  const Collection* c = FindByNameLocked(tenant, database, name);
-  if (!c) return CollectionNotFound(name);
-  Collection tombstone = *c;
-  tombstone.version = clock_->Next();
-  tombstone.deleted = true;
-  RETURN_IF_ERROR(storage_->WriteCollections({tombstone}));
-  collections_.erase(tombstone.id);
-  lock.unlock();
-  if (listener_) listener_({tombstone.id}, false);
+  auto tombstone = store_->DeleteCollection(tenant, database, name);
+  if (tombstone.status().code() == StatusCode::kNotFound) return CollectionNotFound(name);
+  RETURN_IF_ERROR(tombstone.status());
+  {
+    std::unique_lock lock(mu_);
+    collections_.erase(tombstone->id);
+  }
+  if (listener_) listener_({tombstone->id}, false);
   return Status::Ok();
 }
 
 Status CatalogService::SetDimension(const std::string& id, int64_t dimension) {
   MaybeRefresh();
+  {
+    std::shared_lock lock(mu_);
+    auto it = collections_.find(id);
+    if (it != collections_.end() && it->second.dimension == dimension) return Status::Ok();
+  }
+  auto updated =
+      store_->UpdateCollection(id, [dimension](Collection& c) { c.dimension = dimension; });
+  if (updated.status().code() == StatusCode::kNotFound) {
+    return Status::NotFound("Collection [" + id + "] does not exist.");
+  }
+  RETURN_IF_ERROR(updated.status());
   std::unique_lock lock(mu_);
-  auto it = collections_.find(id);
-  if (it == collections_.end()) return Status::NotFound("Collection [" + id + "] does not exist.");
-  if (it->second.dimension == dimension) return Status::Ok();
-  Collection updated = it->second;
-  updated.dimension = dimension;
-  updated.version = clock_->Next();
-  RETURN_IF_ERROR(storage_->WriteCollections({updated}));
-  it->second = std::move(updated);
+  ApplyLocked(*updated);
   return Status::Ok();
 }
 
 Status CatalogService::Reset() {
-  // Serialised with refreshes, so that a catalog read before this delete cannot bring the
+  // Serialised with refreshes, so that a catalog read before this reset cannot bring the
   // deleted entries back when it is merged.
   std::lock_guard refresh_lock(refresh_mu_);
-  std::unique_lock lock(mu_);
-  RETURN_IF_ERROR(storage_->Reset());
-  tenants_.clear();
-  databases_.clear();
-  collections_.clear();
-  Status s = EnsureDefaultsLocked();
-  lock.unlock();
+  if (records_) RETURN_IF_ERROR(records_->Reset());
+  Status s = store_->Reset();
+  if (s.ok()) {
+    auto snapshot = store_->Load(/*include_deleted=*/false);
+    s = snapshot.status();
+    std::unique_lock lock(mu_);
+    tenants_.clear();
+    databases_.clear();
+    collections_.clear();
+    if (snapshot.ok()) {
+      for (auto& t : snapshot->tenants) tenants_[t.name] = std::move(t);
+      for (auto& d : snapshot->databases) databases_[{d.tenant, d.name}] = std::move(d);
+      for (auto& c : snapshot->collections) collections_[c.id] = std::move(c);
+    }
+  }
   if (listener_) listener_({}, true);
   return s;
 }

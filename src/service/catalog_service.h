@@ -1,12 +1,15 @@
 // CatalogService: Chroma's semantics for tenants, databases and collections.
 //
-// The whole catalog is held in memory (it is small) and loaded from Storage at start-up.
-// Every change is written to Storage first and applied in memory only after Storage accepted
-// it, so nothing that is not durable becomes visible. `default_tenant` and `default_database`
-// are created on first start.
+// The whole catalog is held in memory (it is small) as a cache of the CatalogStore, loaded at
+// start-up and refreshed from it. Reads are answered from the cache. Every change is one
+// conditional operation at the store (create-if-absent, rename onto a free name, delete what
+// exists), so that instances sharing a store agree on names; its result is applied to the
+// cache only after the store accepted it. This class validates requests and words the
+// messages clients see. `default_tenant` and `default_database` are created by the store.
 //
-// Thread safety: all methods are thread-safe. Reads take `mu_` shared; changes take it
-// exclusively for the duration of the storage write (catalog changes are rare).
+// Thread safety: all methods are thread-safe. `mu_` guards the cache (shared for reads, held
+// exclusively only to apply a result, never across a store call); `refresh_mu_` serialises
+// refreshes with deletes, so that a catalog read before a delete cannot bring it back.
 #pragma once
 
 #include <atomic>
@@ -21,15 +24,20 @@
 #include "common/status.h"
 #include "core/catalog.h"
 #include "core/requests.h"
+#include "storage/catalog_store.h"
 #include "storage/storage.h"
+#include "storage/storage_catalog_store.h"
 
 namespace chromahouse {
 
 class CatalogService {
  public:
+  // `records` is the record store, emptied by Reset before the catalog (may be null).
+  CatalogService(CatalogStore* store, Storage* records);
+  // The single-instance catalog: kept in `storage`'s own tables (StorageCatalogStore).
   CatalogService(Storage* storage, VersionClock* clock);
 
-  // Loads the catalog from storage and creates the defaults if missing.
+  // Initialises the store (schema, defaults) and loads the catalog from it.
   Status Initialize();
 
   // Freshness across instances: -1 = never re-read storage (the default), 0 = before every
@@ -68,7 +76,7 @@ class CatalogService {
   // Records the dimension fixed by a collection's first embedding write.
   Status SetDimension(const std::string& id, int64_t dimension);
 
-  // Drops everything and recreates the defaults.
+  // Empties the record store and the catalog, and recreates the defaults.
   Status Reset();
 
   // Called (outside the catalog lock) with the ids of collections that were deleted, directly
@@ -87,7 +95,10 @@ class CatalogService {
  private:
   using DbKey = std::pair<std::string, std::string>;  // tenant, name
 
-  Status EnsureDefaultsLocked();
+  // Brings a changed or new entry into the cache unless the cache holds a newer version.
+  void ApplyLocked(const Tenant& t);
+  void ApplyLocked(const Database& d);
+  void ApplyLocked(const Collection& c);
   // Called first by every public method: refreshes when the catalog is too old; a failure
   // leaves the catalog as it is (logged).
   void MaybeRefresh();
@@ -96,8 +107,9 @@ class CatalogService {
   const Collection* FindByNameLocked(const std::string& tenant, const std::string& database,
                                      const std::string& name) const;
 
-  Storage* storage_;
-  VersionClock* clock_;
+  std::unique_ptr<StorageCatalogStore> owned_store_;  // the single-instance constructor's
+  CatalogStore* store_;
+  Storage* records_;
   DeletionListener listener_;
   std::shared_mutex mu_;
   std::map<std::string, Tenant> tenants_;            // guarded by mu_

@@ -47,6 +47,7 @@ NOT_IN_IMAGE_BUILD=(
   clickhouse-server     # integration tests and the embedded mode; in containers ClickHouse is its own service
   clickhouse-client     # integration tests
   zookeeper             # the ClickHouse cluster test (tests/cluster)
+  postgresql-15         # catalog tests start their own PostgreSQL; in containers PostgreSQL is its own service
   clang                 # libFuzzer targets (make fuzz)
   libclang-rt-14-dev    # libFuzzer runtime (make fuzz)
   llvm                  # llvm-symbolizer for sanitizer reports (make asan, make fuzz)

@@ -1,0 +1,532 @@
+#include "storage/postgres/postgres_catalog_store.h"
+
+#include "common/log.h"
+#include "common/uuid.h"
+#include "core/metadata.h"
+
+namespace chromahouse {
+namespace {
+
+struct Migration {
+  int version;
+  const char* description;
+  const char* sql;
+};
+
+// Ordered migrations. Never edit one that has shipped; append a new one instead.
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "catalog tables",
+       R"sql(
+CREATE TABLE catalog_state (
+  only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  epoch bigint NOT NULL
+);
+INSERT INTO catalog_state (epoch) VALUES (0);
+CREATE TABLE tenants (
+  name text PRIMARY KEY,
+  resource_name text,
+  version bigint NOT NULL,
+  deleted boolean NOT NULL DEFAULT false
+);
+CREATE TABLE databases (
+  id text PRIMARY KEY,
+  tenant text NOT NULL,
+  name text NOT NULL,
+  version bigint NOT NULL,
+  deleted boolean NOT NULL DEFAULT false
+);
+CREATE UNIQUE INDEX databases_live_name ON databases (tenant, name) WHERE NOT deleted;
+CREATE TABLE collections (
+  id text PRIMARY KEY,
+  tenant text NOT NULL,
+  "database" text NOT NULL,
+  name text NOT NULL,
+  metadata text,
+  configuration text NOT NULL,
+  "schema" text,
+  dimension bigint,
+  version bigint NOT NULL,
+  deleted boolean NOT NULL DEFAULT false
+);
+CREATE UNIQUE INDEX collections_live_name ON collections (tenant, "database", name)
+  WHERE NOT deleted;
+)sql"},
+  };
+  return kMigrations;
+}
+
+constexpr const char* kCollectionColumns =
+    R"(id, tenant, "database", name, metadata, configuration, "schema", dimension, version, deleted)";
+constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7235419061288201)";
+
+std::optional<std::string> Text(const std::string& s) { return s; }
+std::optional<std::string> Number(int64_t v) { return std::to_string(v); }
+
+Result<Collection> CollectionFromRow(const PgResult& r, int row) {
+  Collection c;
+  c.id = std::string(r.Get(row, 0));
+  c.tenant = std::string(r.Get(row, 1));
+  c.database = std::string(r.Get(row, 2));
+  c.name = std::string(r.Get(row, 3));
+  if (auto md = r.GetNullable(row, 4)) {
+    ASSIGN_OR_RETURN(Metadata m, MetadataFromJson(*md));
+    c.metadata = std::move(m);
+  }
+  ASSIGN_OR_RETURN(c.configuration, ConfigurationFromStoredJson(r.Get(row, 5)));
+  c.schema_json = r.GetNullable(row, 6).value_or("");
+  if (!r.IsNull(row, 7)) c.dimension = r.GetInt(row, 7);
+  c.version = static_cast<uint64_t>(r.GetInt(row, 8));
+  c.deleted = r.GetBool(row, 9);
+  return c;
+}
+
+Result<std::vector<Collection>> CollectionsFromRows(const PgResult& r) {
+  std::vector<Collection> out;
+  out.reserve(static_cast<size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    ASSIGN_OR_RETURN(Collection c, CollectionFromRow(r, i));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// The parameters $1..$10 of kCollectionColumns.
+PgConnection::Params CollectionParams(const Collection& c) {
+  return {Text(c.id),
+          Text(c.tenant),
+          Text(c.database),
+          Text(c.name),
+          c.metadata ? Text(MetadataToJson(*c.metadata)) : std::nullopt,
+          Text(ConfigurationToStoredJson(c.configuration)),
+          c.schema_json.empty() ? std::nullopt : Text(c.schema_json),
+          c.dimension ? Number(*c.dimension) : std::nullopt,
+          Number(static_cast<int64_t>(c.version)),
+          Text(c.deleted ? "true" : "false")};
+}
+
+// Takes the catalog's write lock (the epoch row) until the transaction ends.
+Status LockCatalog(PgConnection& c) {
+  return c.Exec("lock the catalog", "SELECT epoch FROM catalog_state FOR UPDATE").status();
+}
+
+// The version of this transaction's changes: the next epoch, announced at commit.
+Result<uint64_t> NextVersion(PgConnection& c) {
+  ASSIGN_OR_RETURN(PgResult r, c.Exec("next catalog version",
+                                      "UPDATE catalog_state SET epoch = epoch + 1 RETURNING epoch"));
+  const int64_t epoch = r.GetInt(0, 0);
+  RETURN_IF_ERROR(c.Exec("announce the change", "SELECT pg_notify($1, $2)",
+                         {Text(PostgresCatalogStore::kChannel), Number(epoch)})
+                      .status());
+  return static_cast<uint64_t>(epoch);
+}
+
+Status EnsureDefaults(PgConnection& c) {
+  RETURN_IF_ERROR(LockCatalog(c));
+  ASSIGN_OR_RETURN(PgResult tenant,
+                   c.Exec("find default tenant",
+                          "SELECT 1 FROM tenants WHERE name = $1 AND NOT deleted",
+                          {Text(std::string(kDefaultTenant))}));
+  ASSIGN_OR_RETURN(PgResult database,
+                   c.Exec("find default database",
+                          "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2 AND NOT deleted",
+                          {Text(std::string(kDefaultTenant)), Text(std::string(kDefaultDatabase))}));
+  if (tenant.rows() > 0 && database.rows() > 0) return Status::Ok();
+  ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
+  if (tenant.rows() == 0) {
+    RETURN_IF_ERROR(c.Exec("create default tenant",
+                           "INSERT INTO tenants (name, version) VALUES ($1, $2) "
+                           "ON CONFLICT (name) DO UPDATE SET deleted = false, "
+                           "version = EXCLUDED.version, resource_name = NULL",
+                           {Text(std::string(kDefaultTenant)), Number(static_cast<int64_t>(version))})
+                        .status());
+  }
+  if (database.rows() == 0) {
+    RETURN_IF_ERROR(c.Exec("create default database",
+                           "INSERT INTO databases (id, tenant, name, version) "
+                           "VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET "
+                           "deleted = false, version = EXCLUDED.version, "
+                           "tenant = EXCLUDED.tenant, name = EXCLUDED.name",
+                           {Text(std::string(kNilUuid)), Text(std::string(kDefaultTenant)),
+                            Text(std::string(kDefaultDatabase)),
+                            Number(static_cast<int64_t>(version))})
+                        .status());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+PostgresCatalogStore::PostgresCatalogStore(PostgresCatalogOptions options)
+    : options_(std::move(options)) {}
+
+PostgresCatalogStore::~PostgresCatalogStore() = default;
+
+int PostgresCatalogStore::LatestSchemaVersion() { return Migrations().back().version; }
+
+Result<PgConnection*> PostgresCatalogStore::ConnectLocked() {
+  if (conn_ && conn_->ok()) return conn_.get();
+  conn_.reset();
+  ASSIGN_OR_RETURN(conn_, PgConnection::Connect(options_.url, options_.connect_timeout_seconds,
+                                                options_.statement_timeout_ms));
+  return conn_.get();
+}
+
+template <typename Fn>
+auto PostgresCatalogStore::Transact(const char* kind, Fn&& body)
+    -> decltype(body(std::declval<PgConnection&>())) {
+  std::lock_guard lock(mu_);
+  auto connected = ConnectLocked();
+  if (!connected.ok()) return connected.status();
+  PgConnection& c = **connected;
+  if (auto begin = c.Exec(kind, "BEGIN"); !begin.ok()) {
+    conn_.reset();
+    return begin.status();
+  }
+  auto result = body(c);
+  if (result.ok()) {
+    if (auto commit = c.Exec(kind, "COMMIT"); !commit.ok()) {
+      if (!c.ok()) conn_.reset();
+      return commit.status();
+    }
+  } else if (!c.ok() || !c.Exec(kind, "ROLLBACK").ok()) {
+    conn_.reset();
+  }
+  return result;
+}
+
+Status PostgresCatalogStore::Initialize() {
+  RETURN_IF_ERROR(Transact("migrate the catalog schema", [](PgConnection& c) -> Status {
+    // One instance migrates at a time; the others wait here and then find nothing to do.
+    RETURN_IF_ERROR(c.Exec("lock for migrations", kMigrationLock).status());
+    RETURN_IF_ERROR(c.Exec("create schema_migrations",
+                           "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                           "version integer PRIMARY KEY, description text NOT NULL, "
+                           "applied_at timestamptz NOT NULL DEFAULT now())")
+                        .status());
+    ASSIGN_OR_RETURN(PgResult current, c.Exec("read schema version",
+                                              "SELECT coalesce(max(version), 0) "
+                                              "FROM schema_migrations"));
+    const int64_t version = current.GetInt(0, 0);
+    if (version > LatestSchemaVersion()) {
+      return Status::FailedPrecondition(
+          "the PostgreSQL catalog at " + c.Endpoint() + " has schema version " +
+          std::to_string(version) + ", newer than this build understands (" +
+          std::to_string(LatestSchemaVersion()) + "); upgrade chromahouse");
+    }
+    for (const Migration& m : Migrations()) {
+      if (m.version <= version) continue;
+      LOG_INFO("applying catalog schema migration {} ({})", m.version, m.description);
+      RETURN_IF_ERROR(c.Exec("catalog migration", m.sql).status());
+      RETURN_IF_ERROR(c.Exec("record migration",
+                             "INSERT INTO schema_migrations (version, description) "
+                             "VALUES ($1, $2)",
+                             {Number(m.version), Text(m.description)})
+                          .status());
+    }
+    return Status::Ok();
+  }));
+  return Transact("create the default tenant and database", EnsureDefaults);
+}
+
+Result<std::string> PostgresCatalogStore::Describe() {
+  return Transact("describe", [](PgConnection& c) -> Result<std::string> {
+    ASSIGN_OR_RETURN(PgResult r, c.Exec("server version", "SHOW server_version"));
+    std::string version(r.Get(0, 0));
+    if (auto space = version.find(' '); space != std::string::npos) version.resize(space);
+    return "PostgreSQL " + version + " at " + c.Endpoint();
+  });
+}
+
+Result<CatalogSnapshot> PostgresCatalogStore::Load(bool include_deleted) {
+  return Transact("load the catalog", [include_deleted](PgConnection& c) -> Result<CatalogSnapshot> {
+    // One snapshot of all three tables.
+    RETURN_IF_ERROR(c.Exec("load the catalog",
+                           "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                        .status());
+    const std::string where = include_deleted ? "" : " WHERE NOT deleted";
+    CatalogSnapshot out;
+    ASSIGN_OR_RETURN(PgResult tenants,
+                     c.Exec("load tenants",
+                            "SELECT name, resource_name, version, deleted FROM tenants" + where));
+    for (int i = 0; i < tenants.rows(); ++i) {
+      out.tenants.push_back(Tenant{std::string(tenants.Get(i, 0)), tenants.GetNullable(i, 1),
+                                   static_cast<uint64_t>(tenants.GetInt(i, 2)),
+                                   tenants.GetBool(i, 3)});
+    }
+    ASSIGN_OR_RETURN(PgResult databases,
+                     c.Exec("load databases",
+                            "SELECT id, name, tenant, version, deleted FROM databases" + where));
+    for (int i = 0; i < databases.rows(); ++i) {
+      out.databases.push_back(
+          Database{std::string(databases.Get(i, 0)), std::string(databases.Get(i, 1)),
+                   std::string(databases.Get(i, 2)),
+                   static_cast<uint64_t>(databases.GetInt(i, 3)), databases.GetBool(i, 4)});
+    }
+    if (include_deleted) {
+      // A name that was deleted and created again has a tombstone and a live row: the tenant
+      // and name key of a database keeps the live one.
+      std::erase_if(out.databases, [&](const Database& d) {
+        if (!d.deleted) return false;
+        for (const Database& other : out.databases) {
+          if (!other.deleted && other.tenant == d.tenant && other.name == d.name) return true;
+        }
+        return false;
+      });
+    }
+    ASSIGN_OR_RETURN(PgResult collections,
+                     c.Exec("load collections",
+                            std::string("SELECT ") + kCollectionColumns + " FROM collections" +
+                                where));
+    ASSIGN_OR_RETURN(out.collections, CollectionsFromRows(collections));
+    return out;
+  });
+}
+
+Result<std::optional<std::string>> PostgresCatalogStore::Fingerprint() {
+  return Transact("read the catalog epoch",
+                  [](PgConnection& c) -> Result<std::optional<std::string>> {
+                    ASSIGN_OR_RETURN(PgResult r, c.Exec("read the catalog epoch",
+                                                        "SELECT epoch FROM catalog_state"));
+                    return std::optional<std::string>(std::string(r.Get(0, 0)));
+                  });
+}
+
+Result<Tenant> PostgresCatalogStore::CreateTenant(const std::string& name) {
+  return Transact("create tenant", [&name](PgConnection& c) -> Result<Tenant> {
+    RETURN_IF_ERROR(LockCatalog(c));
+    ASSIGN_OR_RETURN(PgResult existing,
+                     c.Exec("find tenant", "SELECT 1 FROM tenants WHERE name = $1 AND NOT deleted",
+                            {Text(name)}));
+    if (existing.rows() > 0) return Status::AlreadyExists("tenant " + name);
+    ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
+    RETURN_IF_ERROR(c.Exec("create tenant",
+                           "INSERT INTO tenants (name, version) VALUES ($1, $2) "
+                           "ON CONFLICT (name) DO UPDATE SET deleted = false, "
+                           "version = EXCLUDED.version, resource_name = NULL",
+                           {Text(name), Number(static_cast<int64_t>(version))})
+                        .status());
+    return Tenant{name, std::nullopt, version, false};
+  });
+}
+
+Result<Database> PostgresCatalogStore::CreateDatabase(const std::string& tenant,
+                                                      const std::string& name) {
+  return Transact("create database", [&](PgConnection& c) -> Result<Database> {
+    RETURN_IF_ERROR(LockCatalog(c));
+    ASSIGN_OR_RETURN(PgResult existing,
+                     c.Exec("find database",
+                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2 "
+                            "AND NOT deleted",
+                            {Text(tenant), Text(name)}));
+    if (existing.rows() > 0) return Status::AlreadyExists("database " + name);
+    ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
+    ASSIGN_OR_RETURN(PgResult inserted,
+                     c.Exec("create database",
+                            "INSERT INTO databases (id, tenant, name, version) "
+                            "VALUES (gen_random_uuid()::text, $1, $2, $3) RETURNING id",
+                            {Text(tenant), Text(name), Number(static_cast<int64_t>(version))}));
+    return Database{std::string(inserted.Get(0, 0)), name, tenant, version, false};
+  });
+}
+
+Result<std::vector<Collection>> PostgresCatalogStore::DeleteDatabase(const std::string& tenant,
+                                                                     const std::string& name) {
+  return Transact("delete database", [&](PgConnection& c) -> Result<std::vector<Collection>> {
+    RETURN_IF_ERROR(LockCatalog(c));
+    ASSIGN_OR_RETURN(PgResult existing,
+                     c.Exec("find database",
+                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2 "
+                            "AND NOT deleted",
+                            {Text(tenant), Text(name)}));
+    if (existing.rows() == 0) return Status::NotFound("database " + name);
+    ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
+    const auto v = Number(static_cast<int64_t>(version));
+    RETURN_IF_ERROR(c.Exec("delete database",
+                           "UPDATE databases SET deleted = true, version = $3 "
+                           "WHERE tenant = $1 AND name = $2 AND NOT deleted",
+                           {Text(tenant), Text(name), v})
+                        .status());
+    ASSIGN_OR_RETURN(PgResult collections,
+                     c.Exec("delete the database's collections",
+                            std::string("UPDATE collections SET deleted = true, version = $3 "
+                                        "WHERE tenant = $1 AND \"database\" = $2 AND NOT deleted "
+                                        "RETURNING ") +
+                                kCollectionColumns,
+                            {Text(tenant), Text(name), v}));
+    return CollectionsFromRows(collections);
+  });
+}
+
+Result<CatalogStore::CreatedCollection> PostgresCatalogStore::CreateCollection(
+    const Collection& spec, bool get_or_create) {
+  return Transact("create collection", [&](PgConnection& c) -> Result<CreatedCollection> {
+    RETURN_IF_ERROR(LockCatalog(c));
+    ASSIGN_OR_RETURN(PgResult database,
+                     c.Exec("find database",
+                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2 "
+                            "AND NOT deleted",
+                            {Text(spec.tenant), Text(spec.database)}));
+    if (database.rows() == 0) return Status::InvalidArgument("database " + spec.database);
+    ASSIGN_OR_RETURN(PgResult existing,
+                     c.Exec("find collection",
+                            std::string("SELECT ") + kCollectionColumns +
+                                " FROM collections WHERE tenant = $1 AND \"database\" = $2 "
+                                "AND name = $3 AND NOT deleted",
+                            {Text(spec.tenant), Text(spec.database), Text(spec.name)}));
+    if (existing.rows() > 0) {
+      if (!get_or_create) return Status::AlreadyExists("collection " + spec.name);
+      ASSIGN_OR_RETURN(Collection found, CollectionFromRow(existing, 0));
+      return CreatedCollection{std::move(found), false};
+    }
+    ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
+    ASSIGN_OR_RETURN(PgResult id, c.Exec("new collection id", "SELECT gen_random_uuid()::text"));
+    Collection created = spec;
+    created.id = std::string(id.Get(0, 0));
+    created.version = version;
+    created.deleted = false;
+    RETURN_IF_ERROR(c.Exec("create collection",
+                           std::string("INSERT INTO collections (") + kCollectionColumns +
+                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                           CollectionParams(created))
+                        .status());
+    return CreatedCollection{std::move(created), true};
+  });
+}
+
+Result<Collection> PostgresCatalogStore::UpdateCollection(const std::string& id,
+                                                          const CollectionChange& change) {
+  return Transact("update collection", [&](PgConnection& c) -> Result<Collection> {
+    RETURN_IF_ERROR(LockCatalog(c));
+    ASSIGN_OR_RETURN(PgResult current,
+                     c.Exec("find collection",
+                            std::string("SELECT ") + kCollectionColumns +
+                                " FROM collections WHERE id = $1 AND NOT deleted",
+                            {Text(id)}));
+    if (current.rows() == 0) return Status::NotFound("collection " + id);
+    ASSIGN_OR_RETURN(Collection updated, CollectionFromRow(current, 0));
+    const std::string old_name = updated.name;
+    change(updated);
+    updated.id = id;
+    if (updated.name != old_name) {
+      ASSIGN_OR_RETURN(PgResult taken,
+                       c.Exec("find collection",
+                              "SELECT 1 FROM collections WHERE tenant = $1 AND \"database\" = $2 "
+                              "AND name = $3 AND NOT deleted AND id <> $4",
+                              {Text(updated.tenant), Text(updated.database), Text(updated.name),
+                               Text(id)}));
+      if (taken.rows() > 0) return Status::AlreadyExists("collection " + updated.name);
+    }
+    ASSIGN_OR_RETURN(updated.version, NextVersion(c));
+    RETURN_IF_ERROR(c.Exec("update collection",
+                           "UPDATE collections SET tenant = $2, \"database\" = $3, name = $4, "
+                           "metadata = $5, configuration = $6, \"schema\" = $7, dimension = $8, "
+                           "version = $9, deleted = $10 WHERE id = $1",
+                           CollectionParams(updated))
+                        .status());
+    return updated;
+  });
+}
+
+Result<Collection> PostgresCatalogStore::DeleteCollection(const std::string& tenant,
+                                                          const std::string& database,
+                                                          const std::string& name) {
+  return Transact("delete collection", [&](PgConnection& c) -> Result<Collection> {
+    RETURN_IF_ERROR(LockCatalog(c));
+    ASSIGN_OR_RETURN(PgResult existing,
+                     c.Exec("find collection",
+                            "SELECT 1 FROM collections WHERE tenant = $1 AND \"database\" = $2 "
+                            "AND name = $3 AND NOT deleted",
+                            {Text(tenant), Text(database), Text(name)}));
+    if (existing.rows() == 0) return Status::NotFound("collection " + name);
+    ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
+    ASSIGN_OR_RETURN(PgResult deleted,
+                     c.Exec("delete collection",
+                            std::string("UPDATE collections SET deleted = true, version = $4 "
+                                        "WHERE tenant = $1 AND \"database\" = $2 AND name = $3 "
+                                        "AND NOT deleted RETURNING ") +
+                                kCollectionColumns,
+                            {Text(tenant), Text(database), Text(name),
+                             Number(static_cast<int64_t>(version))}));
+    return CollectionFromRow(deleted, 0);
+  });
+}
+
+Status PostgresCatalogStore::Reset() {
+  return Transact("reset the catalog", [](PgConnection& c) -> Status {
+    RETURN_IF_ERROR(LockCatalog(c));
+    ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
+    const auto v = Number(static_cast<int64_t>(version));
+    for (const char* table : {"collections", "databases", "tenants"}) {
+      RETURN_IF_ERROR(c.Exec("reset the catalog",
+                             std::string("UPDATE ") + table +
+                                 " SET deleted = true, version = $1 WHERE NOT deleted",
+                             {v})
+                          .status());
+    }
+    return EnsureDefaults(c);
+  });
+}
+
+Result<size_t> PostgresCatalogStore::Import(const CatalogSnapshot& snapshot) {
+  return Transact("import the catalog", [&snapshot](PgConnection& c) -> Result<size_t> {
+    RETURN_IF_ERROR(LockCatalog(c));
+    ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
+    const auto v = Number(static_cast<int64_t>(version));
+    size_t copied = 0;
+    for (const Tenant& t : snapshot.tenants) {
+      if (t.deleted) continue;
+      ASSIGN_OR_RETURN(PgResult r, c.Exec("import tenant",
+                                          "INSERT INTO tenants (name, resource_name, version) "
+                                          "VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                                          {Text(t.name), t.resource_name, v}));
+      (void)r;
+      ++copied;
+    }
+    for (const Database& d : snapshot.databases) {
+      if (d.deleted) continue;
+      ASSIGN_OR_RETURN(PgResult r,
+                       c.Exec("import database",
+                              "INSERT INTO databases (id, tenant, name, version) "
+                              "SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM databases "
+                              "WHERE id = $1 OR (tenant = $2 AND name = $3 AND NOT deleted))",
+                              {Text(d.id), Text(d.tenant), Text(d.name), v}));
+      (void)r;
+      ++copied;
+    }
+    std::vector<std::string> conflicts;
+    for (Collection col : snapshot.collections) {
+      if (col.deleted) continue;
+      ASSIGN_OR_RETURN(PgResult same_id, c.Exec("find collection",
+                                                "SELECT 1 FROM collections WHERE id = $1",
+                                                {Text(col.id)}));
+      if (same_id.rows() > 0) continue;
+      ASSIGN_OR_RETURN(PgResult taken,
+                       c.Exec("find collection",
+                              "SELECT id FROM collections WHERE tenant = $1 AND \"database\" = $2 "
+                              "AND name = $3 AND NOT deleted",
+                              {Text(col.tenant), Text(col.database), Text(col.name)}));
+      if (taken.rows() > 0) {
+        conflicts.push_back(col.tenant + "/" + col.database + "/" + col.name + " (" + col.id +
+                            " here, " + std::string(taken.Get(0, 0)) + " there)");
+        continue;
+      }
+      col.version = version;
+      RETURN_IF_ERROR(c.Exec("import collection",
+                             std::string("INSERT INTO collections (") + kCollectionColumns +
+                                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                             CollectionParams(col))
+                          .status());
+      ++copied;
+    }
+    if (!conflicts.empty()) {
+      std::string list;
+      for (const auto& conflict : conflicts) list += (list.empty() ? "" : "; ") + conflict;
+      return Status::FailedPrecondition(
+          "these collection names are taken in PostgreSQL by other collections: " + list);
+    }
+    return copied;
+  });
+}
+
+}  // namespace chromahouse

@@ -1,0 +1,79 @@
+// PostgresCatalogStore: the catalog in PostgreSQL, for deployments of several instances.
+//
+// Every operation is one transaction. Writers first bump the one-row `catalog_state.epoch`,
+// which serialises catalog changes across all instances (they are rare) and gives every row
+// the transaction writes its version: versions grow in commit order, and the epoch is the
+// catalog's fingerprint. A live name is unique per tenant (databases) and per database
+// (collections) by partial unique indexes, the last word should two writers ever get past the
+// checks. Deletes leave tombstones (`deleted`), so that instances merging a refresh learn of
+// them. Ids come from gen_random_uuid().
+//
+// Each committed change is announced with NOTIFY on the channel `chromahouse_catalog`
+// (payload: the new epoch), in the same transaction.
+//
+// Failures: kUnavailable (503 for clients) when PostgreSQL cannot be reached, a statement
+// passes the time-out, or the connection broke mid-way (the outcome of that one change is then
+// unknown); the next call connects again. Schema migrations are ordered (`schema_migrations`),
+// applied under an advisory lock, and refused when the database is newer than this build.
+//
+// Thread safety: all methods are thread-safe; `mu_` guards the one connection (catalog
+// operations of one instance run one at a time).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "storage/catalog_store.h"
+#include "storage/postgres/pg_connection.h"
+
+namespace chromahouse {
+
+struct PostgresCatalogOptions {
+  std::string url;                // libpq URI or connection string
+  int connect_timeout_seconds = 3;
+  int statement_timeout_ms = 5000;
+};
+
+class PostgresCatalogStore : public CatalogStore {
+ public:
+  explicit PostgresCatalogStore(PostgresCatalogOptions options);
+  ~PostgresCatalogStore() override;
+
+  static int LatestSchemaVersion();
+  static constexpr const char* kChannel = "chromahouse_catalog";
+
+  Status Initialize() override;
+  Result<std::string> Describe() override;
+  Result<CatalogSnapshot> Load(bool include_deleted) override;
+  Result<std::optional<std::string>> Fingerprint() override;
+  Result<Tenant> CreateTenant(const std::string& name) override;
+  Result<Database> CreateDatabase(const std::string& tenant, const std::string& name) override;
+  Result<std::vector<Collection>> DeleteDatabase(const std::string& tenant,
+                                                 const std::string& name) override;
+  Result<CreatedCollection> CreateCollection(const Collection& spec, bool get_or_create) override;
+  Result<Collection> UpdateCollection(const std::string& id,
+                                      const CollectionChange& change) override;
+  Result<Collection> DeleteCollection(const std::string& tenant, const std::string& database,
+                                      const std::string& name) override;
+  Status Reset() override;
+
+  // Copies `snapshot` (live entries) into this store in one transaction, keeping ids; entries
+  // already here (same tenant, database id or collection id) are left as they are. Refused
+  // with FailedPrecondition, naming them, when a collection's name is taken here by another
+  // id. Returns the number of entries copied.
+  Result<size_t> Import(const CatalogSnapshot& snapshot);
+
+ private:
+  // Runs `body` in one transaction on the connection (connecting first when needed); a
+  // failure rolls it back, or drops the connection when it broke.
+  template <typename Fn>
+  auto Transact(const char* kind, Fn&& body) -> decltype(body(std::declval<PgConnection&>()));
+  Result<PgConnection*> ConnectLocked();
+
+  const PostgresCatalogOptions options_;
+  std::mutex mu_;
+  std::unique_ptr<PgConnection> conn_;  // guarded by mu_; null until connected / after a break
+};
+
+}  // namespace chromahouse
