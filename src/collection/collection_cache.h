@@ -62,6 +62,12 @@ struct LoadedCollection {
   std::atomic<int64_t> refreshed_ms{0};
   std::atomic<int64_t> used_ms{0};
   std::atomic<int64_t> full_scan_ms{0};  // when every (id, version) was last compared
+  // Writes announced by other instances (RecordService::OnAnnouncedWrite): the highest version
+  // announced, and the announcement that the last refresh started after. Stale while the
+  // first is larger.
+  std::atomic<uint64_t> announced{0};
+  std::atomic<uint64_t> announced_served{0};
+  bool HasAnnouncement() const { return announced.load() > announced_served.load(); }
   std::mutex refresh_mu;
   // Versions known to be stored above the refresh window: what the last full read of the window
   // returned plus what this instance wrote since (RecordService::Refresh compares a summary of

@@ -18,6 +18,7 @@
 #include "service/record_service.h"
 #include "storage/clickhouse/clickhouse_storage.h"
 #include "storage/postgres/postgres_catalog_store.h"
+#include "storage/postgres/postgres_change_feed.h"
 #include "storage/storage_catalog_store.h"
 
 namespace chromahouse {
@@ -263,16 +264,37 @@ int RunServer(const Config& config) {
   auto records_owner =
       std::make_unique<RecordService>(&catalog, &storage, &clock, cache_budget);
   RecordService& records = *records_owner;
-  records.EnableFreshness(
-      {config.freshness_ms, config.freshness_window_ms, config.freshness_full_scan_seconds});
+  // With a PostgreSQL catalog, instances announce their writes and catalog changes to each
+  // other (LISTEN/NOTIFY) instead of polling ClickHouse for them.
+  std::unique_ptr<PostgresChangeFeed> feed;
+  FreshnessOptions freshness{config.freshness_ms, config.freshness_window_ms,
+                             config.freshness_full_scan_seconds};
+  if (!config.catalog_url.empty() && config.freshness_ms > 0) {
+    freshness.announced = true;
+    feed = std::make_unique<PostgresChangeFeed>(config.catalog_url);
+    records.SetStoredListener([&feed](const std::string& id, uint64_t version) {
+      feed->AnnounceRecords(id, version);
+    });
+  }
+  records.EnableFreshness(freshness);
+  if (feed) {
+    feed->Start({[&records] { records.OnAnnouncedCatalogChange(); },
+                 [&records](const std::string& id, uint64_t version) {
+                   records.OnAnnouncedWrite(id, version);
+                 },
+                 [&records] { records.OnAnnouncementsMissed(); }});
+  }
   SnapshotOptions snapshot_options;
   snapshot_options.min_records = static_cast<size_t>(config.index_snapshot_min_records);
   records.SetSnapshotOptions(snapshot_options);
   records.SetIndexerThreads(config.indexer_threads);
   LOG_INFO("instance id {}; freshness {}", instance_id,
-           config.freshness_ms < 0   ? std::string("off (single instance)")
+           config.freshness_ms < 0    ? std::string("off (single instance)")
            : config.freshness_ms == 0 ? std::string("checked before every request")
-                                      : std::to_string(config.freshness_ms) + " ms");
+           : feed ? std::string("announced through PostgreSQL (polled every ") +
+                        std::to_string(freshness.announced_fallback_ms / 1000) +
+                        " s as a fallback)"
+                  : std::to_string(config.freshness_ms) + " ms");
   catalog.SetDeletionListener([&records](const std::vector<std::string>& ids, bool reset) {
     if (reset) {
       records.OnReset();
@@ -345,6 +367,7 @@ int RunServer(const Config& config) {
   RegisterServiceMetrics(nullptr, nullptr);
   // Close our keep-alive connections first: ClickHouse waits for open connections on shutdown.
   catalog.SetDeletionListener(nullptr);
+  if (feed) feed->Stop();
   records_owner.reset();
   catalog_store.reset();
   CloseRecordStore(record_store);

@@ -306,3 +306,46 @@ TEST(FreshnessTest, OffMeansNoRereads) {
 
 }  // namespace
 }  // namespace chromahouse
+
+namespace chromahouse {
+namespace {
+
+// Writes announced between instances (FreshnessOptions::announced, as with a PostgreSQL
+// catalog): no polling; an announcement makes the other instance read storage in the
+// background, and a missed one is caught up when the loss is reported.
+TEST(AnnouncedFreshnessTest, AnAnnouncedWriteIsReadWithoutPollingAndALostOneIsCaughtUp) {
+  MemoryStorage storage;
+  Instance a(&storage, 1, -1), b(&storage, 2, -1);
+  FreshnessOptions announced{100, 2000, 0};
+  announced.announced = true;
+  announced.announced_fallback_ms = 3600 * 1000;  // never within this test
+  b.records.EnableFreshness(announced);
+  // A's writes are handed to B as the feed would hand them.
+  a.records.SetStoredListener([&b](const std::string& id, uint64_t version) {
+    b.records.OnAnnouncedWrite(id, version);
+  });
+  std::string id = Create(a, "announced");
+  ASSERT_TRUE(b.catalog.RefreshIfOlderThan(-1).ok());
+  EXPECT_TRUE(Docs(b, id).empty());  // loaded by B
+
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kAdd, Rows({"x"}, 1, "first")).ok());
+  // Visible on B at once (the announcement marks the collection stale before A returns).
+  EXPECT_EQ(Docs(b, id), (std::map<std::string, std::string>{{"x", "first"}}));
+
+  // A write B never hears of stays unseen: nothing polls…
+  a.records.SetStoredListener(nullptr);
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kUpsert, Rows({"x"}, 2, "second")).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Docs(b, id), (std::map<std::string, std::string>{{"x", "first"}}));
+  // …until the feed reports that news may have been lost; the background refresh catches up.
+  b.records.OnAnnouncementsMissed();
+  bool seen = false;
+  for (int i = 0; i < 200 && !seen; ++i) {
+    seen = Docs(b, id) == std::map<std::string, std::string>{{"x", "second"}};
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(seen);
+}
+
+}  // namespace
+}  // namespace chromahouse

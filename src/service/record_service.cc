@@ -265,9 +265,76 @@ RecordService::~RecordService() {
 
 void RecordService::EnableFreshness(FreshnessOptions options) {
   freshness_ = options;
+  if (options.announced) {
+    catalog_->SetMaxStaleness(options.announced_fallback_ms);
+    if (!refresh_thread_.joinable()) {
+      refresh_thread_ = std::thread([this] { AnnouncedRefreshLoop(); });
+    }
+    return;
+  }
   catalog_->SetMaxStaleness(options.max_staleness_ms);
   if (options.max_staleness_ms > 0 && !refresh_thread_.joinable()) {
     refresh_thread_ = std::thread([this] { RefreshLoop(); });
+  }
+}
+
+void RecordService::OnAnnouncedWrite(const std::string& collection_id, uint64_t version) {
+  auto loaded = cache_.Find(collection_id);
+  if (!loaded) return;  // read whole from storage when it is loaded
+  uint64_t seen = loaded->announced.load();
+  while (seen < version && !loaded->announced.compare_exchange_weak(seen, version)) {
+  }
+  {
+    std::lock_guard lock(refresh_loop_mu_);
+    refresh_wanted_ = true;
+  }
+  refresh_loop_cv_.notify_all();
+}
+
+void RecordService::OnAnnouncedCatalogChange() {
+  {
+    std::lock_guard lock(refresh_loop_mu_);
+    catalog_announced_ = refresh_wanted_ = true;
+  }
+  refresh_loop_cv_.notify_all();
+}
+
+void RecordService::OnAnnouncementsMissed() {
+  {
+    std::lock_guard lock(refresh_loop_mu_);
+    announcements_missed_ = refresh_wanted_ = true;
+  }
+  refresh_loop_cv_.notify_all();
+}
+
+void RecordService::AnnounceStored(const std::string& collection_id,
+                                   const std::vector<RecordRow>& rows) {
+  if (!stored_listener_ || rows.empty()) return;
+  uint64_t highest = 0;
+  for (const RecordRow& r : rows) highest = std::max(highest, r.version);
+  stored_listener_(collection_id, highest);
+}
+
+void RecordService::AnnouncedRefreshLoop() {
+  std::unique_lock lock(refresh_loop_mu_);
+  while (!stopping_) {
+    refresh_loop_cv_.wait(lock, [this] { return stopping_ || refresh_wanted_; });
+    if (stopping_) return;
+    refresh_wanted_ = false;
+    const bool catalog = std::exchange(catalog_announced_, false);
+    const bool missed = std::exchange(announcements_missed_, false);
+    lock.unlock();
+    if (catalog || missed) {
+      Status s = catalog_->RefreshIfOlderThan(-1);
+      if (!s.ok()) LOG_DEBUG("catalog refresh failed: {}", s.message());
+    }
+    for (const auto& loaded : cache_.Loaded()) {
+      if (stopping_) break;
+      if (!missed && !loaded->HasAnnouncement()) continue;
+      Status s = Refresh(*loaded, -1);
+      if (!s.ok()) LOG_DEBUG("refresh of collection {} failed: {}", loaded->id, s.message());
+    }
+    lock.lock();
   }
 }
 
@@ -275,11 +342,20 @@ Status RecordService::Refresh(LoadedCollection& loaded, int64_t max_age_ms) {
   std::lock_guard refresh_lock(loaded.refresh_mu);
   const int64_t start = SteadyMillis();
   // Another request may have refreshed (or tried to) while this one waited for the lock.
-  if (max_age_ms >= 0 && start - loaded.refreshed_ms.load() <= max_age_ms) return Status::Ok();
+  if (max_age_ms >= 0 && start - loaded.refreshed_ms.load() <= max_age_ms &&
+      !loaded.HasAnnouncement()) {
+    return Status::Ok();
+  }
+  // Writes announced before this point are read now; later ones call for another refresh.
+  const uint64_t announced = loaded.announced.load();
   Status s = RefreshLocked(loaded, start);
   // Storage is away (or hangs until the statement times out): the requests waiting for this
-  // lock are served from memory instead of each waiting for storage in turn.
+  // lock are served from memory instead of each waiting for storage in turn (the fallback
+  // age rule tries again later).
   if (!s.ok()) loaded.refreshed_ms.store(SteadyMillis());
+  uint64_t served = loaded.announced_served.load();
+  while (served < announced && !loaded.announced_served.compare_exchange_weak(served, announced)) {
+  }
   return s;
 }
 
@@ -413,8 +489,10 @@ Result<std::pair<Collection, std::shared_ptr<LoadedCollection>>> RecordService::
   ASSIGN_OR_RETURN(auto loaded, cache_.Get(collection_id, IndexParams(c)));
   const int64_t now = SteadyMillis();
   loaded->used_ms.store(now);
-  const int64_t max_staleness = freshness_.max_staleness_ms;
-  if (max_staleness >= 0 && now - loaded->refreshed_ms.load() >= max_staleness) {
+  const int64_t max_staleness =
+      freshness_.announced ? freshness_.announced_fallback_ms : freshness_.max_staleness_ms;
+  if (max_staleness >= 0 &&
+      (now - loaded->refreshed_ms.load() >= max_staleness || loaded->HasAnnouncement())) {
     // Stale: catch up with other instances' writes first. If storage cannot be read, the
     // request is served from memory (writes will fail anyway until storage is back).
     // (A failed refresh counts as one for a while: see Refresh.)
@@ -613,6 +691,7 @@ void RecordService::CommitGroup(const std::string& collection_id, LoadedCollecti
   }
   loaded.NoteStored(rows);
   ApplyRows(loaded, rows);
+  AnnounceStored(collection_id, rows);
 }
 
 std::vector<uint32_t> RecordService::Select(const RecordStore& store,
@@ -691,6 +770,7 @@ Result<int64_t> RecordService::Delete(const std::string& collection_id,
   if (!tombstones.empty()) {
     RETURN_IF_ERROR(storage_->WriteRecords(collection_id, tombstones));
     loaded->NoteStored(tombstones);
+    AnnounceStored(collection_id, tombstones);
     static Counter& deleted = Metrics().GetCounter(
         "chromahouse_rows_deleted_total", "Records deleted (tombstones written to ClickHouse)", {});
     deleted.Add(static_cast<int64_t>(tombstones.size()));

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -57,6 +58,12 @@ struct FreshnessOptions {
   // instead of the window only: rows that reached this ClickHouse node later than the window
   // (a replica catching up after an outage, a clock far behind) are found too. 0 = never.
   int64_t full_scan_seconds = 30;
+  // Other instances announce their writes (a ChangeFeed calls OnAnnouncedWrite, OnAnnounced-
+  // CatalogChange and OnAnnouncementsMissed): a collection is refreshed in the background as
+  // soon as a write to it is announced, so the age rule above is only the fallback, applied
+  // by requests after `announced_fallback_ms`; nothing is read for collections nobody writes.
+  bool announced = false;
+  int64_t announced_fallback_ms = 30000;
 };
 
 // Index snapshots written by this instance (collection/index_snapshot.h).
@@ -113,6 +120,17 @@ class RecordService {
   void OnCollectionsDeleted(const std::vector<std::string>& ids);
   // Called after a reset: forget every loaded collection.
   void OnReset();
+
+  // News from other instances (FreshnessOptions::announced): rows of `collection_id` up to
+  // `version` are stored; the catalog changed; news may have been lost (refresh everything).
+  // Cheap, never block on storage: the refresh itself runs in the background.
+  void OnAnnouncedWrite(const std::string& collection_id, uint64_t version);
+  void OnAnnouncedCatalogChange();
+  void OnAnnouncementsMissed();
+  // Called with the collection and the highest version of every write once storage holds it
+  // (to announce it to other instances). Set before serving.
+  using StoredListener = std::function<void(const std::string& collection_id, uint64_t version)>;
+  void SetStoredListener(StoredListener listener) { stored_listener_ = std::move(listener); }
 
   // Which search path queries took (for tests and metrics).
   struct PathCounts {
@@ -173,7 +191,15 @@ class RecordService {
   std::set<std::string> index_scheduled_;                     // guarded by index_mu_
   std::thread index_thread_;
   void RefreshLoop();
+  // The refresh thread when writes are announced: refreshes what announcements name.
+  void AnnouncedRefreshLoop();
+  // Tells the stored listener about rows just written.
+  void AnnounceStored(const std::string& collection_id, const std::vector<RecordRow>& rows);
   FreshnessOptions freshness_;
+  StoredListener stored_listener_;
+  bool catalog_announced_ = false;   // guarded by refresh_loop_mu_
+  bool announcements_missed_ = false;  // guarded by refresh_loop_mu_
+  bool refresh_wanted_ = false;      // guarded by refresh_loop_mu_
   std::mutex refresh_loop_mu_;
   std::condition_variable refresh_loop_cv_;
   std::thread refresh_thread_;
