@@ -15,6 +15,7 @@
 #include "server/embedded_clickhouse.h"
 #include "server/http_server.h"
 #include "service/catalog_service.h"
+#include "service/instance_registry.h"
 #include "service/record_service.h"
 #include "storage/clickhouse/clickhouse_storage.h"
 #include "storage/postgres/postgres_catalog_store.h"
@@ -344,9 +345,20 @@ int RunServer(const Config& config) {
         RecordRequestMetrics(api, req, status, micros);
       });
   RegisterServiceMetrics(&records, &http);
+  // This instance announces itself in ClickHouse (key: host name and configured port); with
+  // the catalog there, it refuses catalog changes while another instance shares the database.
+  char hostname[256] = "localhost";
+  gethostname(hostname, sizeof hostname - 1);
+  InstanceRegistry registry(
+      &storage, InstanceRegistry::Options{std::string(hostname) + ":" + std::to_string(config.port),
+                                          config.catalog_url.empty()});
+  catalog.SetWriteGuard([&registry] { return registry.CatalogWritesAllowed(); });
   if (Status s = http.Start(); !s.ok()) {
     LOG_ERROR("{}", s.message());
     return 1;
+  }
+  if (Status s = registry.Start(); !s.ok()) {
+    LOG_WARN("could not announce this instance in ClickHouse: {}", s.message());
   }
 
   auto described = storage.Describe();
@@ -364,6 +376,8 @@ int RunServer(const Config& config) {
   sigwait(&signals, &sig);
   LOG_INFO("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   http.Stop();
+  registry.Stop();
+  catalog.SetWriteGuard(nullptr);
   RegisterServiceMetrics(nullptr, nullptr);
   // Close our keep-alive connections first: ClickHouse waits for open connections on shutdown.
   catalog.SetDeletionListener(nullptr);

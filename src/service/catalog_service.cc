@@ -217,6 +217,7 @@ void CatalogService::MaybeRefresh() {
 
 Status CatalogService::CreateTenant(const std::string& name) {
   MaybeRefresh();
+  RETURN_IF_ERROR(CheckWriteGuard());
   RETURN_IF_ERROR(ValidateTenantName(name));
   auto t = store_->CreateTenant(name);
   if (t.status().code() == StatusCode::kAlreadyExists) {
@@ -260,6 +261,7 @@ Result<std::vector<Database>> CatalogService::ListDatabases(const std::string& t
 
 Status CatalogService::CreateDatabase(const std::string& tenant, const std::string& name) {
   MaybeRefresh();
+  RETURN_IF_ERROR(CheckWriteGuard());
   RETURN_IF_ERROR(ValidateTenantName(tenant));
   RETURN_IF_ERROR(ValidateDatabaseNameForCreate(name));
   auto d = store_->CreateDatabase(tenant, name);
@@ -285,6 +287,7 @@ Result<Database> CatalogService::GetDatabase(const std::string& tenant, const st
 
 Status CatalogService::DeleteDatabase(const std::string& tenant, const std::string& name) {
   MaybeRefresh();
+  RETURN_IF_ERROR(CheckWriteGuard());
   // Serialised with refreshes, so that a catalog read before this delete cannot bring the
   // deleted entries back when it is merged.
   std::lock_guard refresh_lock(refresh_mu_);
@@ -414,6 +417,7 @@ Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
                                                     const std::string& database,
                                                     const CreateCollectionRequest& request) {
   MaybeRefresh();
+  RETURN_IF_ERROR(CheckWriteGuard());
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
   RETURN_IF_ERROR(ValidateCollectionName(request.name));
   if (request.metadata) RETURN_IF_ERROR(ValidateCollectionMetadata(*request.metadata, "metadata"));
@@ -486,6 +490,7 @@ Result<Collection> CatalogService::GetCollection(const std::string& id) {
 Status CatalogService::UpdateCollection(const std::string& id,
                                         const UpdateCollectionRequest& request) {
   MaybeRefresh();
+  RETURN_IF_ERROR(CheckWriteGuard());
   if (request.new_name) RETURN_IF_ERROR(ValidateCollectionName(*request.new_name, "new_name"));
   if (request.new_metadata) {
     RETURN_IF_ERROR(ValidateCollectionMetadata(*request.new_metadata, "new_metadata"));
@@ -530,6 +535,7 @@ Status CatalogService::UpdateCollection(const std::string& id,
 Status CatalogService::DeleteCollection(const std::string& tenant, const std::string& database,
                                         const std::string& name) {
   MaybeRefresh();
+  RETURN_IF_ERROR(CheckWriteGuard());
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
   // Serialised with refreshes, so that a catalog read before this delete cannot bring the
   // deleted entries back when it is merged.

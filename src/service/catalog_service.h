@@ -83,6 +83,10 @@ class CatalogService {
   // or with their database, and with an empty list after a reset.
   using DeletionListener = std::function<void(const std::vector<std::string>& ids, bool reset)>;
   void SetDeletionListener(DeletionListener listener) { listener_ = std::move(listener); }
+  // Asked before every change of tenants, databases and collections (not SetDimension or
+  // Reset); a failure refuses the change with its status (InstanceRegistry). Set before serving.
+  using WriteGuard = std::function<Status()>;
+  void SetWriteGuard(WriteGuard guard) { write_guard_ = std::move(guard); }
 
   // Resolves the HNSW configuration of a new collection from its configuration and legacy
   // `hnsw:*` metadata keys (API.md §6.2). Exposed for tests.
@@ -104,6 +108,7 @@ class CatalogService {
   void MaybeRefresh();
   // On a lookup miss: refreshes (unless done in the last few ms); true = look again.
   bool RefreshOnMiss();
+  Status CheckWriteGuard() const { return write_guard_ ? write_guard_() : Status::Ok(); }
   const Collection* FindByNameLocked(const std::string& tenant, const std::string& database,
                                      const std::string& name) const;
 
@@ -111,6 +116,7 @@ class CatalogService {
   CatalogStore* store_;
   Storage* records_;
   DeletionListener listener_;
+  WriteGuard write_guard_;
   std::shared_mutex mu_;
   std::map<std::string, Tenant> tenants_;            // guarded by mu_
   std::map<DbKey, Database> databases_;              // guarded by mu_

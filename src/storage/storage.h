@@ -126,6 +126,18 @@ class Storage {
   virtual Status WriteIndexSnapshot(const std::string& collection_id,
                                     const IndexSnapshotInfo& info, std::string_view payload) = 0;
 
+  // Instances announce themselves here (InstanceRegistry): one row per instance key, the
+  // newest wins; `alive` false once it stopped.
+  struct InstanceBeat {
+    std::string instance;  // "<host>:<port>" of its HTTP server
+    std::string catalog;   // "clickhouse" or "postgresql": where that instance keeps the catalog
+    int64_t seen_ms = 0;   // Unix milliseconds of the beat
+    bool alive = true;
+  };
+  virtual Status WriteInstanceBeat(const InstanceBeat& beat) = 0;
+  // The newest beat of every instance that beat at or after `since_ms`.
+  virtual Result<std::vector<InstanceBeat>> LoadInstanceBeats(int64_t since_ms) = 0;
+
   // Removes all data (the reset route). The schema stays.
   virtual Status Reset() = 0;
 };

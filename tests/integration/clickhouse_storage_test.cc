@@ -465,3 +465,26 @@ TEST(ClickHouseErrors, ServerErrorsCarryClickHousesMessage) {
 
 }  // namespace
 }  // namespace chromahouse
+
+namespace chromahouse {
+namespace {
+
+TEST_P(ClickHouseStorageTest, InstanceBeatsKeepTheNewestPerInstance) {
+  const int64_t now = NowMillis();
+  ASSERT_TRUE(storage_->WriteInstanceBeat({"h:1", "clickhouse", now - 1000, true}).ok());
+  ASSERT_TRUE(storage_->WriteInstanceBeat({"h:1", "clickhouse", now, false}).ok());  // stopped
+  ASSERT_TRUE(storage_->WriteInstanceBeat({"h:2", "postgresql", now - 500, true}).ok());
+  ASSERT_TRUE(storage_->WriteInstanceBeat({"h:3", "clickhouse", now - 60000, true}).ok());
+  auto beats = storage_->LoadInstanceBeats(now - 15000);
+  ASSERT_TRUE(beats.ok()) << beats.status().ToString();
+  std::map<std::string, Storage::InstanceBeat> by_key;
+  for (const auto& b : *beats) by_key[b.instance] = b;
+  ASSERT_EQ(by_key.size(), 2u);  // h:3 beat too long ago
+  EXPECT_FALSE(by_key["h:1"].alive);
+  EXPECT_EQ(by_key["h:1"].seen_ms, now);
+  EXPECT_TRUE(by_key["h:2"].alive);
+  EXPECT_EQ(by_key["h:2"].catalog, "postgresql");
+}
+
+}  // namespace
+}  // namespace chromahouse

@@ -53,6 +53,12 @@ const std::vector<Migration>& Migrations() {
            "records UInt64, bytes UInt64, data String) "
            "ENGINE = MergeTree ORDER BY (collection, snapshot, chunk)",
        }},
+      {4,
+       "instances table",
+       {
+           "CREATE TABLE IF NOT EXISTS {db}.instances (instance String, catalog String, "
+           "seen_ms UInt64, alive UInt8) ENGINE = ReplacingMergeTree(seen_ms) ORDER BY instance",
+       }},
   };
   return kMigrations;
 }
@@ -817,6 +823,46 @@ Status ClickHouseStorage::WriteIndexSnapshot(const std::string& collection_id,
                 "ALTER TABLE " + Table("index_snapshots") + " DELETE WHERE collection = " +
                     Quote(collection_id) + " AND snapshot < " + std::to_string(info.id))
       .status();
+}
+
+Status ClickHouseStorage::WriteInstanceBeat(const InstanceBeat& beat) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("instance");
+  w.String(beat.instance);
+  w.Key("catalog");
+  w.String(beat.catalog);
+  w.Key("seen_ms");
+  w.Int(beat.seen_ms);
+  w.Key("alive");
+  w.Int(beat.alive ? 1 : 0);
+  w.EndObject();
+  return transport_
+      ->Execute("instance beat", "INSERT INTO " + Table("instances") + " FORMAT JSONEachRow",
+                w.str())
+      .status();
+}
+
+Result<std::vector<Storage::InstanceBeat>> ClickHouseStorage::LoadInstanceBeats(int64_t since_ms) {
+  ASSIGN_OR_RETURN(
+      std::string body,
+      transport_->Execute("load instance beats",
+                          "SELECT instance, argMax(catalog, seen_ms) AS catalog, "
+                          "max(seen_ms) AS seen, argMax(alive, seen_ms) AS alive FROM " +
+                              Table("instances") + " GROUP BY instance HAVING seen >= " +
+                              std::to_string(std::max<int64_t>(since_ms, 0)) +
+                              " FORMAT JSONEachRow"));
+  std::vector<InstanceBeat> out;
+  RETURN_IF_ERROR(ForEachRow("load instance beats", body, [&](simdjson::dom::object& row) {
+    InstanceBeat b;
+    b.instance = GetString(row, "instance");
+    b.catalog = GetString(row, "catalog");
+    b.seen_ms = static_cast<int64_t>(GetUInt(row, "seen"));
+    b.alive = GetUInt(row, "alive") != 0;
+    out.push_back(std::move(b));
+    return Status::Ok();
+  }));
+  return out;
 }
 
 Status ClickHouseStorage::Reset() {

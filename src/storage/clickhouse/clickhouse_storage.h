@@ -51,6 +51,8 @@ class ClickHouseStorage : public Storage {
   Result<VersionSummary> SummarizeRecordVersions(const std::string& collection_id,
                                                  uint64_t min_version) override;
   Result<std::optional<std::string>> CatalogFingerprint() override;
+  Status WriteInstanceBeat(const InstanceBeat& beat) override;
+  Result<std::vector<InstanceBeat>> LoadInstanceBeats(int64_t since_ms) override;
   Result<std::vector<std::pair<std::string, uint64_t>>> LoadRecordVersions(
       const std::string& collection_id, uint64_t min_version) override;
   Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,

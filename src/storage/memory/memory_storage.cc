@@ -191,6 +191,24 @@ Status MemoryStorage::WriteIndexSnapshot(const std::string& collection_id,
   return Status::Ok();
 }
 
+Status MemoryStorage::WriteInstanceBeat(const InstanceBeat& beat) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  InstanceBeat& kept = beats_[beat.instance];
+  if (beat.seen_ms >= kept.seen_ms) kept = beat;
+  return Status::Ok();
+}
+
+Result<std::vector<Storage::InstanceBeat>> MemoryStorage::LoadInstanceBeats(int64_t since_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  std::vector<InstanceBeat> out;
+  for (const auto& [key, beat] : beats_) {
+    if (beat.seen_ms >= since_ms) out.push_back(beat);
+  }
+  return out;
+}
+
 Status MemoryStorage::Reset() {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();

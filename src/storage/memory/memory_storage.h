@@ -21,6 +21,8 @@ class MemoryStorage : public Storage {
   Result<std::vector<Collection>> LoadCollections(bool include_deleted = false) override;
   // The number of catalog writes so far (rows are never merged away here).
   Result<std::optional<std::string>> CatalogFingerprint() override;
+  Status WriteInstanceBeat(const InstanceBeat& beat) override;
+  Result<std::vector<InstanceBeat>> LoadInstanceBeats(int64_t since_ms) override;
   Status WriteTenants(const std::vector<Tenant>& rows) override;
   Status WriteDatabases(const std::vector<Database>& rows) override;
   Status WriteCollections(const std::vector<Collection>& rows) override;
@@ -54,6 +56,7 @@ class MemoryStorage : public Storage {
   std::map<std::string, Tenant> tenants_;              // guarded by mu_
   std::map<std::string, Database> databases_;          // key tenant + '\0' + name
   std::map<std::string, Collection> collections_;      // key id
+  std::map<std::string, InstanceBeat> beats_;          // guarded by mu_; key instance
   std::map<std::string, std::map<std::string, RecordRow>> records_;  // collection → id → row
   // collection → snapshot id → (info, payload)
   std::map<std::string, std::map<uint64_t, std::pair<IndexSnapshotInfo, std::string>>> snapshots_;
