@@ -62,9 +62,10 @@ struct LoadedCollection {
   std::atomic<int64_t> refreshed_ms{0};
   std::atomic<int64_t> used_ms{0};
   std::atomic<int64_t> full_scan_ms{0};  // when every (id, version) was last compared
-  // Writes announced by other instances (RecordService::OnAnnouncedWrite): the highest version
-  // announced, and the announcement that the last refresh started after. Stale while the
-  // first is larger.
+  // Writes announced by other instances (RecordService::OnAnnouncedWrite): how many were
+  // announced, and how many of them the last refresh started after. Stale while the first is
+  // larger. (A count, not the highest version: writes commit out of version order, so a
+  // lower version can arrive after a higher one was read.)
   std::atomic<uint64_t> announced{0};
   std::atomic<uint64_t> announced_served{0};
   bool HasAnnouncement() const { return announced.load() > announced_served.load(); }

@@ -281,9 +281,10 @@ void RecordService::EnableFreshness(FreshnessOptions options) {
 void RecordService::OnAnnouncedWrite(const std::string& collection_id, uint64_t version) {
   auto loaded = cache_.Find(collection_id);
   if (!loaded) return;  // read whole from storage when it is loaded
-  uint64_t seen = loaded->announced.load();
-  while (seen < version && !loaded->announced.compare_exchange_weak(seen, version)) {
-  }
+  // Any announcement calls for a refresh, whatever its version: rows commit out of version
+  // order, so one of a lower version than rows already read may be new.
+  (void)version;
+  loaded->announced.fetch_add(1);
   {
     std::lock_guard lock(refresh_loop_mu_);
     refresh_wanted_ = true;
@@ -365,9 +366,10 @@ Status RecordService::RefreshLocked(LoadedCollection& loaded, int64_t start) {
   const bool full_scan = freshness_.full_scan_seconds > 0 &&
                          start - loaded.full_scan_ms.load() >= freshness_.full_scan_seconds * 1000;
   const uint64_t from = full_scan ? 0 : watermark > window ? watermark - window : 0;
-  if (!full_scan && loaded.window_known.load()) {
+  if (!full_scan && loaded.window_known.load() && !loaded.HasAnnouncement()) {
     // Usually nothing arrived from elsewhere: storage holds exactly the versions this instance
-    // knows about, and a summary of them (one row from ClickHouse) says so.
+    // knows about, and a summary of them (one row from ClickHouse) says so. (After an
+    // announced write something did arrive: the summary is skipped.)
     ASSIGN_OR_RETURN(Storage::VersionSummary stored,
                      storage_->SummarizeRecordVersions(loaded.id, from));
     Storage::VersionSummary known;
