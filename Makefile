@@ -81,6 +81,7 @@ bench: build npm-deps
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 1
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 4
 	node bench/e2e_bench.mjs --n 20000 --dim 1024 --batch 32 --queries 50 --clients 1
+	node bench/catalog_bench.mjs
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-fuzz

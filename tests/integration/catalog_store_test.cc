@@ -352,6 +352,20 @@ TEST_F(PostgresCatalogTest, WhilePostgresIsDownWritesAre503AndLoadedReadsGoOn) {
   EXPECT_TRUE(after.ok()) << after.status().ToString();
 }
 
+TEST_F(PostgresCatalogTest, APostgresRestartWhileIdleCostsNoFailedRequest) {
+  PostgresCatalogStore store(PostgresCatalogOptions{url_});
+  CatalogService catalog(&store, nullptr);
+  ASSERT_TRUE(catalog.Initialize().ok());
+  CreateCollectionRequest req;
+  req.name = "before";
+  ASSERT_TRUE(catalog.CreateCollection("default_tenant", "default_database", req).ok());
+  testing::StopPostgres();
+  testing::StartPostgres();
+  req.name = "after";
+  auto after = catalog.CreateCollection("default_tenant", "default_database", req);
+  EXPECT_TRUE(after.ok()) << after.status().ToString();
+}
+
 TEST_F(PostgresCatalogTest, ImportCopiesOnceAndRefusesATakenName) {
   PostgresCatalogStore store(PostgresCatalogOptions{url_});
   ASSERT_TRUE(store.Initialize().ok());

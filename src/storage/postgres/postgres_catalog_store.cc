@@ -178,11 +178,18 @@ auto PostgresCatalogStore::Transact(const char* kind, Fn&& body)
   std::lock_guard lock(mu_);
   auto connected = ConnectLocked();
   if (!connected.ok()) return connected.status();
-  PgConnection& c = **connected;
-  if (auto begin = c.Exec(kind, "BEGIN"); !begin.ok()) {
+  if (auto begin = (*connected)->Exec(kind, "BEGIN"); !begin.ok()) {
+    // A connection that broke while idle (PostgreSQL restarted): nothing was done yet, so
+    // connect again once before giving up.
     conn_.reset();
-    return begin.status();
+    connected = ConnectLocked();
+    if (!connected.ok()) return connected.status();
+    if (auto again = (*connected)->Exec(kind, "BEGIN"); !again.ok()) {
+      conn_.reset();
+      return again.status();
+    }
   }
+  PgConnection& c = **connected;
   auto result = body(c);
   if (result.ok()) {
     if (auto commit = c.Exec(kind, "COMMIT"); !commit.ok()) {
