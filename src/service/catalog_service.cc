@@ -1,6 +1,7 @@
 #include "service/catalog_service.h"
 
 #include <mutex>
+#include <set>
 
 #include "common/log.h"
 #include "service/names.h"
@@ -184,8 +185,33 @@ Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
     auto nothing = [](const auto&) {};
     for (auto& t : snapshot->tenants) merge(tenants_, t.name, t, nothing);
     for (auto& d : snapshot->databases) merge(databases_, DbKey{d.tenant, d.name}, d, nothing);
+    // A complete snapshot (no tombstones): what the cache holds at or below its version and
+    // the snapshot lacks was deleted. (Read the keys before the rows are moved.)
+    std::set<std::string> tenant_keys, collection_keys;
+    std::set<DbKey> database_keys;
+    if (const auto upto = snapshot->complete_up_to) {
+      for (const auto& t : snapshot->tenants) tenant_keys.insert(t.name);
+      for (const auto& d : snapshot->databases) database_keys.insert({d.tenant, d.name});
+      for (const auto& c : snapshot->collections) collection_keys.insert(c.id);
+    }
     for (auto& c : snapshot->collections) {
       merge(collections_, c.id, c, [&deleted](const Collection& old) { deleted.push_back(old.id); });
+    }
+    if (const auto upto = snapshot->complete_up_to) {
+      auto drop_absent = [upto](auto& map, const auto& present, auto on_delete) {
+        for (auto it = map.begin(); it != map.end();) {
+          if (it->second.version <= *upto && !present.count(it->first)) {
+            on_delete(it->second);
+            it = map.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      };
+      drop_absent(tenants_, tenant_keys, nothing);
+      drop_absent(databases_, database_keys, nothing);
+      drop_absent(collections_, collection_keys,
+                  [&deleted](const Collection& old) { deleted.push_back(old.id); });
     }
   }
   fingerprint_ = std::move(fingerprint);
@@ -417,7 +443,13 @@ Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
                                                     const std::string& database,
                                                     const CreateCollectionRequest& request) {
   MaybeRefresh();
-  RETURN_IF_ERROR(CheckWriteGuard());
+  if (Status refused = CheckWriteGuard(); !refused.ok()) {
+    // Refused as a change; get_or_create of a collection that exists changes nothing.
+    std::shared_lock lock(mu_);
+    const Collection* existing = FindByNameLocked(tenant, database, request.name);
+    if (!request.get_or_create || !existing) return refused;
+    return *existing;
+  }
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
   RETURN_IF_ERROR(ValidateCollectionName(request.name));
   if (request.metadata) RETURN_IF_ERROR(ValidateCollectionMetadata(*request.metadata, "metadata"));

@@ -36,6 +36,10 @@ struct CatalogSnapshot {
   std::vector<Tenant> tenants;
   std::vector<Database> databases;
   std::vector<Collection> collections;
+  // Set by stores that keep no tombstones: every entry changed at or below this version is in
+  // the snapshot as it is, so an entry of a cache with a version up to it that the snapshot
+  // lacks was deleted.
+  std::optional<uint64_t> complete_up_to;
 };
 
 class CatalogStore {
@@ -48,8 +52,8 @@ class CatalogStore {
   // e.g. "PostgreSQL 15.18 at 127.0.0.1:5432/chromahouse".
   virtual Result<std::string> Describe() = 0;
 
-  // The newest version of every entry; with `include_deleted` also the newest tombstones (for
-  // merging into a catalog already held in memory).
+  // The newest version of every entry; with `include_deleted` also the newest tombstones, if
+  // the store keeps them (for merging into a catalog already held in memory).
   virtual Result<CatalogSnapshot> Load(bool include_deleted) = 0;
   // A short text that changes with every catalog change (nullopt: no such summary; always
   // Load). Read before Load, it tells whether a refresh needs to Load at all.
@@ -59,8 +63,8 @@ class CatalogStore {
   virtual Result<Tenant> CreateTenant(const std::string& name) = 0;
   // AlreadyExists when a live database of that name exists in the tenant.
   virtual Result<Database> CreateDatabase(const std::string& tenant, const std::string& name) = 0;
-  // Tombstones the database and its collections in one step (NotFound when absent); returns
-  // the deleted collections.
+  // Deletes the database and its collections in one step (NotFound when absent); returns the
+  // deleted collections (`deleted` set, with the version of the deletion).
   virtual Result<std::vector<Collection>> DeleteDatabase(const std::string& tenant,
                                                          const std::string& name) = 0;
 
@@ -79,7 +83,7 @@ class CatalogStore {
   using CollectionChange = std::function<void(Collection&)>;
   virtual Result<Collection> UpdateCollection(const std::string& id,
                                               const CollectionChange& change) = 0;
-  // Tombstones the live collection of that name (NotFound when absent); returns it.
+  // Deletes the live collection of that name (NotFound when absent); returns it as deleted.
   virtual Result<Collection> DeleteCollection(const std::string& tenant,
                                               const std::string& database,
                                               const std::string& name) = 0;

@@ -54,7 +54,7 @@ describe("catalog in PostgreSQL shared by three instances", { skip: SKIP }, () =
   async function pgLive(names) {
     const list = names.map((n) => `'${n}'`).join(",");
     const out = await pg.sql(
-      `SELECT name, id FROM collections WHERE NOT deleted AND tenant = 'default_tenant' AND "database" = 'default_database' AND name IN (${list}) ORDER BY name, id`,
+      `SELECT name, id FROM collections WHERE tenant = 'default_tenant' AND "database" = 'default_database' AND name IN (${list}) ORDER BY name, id`,
       "chromahouse",
     );
     const live = new Map(names.map((n) => [n, []]));
@@ -67,7 +67,7 @@ describe("catalog in PostgreSQL shared by three instances", { skip: SKIP }, () =
 
   // Live names held more than once anywhere in PostgreSQL: "" when none.
   const pgDuplicates = () =>
-    pg.sql(`SELECT tenant, "database", name, count(*) FROM collections WHERE NOT deleted GROUP BY 1, 2, 3 HAVING count(*) > 1`, "chromahouse");
+    pg.sql(`SELECT tenant, "database", name, count(*) FROM collections GROUP BY 1, 2, 3 HAVING count(*) > 1`, "chromahouse");
 
   // name → [ids] in one instance's listing (through the client's listCollections).
   async function listed(server, names) {

@@ -308,7 +308,7 @@ TEST_F(PostgresCatalogTest, MigrationsAreRecordedAndANewerSchemaIsRefused) {
       << s.message();
 }
 
-TEST_F(PostgresCatalogTest, ALiveNameIsUniqueInTheDatabaseItself) {
+TEST_F(PostgresCatalogTest, ANameIsUniqueInTheDatabaseItself) {
   PostgresCatalogStore store(PostgresCatalogOptions{url_});
   ASSERT_TRUE(store.Initialize().ok());
   Collection spec;

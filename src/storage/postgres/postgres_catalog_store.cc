@@ -26,17 +26,15 @@ INSERT INTO catalog_state (epoch) VALUES (0);
 CREATE TABLE tenants (
   name text PRIMARY KEY,
   resource_name text,
-  version bigint NOT NULL,
-  deleted boolean NOT NULL DEFAULT false
+  version bigint NOT NULL
 );
 CREATE TABLE databases (
   id text PRIMARY KEY,
   tenant text NOT NULL,
   name text NOT NULL,
   version bigint NOT NULL,
-  deleted boolean NOT NULL DEFAULT false
+  UNIQUE (tenant, name)
 );
-CREATE UNIQUE INDEX databases_live_name ON databases (tenant, name) WHERE NOT deleted;
 CREATE TABLE collections (
   id text PRIMARY KEY,
   tenant text NOT NULL,
@@ -47,17 +45,15 @@ CREATE TABLE collections (
   "schema" text,
   dimension bigint,
   version bigint NOT NULL,
-  deleted boolean NOT NULL DEFAULT false
+  UNIQUE (tenant, "database", name)
 );
-CREATE UNIQUE INDEX collections_live_name ON collections (tenant, "database", name)
-  WHERE NOT deleted;
 )sql"},
   };
   return kMigrations;
 }
 
 constexpr const char* kCollectionColumns =
-    R"(id, tenant, "database", name, metadata, configuration, "schema", dimension, version, deleted)";
+    R"(id, tenant, "database", name, metadata, configuration, "schema", dimension, version)";
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7235419061288201)";
 
 std::optional<std::string> Text(const std::string& s) { return s; }
@@ -77,7 +73,6 @@ Result<Collection> CollectionFromRow(const PgResult& r, int row) {
   c.schema_json = r.GetNullable(row, 6).value_or("");
   if (!r.IsNull(row, 7)) c.dimension = r.GetInt(row, 7);
   c.version = static_cast<uint64_t>(r.GetInt(row, 8));
-  c.deleted = r.GetBool(row, 9);
   return c;
 }
 
@@ -91,7 +86,7 @@ Result<std::vector<Collection>> CollectionsFromRows(const PgResult& r) {
   return out;
 }
 
-// The parameters $1..$10 of kCollectionColumns.
+// The parameters $1..$9 of kCollectionColumns.
 PgConnection::Params CollectionParams(const Collection& c) {
   return {Text(c.id),
           Text(c.tenant),
@@ -101,8 +96,7 @@ PgConnection::Params CollectionParams(const Collection& c) {
           Text(ConfigurationToStoredJson(c.configuration)),
           c.schema_json.empty() ? std::nullopt : Text(c.schema_json),
           c.dimension ? Number(*c.dimension) : std::nullopt,
-          Number(static_cast<int64_t>(c.version)),
-          Text(c.deleted ? "true" : "false")};
+          Number(static_cast<int64_t>(c.version))};
 }
 
 // Takes the catalog's write lock (the epoch row) until the transaction ends.
@@ -125,28 +119,24 @@ Status EnsureDefaults(PgConnection& c) {
   RETURN_IF_ERROR(LockCatalog(c));
   ASSIGN_OR_RETURN(PgResult tenant,
                    c.Exec("find default tenant",
-                          "SELECT 1 FROM tenants WHERE name = $1 AND NOT deleted",
+                          "SELECT 1 FROM tenants WHERE name = $1",
                           {Text(std::string(kDefaultTenant))}));
   ASSIGN_OR_RETURN(PgResult database,
                    c.Exec("find default database",
-                          "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2 AND NOT deleted",
+                          "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
                           {Text(std::string(kDefaultTenant)), Text(std::string(kDefaultDatabase))}));
   if (tenant.rows() > 0 && database.rows() > 0) return Status::Ok();
   ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
   if (tenant.rows() == 0) {
     RETURN_IF_ERROR(c.Exec("create default tenant",
-                           "INSERT INTO tenants (name, version) VALUES ($1, $2) "
-                           "ON CONFLICT (name) DO UPDATE SET deleted = false, "
-                           "version = EXCLUDED.version, resource_name = NULL",
+                           "INSERT INTO tenants (name, version) VALUES ($1, $2)",
                            {Text(std::string(kDefaultTenant)), Number(static_cast<int64_t>(version))})
                         .status());
   }
   if (database.rows() == 0) {
     RETURN_IF_ERROR(c.Exec("create default database",
                            "INSERT INTO databases (id, tenant, name, version) "
-                           "VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET "
-                           "deleted = false, version = EXCLUDED.version, "
-                           "tenant = EXCLUDED.tenant, name = EXCLUDED.name",
+                           "VALUES ($1, $2, $3, $4)",
                            {Text(std::string(kNilUuid)), Text(std::string(kDefaultTenant)),
                             Text(std::string(kDefaultDatabase)),
                             Number(static_cast<int64_t>(version))})
@@ -245,46 +235,35 @@ Result<std::string> PostgresCatalogStore::Describe() {
   });
 }
 
-Result<CatalogSnapshot> PostgresCatalogStore::Load(bool include_deleted) {
-  return Transact("load the catalog", [include_deleted](PgConnection& c) -> Result<CatalogSnapshot> {
-    // One snapshot of all three tables.
+Result<CatalogSnapshot> PostgresCatalogStore::Load(bool /*include_deleted*/) {
+  // No tombstones here: a deleted entry is gone, and the snapshot says up to which version it
+  // is complete (the epoch), so that a cache can tell deleted entries from newer ones.
+  return Transact("load the catalog", [](PgConnection& c) -> Result<CatalogSnapshot> {
+    // One snapshot of the epoch and all three tables.
     RETURN_IF_ERROR(c.Exec("load the catalog",
                            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                         .status());
-    const std::string where = include_deleted ? "" : " WHERE NOT deleted";
     CatalogSnapshot out;
+    ASSIGN_OR_RETURN(PgResult epoch,
+                     c.Exec("read the catalog epoch", "SELECT epoch FROM catalog_state"));
+    out.complete_up_to = static_cast<uint64_t>(epoch.GetInt(0, 0));
     ASSIGN_OR_RETURN(PgResult tenants,
-                     c.Exec("load tenants",
-                            "SELECT name, resource_name, version, deleted FROM tenants" + where));
+                     c.Exec("load tenants", "SELECT name, resource_name, version FROM tenants"));
     for (int i = 0; i < tenants.rows(); ++i) {
       out.tenants.push_back(Tenant{std::string(tenants.Get(i, 0)), tenants.GetNullable(i, 1),
-                                   static_cast<uint64_t>(tenants.GetInt(i, 2)),
-                                   tenants.GetBool(i, 3)});
+                                   static_cast<uint64_t>(tenants.GetInt(i, 2)), false});
     }
     ASSIGN_OR_RETURN(PgResult databases,
-                     c.Exec("load databases",
-                            "SELECT id, name, tenant, version, deleted FROM databases" + where));
+                     c.Exec("load databases", "SELECT id, name, tenant, version FROM databases"));
     for (int i = 0; i < databases.rows(); ++i) {
       out.databases.push_back(
           Database{std::string(databases.Get(i, 0)), std::string(databases.Get(i, 1)),
                    std::string(databases.Get(i, 2)),
-                   static_cast<uint64_t>(databases.GetInt(i, 3)), databases.GetBool(i, 4)});
-    }
-    if (include_deleted) {
-      // A name that was deleted and created again has a tombstone and a live row: the tenant
-      // and name key of a database keeps the live one.
-      std::erase_if(out.databases, [&](const Database& d) {
-        if (!d.deleted) return false;
-        for (const Database& other : out.databases) {
-          if (!other.deleted && other.tenant == d.tenant && other.name == d.name) return true;
-        }
-        return false;
-      });
+                   static_cast<uint64_t>(databases.GetInt(i, 3)), false});
     }
     ASSIGN_OR_RETURN(PgResult collections,
                      c.Exec("load collections",
-                            std::string("SELECT ") + kCollectionColumns + " FROM collections" +
-                                where));
+                            std::string("SELECT ") + kCollectionColumns + " FROM collections"));
     ASSIGN_OR_RETURN(out.collections, CollectionsFromRows(collections));
     return out;
   });
@@ -303,14 +282,12 @@ Result<Tenant> PostgresCatalogStore::CreateTenant(const std::string& name) {
   return Transact("create tenant", [&name](PgConnection& c) -> Result<Tenant> {
     RETURN_IF_ERROR(LockCatalog(c));
     ASSIGN_OR_RETURN(PgResult existing,
-                     c.Exec("find tenant", "SELECT 1 FROM tenants WHERE name = $1 AND NOT deleted",
+                     c.Exec("find tenant", "SELECT 1 FROM tenants WHERE name = $1",
                             {Text(name)}));
     if (existing.rows() > 0) return Status::AlreadyExists("tenant " + name);
     ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
     RETURN_IF_ERROR(c.Exec("create tenant",
-                           "INSERT INTO tenants (name, version) VALUES ($1, $2) "
-                           "ON CONFLICT (name) DO UPDATE SET deleted = false, "
-                           "version = EXCLUDED.version, resource_name = NULL",
+                           "INSERT INTO tenants (name, version) VALUES ($1, $2)",
                            {Text(name), Number(static_cast<int64_t>(version))})
                         .status());
     return Tenant{name, std::nullopt, version, false};
@@ -323,8 +300,7 @@ Result<Database> PostgresCatalogStore::CreateDatabase(const std::string& tenant,
     RETURN_IF_ERROR(LockCatalog(c));
     ASSIGN_OR_RETURN(PgResult existing,
                      c.Exec("find database",
-                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2 "
-                            "AND NOT deleted",
+                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
                             {Text(tenant), Text(name)}));
     if (existing.rows() > 0) return Status::AlreadyExists("database " + name);
     ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
@@ -343,25 +319,28 @@ Result<std::vector<Collection>> PostgresCatalogStore::DeleteDatabase(const std::
     RETURN_IF_ERROR(LockCatalog(c));
     ASSIGN_OR_RETURN(PgResult existing,
                      c.Exec("find database",
-                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2 "
-                            "AND NOT deleted",
+                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
                             {Text(tenant), Text(name)}));
     if (existing.rows() == 0) return Status::NotFound("database " + name);
     ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
     const auto v = Number(static_cast<int64_t>(version));
+    (void)v;
     RETURN_IF_ERROR(c.Exec("delete database",
-                           "UPDATE databases SET deleted = true, version = $3 "
-                           "WHERE tenant = $1 AND name = $2 AND NOT deleted",
-                           {Text(tenant), Text(name), v})
+                           "DELETE FROM databases WHERE tenant = $1 AND name = $2",
+                           {Text(tenant), Text(name)})
                         .status());
-    ASSIGN_OR_RETURN(PgResult collections,
+    ASSIGN_OR_RETURN(PgResult rows,
                      c.Exec("delete the database's collections",
-                            std::string("UPDATE collections SET deleted = true, version = $3 "
-                                        "WHERE tenant = $1 AND \"database\" = $2 AND NOT deleted "
-                                        "RETURNING ") +
+                            std::string("DELETE FROM collections WHERE tenant = $1 "
+                                        "AND \"database\" = $2 RETURNING ") +
                                 kCollectionColumns,
-                            {Text(tenant), Text(name), v}));
-    return CollectionsFromRows(collections);
+                            {Text(tenant), Text(name)}));
+    ASSIGN_OR_RETURN(std::vector<Collection> collections, CollectionsFromRows(rows));
+    for (Collection& col : collections) {
+      col.version = version;
+      col.deleted = true;
+    }
+    return collections;
   });
 }
 
@@ -371,15 +350,14 @@ Result<CatalogStore::CreatedCollection> PostgresCatalogStore::CreateCollection(
     RETURN_IF_ERROR(LockCatalog(c));
     ASSIGN_OR_RETURN(PgResult database,
                      c.Exec("find database",
-                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2 "
-                            "AND NOT deleted",
+                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
                             {Text(spec.tenant), Text(spec.database)}));
     if (database.rows() == 0) return Status::InvalidArgument("database " + spec.database);
     ASSIGN_OR_RETURN(PgResult existing,
                      c.Exec("find collection",
                             std::string("SELECT ") + kCollectionColumns +
                                 " FROM collections WHERE tenant = $1 AND \"database\" = $2 "
-                                "AND name = $3 AND NOT deleted",
+                                "AND name = $3",
                             {Text(spec.tenant), Text(spec.database), Text(spec.name)}));
     if (existing.rows() > 0) {
       if (!get_or_create) return Status::AlreadyExists("collection " + spec.name);
@@ -394,7 +372,7 @@ Result<CatalogStore::CreatedCollection> PostgresCatalogStore::CreateCollection(
     created.deleted = false;
     RETURN_IF_ERROR(c.Exec("create collection",
                            std::string("INSERT INTO collections (") + kCollectionColumns +
-                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                            CollectionParams(created))
                         .status());
     return CreatedCollection{std::move(created), true};
@@ -408,7 +386,7 @@ Result<Collection> PostgresCatalogStore::UpdateCollection(const std::string& id,
     ASSIGN_OR_RETURN(PgResult current,
                      c.Exec("find collection",
                             std::string("SELECT ") + kCollectionColumns +
-                                " FROM collections WHERE id = $1 AND NOT deleted",
+                                " FROM collections WHERE id = $1",
                             {Text(id)}));
     if (current.rows() == 0) return Status::NotFound("collection " + id);
     ASSIGN_OR_RETURN(Collection updated, CollectionFromRow(current, 0));
@@ -419,7 +397,7 @@ Result<Collection> PostgresCatalogStore::UpdateCollection(const std::string& id,
       ASSIGN_OR_RETURN(PgResult taken,
                        c.Exec("find collection",
                               "SELECT 1 FROM collections WHERE tenant = $1 AND \"database\" = $2 "
-                              "AND name = $3 AND NOT deleted AND id <> $4",
+                              "AND name = $3 AND id <> $4",
                               {Text(updated.tenant), Text(updated.database), Text(updated.name),
                                Text(id)}));
       if (taken.rows() > 0) return Status::AlreadyExists("collection " + updated.name);
@@ -428,7 +406,7 @@ Result<Collection> PostgresCatalogStore::UpdateCollection(const std::string& id,
     RETURN_IF_ERROR(c.Exec("update collection",
                            "UPDATE collections SET tenant = $2, \"database\" = $3, name = $4, "
                            "metadata = $5, configuration = $6, \"schema\" = $7, dimension = $8, "
-                           "version = $9, deleted = $10 WHERE id = $1",
+                           "version = $9 WHERE id = $1",
                            CollectionParams(updated))
                         .status());
     return updated;
@@ -440,37 +418,27 @@ Result<Collection> PostgresCatalogStore::DeleteCollection(const std::string& ten
                                                           const std::string& name) {
   return Transact("delete collection", [&](PgConnection& c) -> Result<Collection> {
     RETURN_IF_ERROR(LockCatalog(c));
-    ASSIGN_OR_RETURN(PgResult existing,
-                     c.Exec("find collection",
-                            "SELECT 1 FROM collections WHERE tenant = $1 AND \"database\" = $2 "
-                            "AND name = $3 AND NOT deleted",
-                            {Text(tenant), Text(database), Text(name)}));
-    if (existing.rows() == 0) return Status::NotFound("collection " + name);
-    ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
-    ASSIGN_OR_RETURN(PgResult deleted,
+    ASSIGN_OR_RETURN(PgResult rows,
                      c.Exec("delete collection",
-                            std::string("UPDATE collections SET deleted = true, version = $4 "
-                                        "WHERE tenant = $1 AND \"database\" = $2 AND name = $3 "
-                                        "AND NOT deleted RETURNING ") +
+                            std::string("DELETE FROM collections WHERE tenant = $1 "
+                                        "AND \"database\" = $2 AND name = $3 RETURNING ") +
                                 kCollectionColumns,
-                            {Text(tenant), Text(database), Text(name),
-                             Number(static_cast<int64_t>(version))}));
-    return CollectionFromRow(deleted, 0);
+                            {Text(tenant), Text(database), Text(name)}));
+    if (rows.rows() == 0) return Status::NotFound("collection " + name);  // rolled back
+    ASSIGN_OR_RETURN(Collection deleted, CollectionFromRow(rows, 0));
+    ASSIGN_OR_RETURN(deleted.version, NextVersion(c));
+    deleted.deleted = true;
+    return deleted;
   });
 }
 
 Status PostgresCatalogStore::Reset() {
   return Transact("reset the catalog", [](PgConnection& c) -> Status {
     RETURN_IF_ERROR(LockCatalog(c));
-    ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
-    const auto v = Number(static_cast<int64_t>(version));
-    for (const char* table : {"collections", "databases", "tenants"}) {
-      RETURN_IF_ERROR(c.Exec("reset the catalog",
-                             std::string("UPDATE ") + table +
-                                 " SET deleted = true, version = $1 WHERE NOT deleted",
-                             {v})
-                          .status());
-    }
+    RETURN_IF_ERROR(NextVersion(c).status());
+    RETURN_IF_ERROR(c.Exec("reset the catalog",
+                           "DELETE FROM collections; DELETE FROM databases; DELETE FROM tenants")
+                        .status());
     return EnsureDefaults(c);
   });
 }
@@ -485,10 +453,9 @@ Result<size_t> PostgresCatalogStore::Import(const CatalogSnapshot& snapshot) {
       if (t.deleted) continue;
       ASSIGN_OR_RETURN(PgResult r, c.Exec("import tenant",
                                           "INSERT INTO tenants (name, resource_name, version) "
-                                          "VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+                                          "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                                           {Text(t.name), t.resource_name, v}));
-      (void)r;
-      ++copied;
+      copied += static_cast<size_t>(r.affected());
     }
     for (const Database& d : snapshot.databases) {
       if (d.deleted) continue;
@@ -496,10 +463,9 @@ Result<size_t> PostgresCatalogStore::Import(const CatalogSnapshot& snapshot) {
                        c.Exec("import database",
                               "INSERT INTO databases (id, tenant, name, version) "
                               "SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM databases "
-                              "WHERE id = $1 OR (tenant = $2 AND name = $3 AND NOT deleted))",
+                              "WHERE id = $1 OR (tenant = $2 AND name = $3))",
                               {Text(d.id), Text(d.tenant), Text(d.name), v}));
-      (void)r;
-      ++copied;
+      copied += static_cast<size_t>(r.affected());
     }
     std::vector<std::string> conflicts;
     for (Collection col : snapshot.collections) {
@@ -511,7 +477,7 @@ Result<size_t> PostgresCatalogStore::Import(const CatalogSnapshot& snapshot) {
       ASSIGN_OR_RETURN(PgResult taken,
                        c.Exec("find collection",
                               "SELECT id FROM collections WHERE tenant = $1 AND \"database\" = $2 "
-                              "AND name = $3 AND NOT deleted",
+                              "AND name = $3",
                               {Text(col.tenant), Text(col.database), Text(col.name)}));
       if (taken.rows() > 0) {
         conflicts.push_back(col.tenant + "/" + col.database + "/" + col.name + " (" + col.id +
@@ -519,12 +485,12 @@ Result<size_t> PostgresCatalogStore::Import(const CatalogSnapshot& snapshot) {
         continue;
       }
       col.version = version;
-      RETURN_IF_ERROR(c.Exec("import collection",
-                             std::string("INSERT INTO collections (") + kCollectionColumns +
-                                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                             CollectionParams(col))
-                          .status());
-      ++copied;
+      ASSIGN_OR_RETURN(PgResult r,
+                       c.Exec("import collection",
+                              std::string("INSERT INTO collections (") + kCollectionColumns +
+                                  ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                              CollectionParams(col)));
+      copied += static_cast<size_t>(r.affected());
     }
     if (!conflicts.empty()) {
       std::string list;

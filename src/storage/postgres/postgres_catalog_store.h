@@ -1,12 +1,12 @@
 // PostgresCatalogStore: the catalog in PostgreSQL, for deployments of several instances.
 //
-// Every operation is one transaction. Writers first bump the one-row `catalog_state.epoch`,
-// which serialises catalog changes across all instances (they are rare) and gives every row
-// the transaction writes its version: versions grow in commit order, and the epoch is the
-// catalog's fingerprint. A live name is unique per tenant (databases) and per database
-// (collections) by partial unique indexes, the last word should two writers ever get past the
-// checks. Deletes leave tombstones (`deleted`), so that instances merging a refresh learn of
-// them. Ids come from gen_random_uuid().
+// Every operation is one transaction. Writers first lock the one-row `catalog_state`, which
+// serialises catalog changes across all instances (they are rare), and a change bumps its
+// epoch, which becomes the version of every row the transaction writes: versions grow in commit
+// order, and the epoch is the catalog's fingerprint. A name is unique per tenant (databases)
+// and per database (collections) by unique constraints, the last word should two writers ever
+// get past the checks. Deletes remove rows (no tombstones): a Load is one snapshot, complete up
+// to its epoch, which tells a cache what was deleted. Ids come from gen_random_uuid().
 //
 // Each committed change is announced with NOTIFY on the channel `chromahouse_catalog`
 // (payload: the new epoch), in the same transaction.
