@@ -266,12 +266,14 @@ int RunServer(const Config& config) {
       std::make_unique<RecordService>(&catalog, &storage, &clock, cache_budget);
   RecordService& records = *records_owner;
   // With a PostgreSQL catalog, instances announce their writes and catalog changes to each
-  // other (LISTEN/NOTIFY) instead of polling ClickHouse for them.
+  // other (LISTEN/NOTIFY) and refresh on announcements instead of polling ClickHouse — unless
+  // they check before every request (freshness 0), or read from a ClickHouse cluster, whose
+  // replicas may receive announced rows late (polled as before, announcements on top).
   std::unique_ptr<PostgresChangeFeed> feed;
   FreshnessOptions freshness{config.freshness_ms, config.freshness_window_ms,
                              config.freshness_full_scan_seconds};
-  if (!config.catalog_url.empty() && config.freshness_ms > 0) {
-    freshness.announced = true;
+  if (!config.catalog_url.empty()) {
+    freshness.announced = config.freshness_ms > 0 && config.clickhouse_cluster.empty();
     feed = std::make_unique<PostgresChangeFeed>(config.catalog_url);
     records.SetStoredListener([&feed](const std::string& id, uint64_t version) {
       feed->AnnounceRecords(id, version);
@@ -292,7 +294,7 @@ int RunServer(const Config& config) {
   LOG_INFO("instance id {}; freshness {}", instance_id,
            config.freshness_ms < 0    ? std::string("off (single instance)")
            : config.freshness_ms == 0 ? std::string("checked before every request")
-           : feed ? std::string("announced through PostgreSQL (polled every ") +
+           : freshness.announced ? std::string("announced through PostgreSQL (polled every ") +
                         std::to_string(freshness.announced_fallback_ms / 1000) +
                         " s as a fallback)"
                   : std::to_string(config.freshness_ms) + " ms");

@@ -6,7 +6,7 @@
 namespace chromahouse {
 
 InstanceRegistry::InstanceRegistry(Storage* storage, Options options)
-    : storage_(storage), options_(std::move(options)) {}
+    : storage_(storage), options_(std::move(options)), started_ms_(NowMillis()) {}
 
 InstanceRegistry::~InstanceRegistry() { Stop(); }
 
@@ -41,7 +41,7 @@ Status InstanceRegistry::BeatOnce() {
   ASSIGN_OR_RETURN(auto beats, storage_->LoadInstanceBeats(now - options_.expiry_ms));
   std::vector<std::string> others;
   for (const auto& b : beats) {
-    if (b.alive && b.instance != options_.instance) {
+    if (b.alive && b.instance != options_.instance && b.seen_ms >= started_ms_) {
       others.push_back(b.instance + " (catalog in " + b.catalog + ")");
     }
   }

@@ -4,11 +4,13 @@
 // a collection name unique across processes.
 //
 // An instance whose catalog is in ClickHouse and that sees a live beat of any other instance
-// (newer than the expiry) refuses catalog writes until none is seen: CatalogWritesAllowed
-// names the other instance and the fix (--catalog-url). It cannot close every window: two
-// instances that start within one beat of each other can both write before either has seen
-// the other, an instance that stopped without a last beat counts as live until its beat
-// expires, and the comparison uses each host's clock (skew shortens or lengthens the expiry).
+// (newer than the expiry, and written after this instance started: a crashed predecessor's
+// last beats do not count) refuses catalog writes until none is seen: CatalogWritesAllowed
+// names the other instance and the fix (--catalog-url). It cannot close every window: an
+// instance that starts sees the others only at their next beat (they see it at once), so two
+// instances can both write within one beat of the second one's start; an instance that
+// stopped without a last beat counts as live for the others until its beat expires; and the
+// comparison uses each host's clock (skew shortens or lengthens these times).
 //
 // Thread safety: all methods are thread-safe; `mu_` guards what the last look found.
 #pragma once
@@ -56,6 +58,7 @@ class InstanceRegistry {
 
   Storage* const storage_;
   const Options options_;
+  const int64_t started_ms_;
   mutable std::mutex mu_;
   std::vector<std::string> others_;  // guarded by mu_
   bool warned_ = false;              // guarded by mu_

@@ -53,8 +53,10 @@ TEST(InstanceRegistry, InstancesWithAPostgresCatalogNeverRefuseAndExpiredBeatsAr
   ASSERT_TRUE(pg1.BeatOnce().ok());  // looks again, now that pg2 beat
   EXPECT_TRUE(pg1.CatalogWritesAllowed().ok());
   EXPECT_EQ(pg1.others().size(), 1u);
-  // A beat older than the expiry does not count.
+  // A beat older than the expiry does not count, nor one from before this instance started
+  // (a crashed predecessor, restarted on another port).
   ASSERT_TRUE(storage.WriteInstanceBeat({"h:old", "clickhouse", NowMillis() - 60000, true}).ok());
+  ASSERT_TRUE(storage.WriteInstanceBeat({"h:crashed", "clickhouse", NowMillis() - 1000, true}).ok());
   InstanceRegistry ch(&storage, {"h:3", true, 60000, 15000});
   ASSERT_TRUE(ch.BeatOnce().ok());
   EXPECT_EQ(ch.others().size(), 2u);  // the two PostgreSQL ones, not the expired one

@@ -1,7 +1,10 @@
 // chromahouse on a replicated ClickHouse (tests/cluster/README.md): ZooKeeper and two
 // clickhouse-server 18.16 nodes n1, n2 form the cluster `repl` (1 shard × 2 replicas); instance A
-// uses `--clickhouse-url n1,n2`, instance B `--clickhouse-url n2,n1`, both `--clickhouse-cluster repl`.
-// - the tables are Replicated* on both nodes;
+// uses `--clickhouse-url n1,n2`, instance B `--clickhouse-url n2,n1`, both `--clickhouse-cluster repl`
+// and the same `--catalog-url` (a throw-away PostgreSQL keeps the catalog, as it must for several
+// instances: with the catalog in ClickHouse, A would refuse the collection's creation once it
+// has seen B);
+// - the tables are Replicated* on both nodes (the catalog's tables are created in ClickHouse too);
 // - A and B stream adds concurrently; a third of the way in n2 is SIGKILLed (just after n1 was
 //   told to stop fetching parts, so B's last adds are on n2 only), later restarted on the same
 //   data; reads (get, query) through A and B answer 200 all along and each instance returns the
@@ -12,6 +15,7 @@
 // Figures: writes acknowledged/failed per instance during the outage, how long the restarted
 // replica took to catch up.
 //
+// Needs PostgreSQL's server binaries too (postgresql-15; see tests/e2e/postgres.mjs).
 // Run from the repo root:  node --test tests/cluster/cluster.test.mjs
 // Knobs (environment): CLUSTER_BATCHES (per writer, default 100), CLUSTER_BATCH_SIZE (10),
 // CLUSTER_OUTAGE_MIN_MS (10000), CLUSTER_CATCHUP_TIMEOUT_MS (180000), CLUSTER_HOLD_FETCHES (1),
@@ -20,11 +24,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ServerProcess, request } from "../e2e/harness.mjs";
+import { PostgresServer, missingPostgres } from "../e2e/postgres.mjs";
 import { ClickHouseCluster, missingRequirements, sleep, waitUntil } from "./cluster_harness.mjs";
 
 const SKIP = process.env.CHROMA_URL
   ? "CHROMA_URL is set: this test starts its own ClickHouse cluster and servers"
-  : missingRequirements() || undefined;
+  : missingRequirements() || missingPostgres() || undefined;
 
 const CLUSTER = "repl";
 const DB = "chromahouse"; // the servers' default --clickhouse-database
@@ -91,6 +96,8 @@ function summary(problems, max = 15) {
 
 describe("chromahouse on a replicated ClickHouse (cluster repl: n1, n2)", { skip: SKIP, timeout: 900000 }, () => {
   let cluster;
+  let pg;
+  let catalogUrl;
   const servers = {};
   let collectionId;
   // Filled by the streaming test, used by the next one.
@@ -106,6 +113,7 @@ describe("chromahouse on a replicated ClickHouse (cluster repl: n1, n2)", { skip
         "--clickhouse-url", urls.join(","),
         "--clickhouse-cluster", CLUSTER,
         "--instance-id", String(instanceId),
+        "--catalog-url", catalogUrl,
         "--freshness-ms", "100",
         "--log-level", "warn",
         ...EXTRA_ARGS,
@@ -121,9 +129,12 @@ describe("chromahouse on a replicated ClickHouse (cluster repl: n1, n2)", { skip
   }
 
   before(async () => {
+    pg = new PostgresServer();
+    await pg.start();
+    catalogUrl = await pg.createDatabase("chromahouse");
     cluster = await ClickHouseCluster.start({ name: CLUSTER, nodeNames: ["n1", "n2"] });
     const [n1, n2] = cluster.urls();
-    console.log(`# ZooKeeper 127.0.0.1:${cluster.zk.port}; n1 ${n1} (tcp ${cluster.nodes[0].tcpPort}); n2 ${n2} (tcp ${cluster.nodes[1].tcpPort}); temp ${cluster.root}`);
+    console.log(`# ZooKeeper 127.0.0.1:${cluster.zk.port}; n1 ${n1} (tcp ${cluster.nodes[0].tcpPort}); n2 ${n2} (tcp ${cluster.nodes[1].tcpPort}); temp ${cluster.root}; PostgreSQL 127.0.0.1:${pg.port}`);
     // A first (it creates the schema ON CLUSTER), then B.
     await startServer("A", [n1, n2], 1);
     await startServer("B", [n2, n1], 2);
@@ -136,6 +147,7 @@ describe("chromahouse on a replicated ClickHouse (cluster repl: n1, n2)", { skip
       if (pid) cluster?.untrack(pid);
     }
     await cluster?.cleanup();
+    await pg?.cleanup();
   }, { timeout: 120000 });
 
   test("the tables are Replicated on both nodes", async () => {
@@ -143,7 +155,7 @@ describe("chromahouse on a replicated ClickHouse (cluster repl: n1, n2)", { skip
     for (const node of cluster.nodes) {
       const tables = await node.rows(`SELECT name, engine FROM system.tables WHERE database = '${DB}' ORDER BY name`);
       console.log(`# ${node.name}: ${tables.map((t) => `${t.name} ${t.engine}`).join(", ") || "(no tables)"}`);
-      for (const name of ["tenants", "databases", "collections", "records"]) {
+      for (const name of ["tenants", "databases", "collections", "records", "instances"]) {
         if (!tables.some((t) => t.name === name)) problems.push(`${node.name}: table ${DB}.${name} missing`);
       }
       for (const t of tables) {

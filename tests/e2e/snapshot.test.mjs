@@ -2,6 +2,10 @@
 // a collection's HNSW graph and saves it in ClickHouse; instance B, loading the collection,
 // adopts that graph instead of rebuilding it and answers exactly as A does; a corrupt snapshot
 // only makes instance C rebuild (logged with the reason), never answer wrongly.
+// The catalog stays in ClickHouse (no --catalog-url): B and C only read (getCollection, get,
+// query) and change nothing in the catalog, which instances sharing a ClickHouse catalog may still
+// do (they refuse catalog changes only; see catalog_guard.test.mjs). Every catalog change here
+// (the collection's creation, its dimension) goes through A before B starts.
 //
 // Run from the repo root:  node --test tests/e2e/snapshot.test.mjs
 import { after, before, describe, test } from "node:test";

@@ -34,6 +34,14 @@ PgResult::~PgResult() {
 
 int PgResult::rows() const { return result_ ? PQntuples(result_) : 0; }
 
+int64_t PgResult::affected() const {
+  if (!result_) return 0;
+  const char* n = PQcmdTuples(result_);
+  int64_t value = 0;
+  std::from_chars(n, n + std::strlen(n), value);
+  return value;
+}
+
 bool PgResult::IsNull(int row, int column) const {
   return PQgetisnull(result_, row, column) != 0;
 }
@@ -67,6 +75,8 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& u
   pg_conn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!conn) return Status::Unavailable("cannot connect to PostgreSQL: out of memory");
   std::unique_ptr<PgConnection> out(new PgConnection(conn));
+  // Server notices (e.g. "relation … already exists, skipping") are not for the console.
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
   if (PQstatus(conn) != CONNECTION_OK) {
     return Status::Unavailable("cannot connect to PostgreSQL at " + out->Endpoint() + ": " +
                                Trim(PQerrorMessage(conn)));

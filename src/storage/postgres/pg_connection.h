@@ -31,6 +31,8 @@ class PgResult {
   ~PgResult();
 
   int rows() const;
+  // Rows an INSERT, UPDATE or DELETE changed.
+  int64_t affected() const;
   bool IsNull(int row, int column) const;
   std::string_view Get(int row, int column) const;  // "" for NULL
   std::optional<std::string> GetNullable(int row, int column) const;

@@ -54,13 +54,18 @@ bool PostgresChangeFeed::SendQueued(PgConnection& conn) {
     std::lock_guard lock(mu_);
     batch.swap(queued_);
   }
-  for (const auto& [id, version] : batch) {
+  for (auto it = batch.begin(); it != batch.end(); it = batch.erase(it)) {
     auto sent = conn.Exec("announce a write", "SELECT pg_notify($1, $2)",
                           {std::string(kRecordsChannel),
-                           tag_ + " " + id + " " + std::to_string(version)});
+                           tag_ + " " + it->first + " " + std::to_string(it->second)});
     if (!sent.ok()) {
-      // Lost with the connection: the others catch up through on_missed.
+      // Sent again on the next connection (queued again, newest version per collection).
       LOG_DEBUG("announcing a write failed: {}", sent.status().message());
+      std::lock_guard lock(mu_);
+      for (const auto& [id, version] : batch) {
+        uint64_t& queued = queued_[id];
+        queued = std::max(queued, version);
+      }
       return false;
     }
     sent_.fetch_add(1);
@@ -103,7 +108,8 @@ void PostgresChangeFeed::Run() {
       (void)n;
     }
     if (!conn->ConsumeInput().ok() || !conn->ok()) {
-      LOG_WARN("lost the PostgreSQL change feed; reconnecting (polling meanwhile)");
+      LOG_WARN("lost the PostgreSQL change feed; reconnecting (other instances' writes are "
+               "read again once it is back)");
       conn.reset();
       continue;
     }
