@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { AdminClient, ChromaClient, ChromaServerError } from "chromadb";
 import { ServerProcess, request, serverBinary } from "./harness.mjs";
 import { PostgresServer, missingPostgres } from "./postgres.mjs";
-import { assertErrorResponse, collectionsPath, makeUniq, sleep } from "./testlib.mjs";
+import { assertErrorResponse, collectionsPath, makeUniq, sleep, until } from "./testlib.mjs";
 
 const SKIP = process.env.CHROMA_URL
   ? "CHROMA_URL is set: this test starts its own instances and PostgreSQL"
@@ -36,18 +36,6 @@ const REFUSED_RE =
   /^Catalog changes are refused: another chromahouse instance shares this ClickHouse database \((.+)\).*--catalog-url postgresql:\/\//s;
 const { uniq } = makeUniq();
 
-// Polls fn until it returns a truthy value, which it returns; on timeout fails with `what` and
-// the text fn last left in `last.text`.
-async function until(what, fn, timeoutMs, everyMs = 100) {
-  const start = Date.now();
-  const last = { text: "" };
-  for (;;) {
-    const v = await fn(last);
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) assert.fail(`${what}: not within ${timeoutMs} ms${last.text ? `\n${last.text}` : ""}`);
-    await sleep(everyMs);
-  }
-}
 
 const escapeRe = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const show = (res) => `${res.status} ${res.text.slice(0, 400)}`;

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { ChromaClient, ChromaServerError, ChromaUniqueError } from "chromadb";
 import { ServerProcess, request } from "./harness.mjs";
 import { PostgresServer, missingPostgres } from "./postgres.mjs";
-import { assertErrorResponse, collectionsPath, makeUniq, sleep } from "./testlib.mjs";
+import { assertErrorResponse, collectionsPath, makeUniq, sleep, until } from "./testlib.mjs";
 
 const SKIP = process.env.CHROMA_URL
   ? "CHROMA_URL is set: this test starts its own instances and PostgreSQL"
@@ -29,18 +29,6 @@ const CONVERGE_MS = 2000;
 const RECOVER_MS = 5000;
 const { uniq } = makeUniq();
 
-// Polls fn until it returns a truthy value; returns it. On timeout, fails with `what` and the
-// last text fn left in `last.text` (what it saw).
-async function until(what, fn, timeoutMs, everyMs = 50) {
-  const start = Date.now();
-  const last = { text: "" };
-  for (;;) {
-    const v = await fn(last);
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) assert.fail(`${what}: not within ${timeoutMs} ms${last.text ? `\n${last.text}` : ""}`);
-    await sleep(everyMs);
-  }
-}
 
 // A label and an answer of request() as one line, for messages.
 const show = (label, res) => `${label} → ${res.status} ${res.text?.slice(0, 300) ?? ""}`;

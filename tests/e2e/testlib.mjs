@@ -500,6 +500,23 @@ export async function waitFor(fn, timeoutMs, what, everyMs = 100) {
   }
 }
 
+/**
+ * Polls `fn(last)` every `everyMs` until it returns a truthy value, which it returns; on timeout
+ * fails the test with `what` and the text `fn` last left in `last.text` (what it saw).
+ */
+export async function until(what, fn, timeoutMs, everyMs = 50) {
+  const start = Date.now();
+  const last = { text: "" };
+  for (;;) {
+    const v = await fn(last);
+    if (v) return v;
+    if (Date.now() - start > timeoutMs) {
+      throw new Error(`${what}: not within ${timeoutMs} ms${last.text ? `\n${last.text}` : ""}`);
+    }
+    await sleep(everyMs);
+  }
+}
+
 /** PIDs of the clickhouse-server processes started with a config under `dataDir` (the embedded one). */
 export function clickhousePids(dataDir) {
   const pids = [];
