@@ -1,7 +1,7 @@
 # chromahouse — the README's two commands live here:
 #   make run    install what is missing, build, start the server (embedded ClickHouse)
 #   make test   install what is missing, build, run the whole test suite (ctest)
-# Other targets: deps, build, bench, asan, clean.
+# Other targets: deps, build, bench, asan, compat, clean.
 
 BUILD_DIR   ?= build
 BUILD_TYPE  ?= RelWithDebInfo
@@ -18,7 +18,7 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
 # node/npm is already on the PATH).
 NODE_PACKAGES := nodejs npm
 
-.PHONY: all deps build run test bench asan clean npm-deps test-cluster
+.PHONY: all deps build run test bench asan clean npm-deps test-cluster compat
 
 all: build
 
@@ -59,6 +59,11 @@ test: build npm-deps asan fuzz-smoke
 # (tests/cluster/README.md); also part of `make test` (ctest label cluster).
 test-cluster: build npm-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -L cluster
+
+# Chroma's own npm client test suite (../shared/tools/chroma-js-suite, outside the project)
+# against a fresh server; skipped with a message when that folder is absent.
+compat: build
+	bash tests/compat/chroma_suite.sh
 
 # Unit tests, and the load test against the server (LeakSanitizer on), under AddressSanitizer +
 # UndefinedBehaviorSanitizer (separate build tree).

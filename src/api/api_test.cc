@@ -196,6 +196,22 @@ TEST_F(ApiTest, IndexingStatusCountsRecords) {
             R"({"op_indexing_progress":1.0,"num_unindexed_ops":0,"num_indexed_ops":2,"total_ops":2})");
 }
 
+// Chroma 1.5.9 answers a v2 query whose `ids` name a missing record with a 500 InternalError.
+TEST_F(ApiTest, QueryByAnUnknownIdIsAnInternalErrorAsInChroma) {
+  HttpResponse created = Call("POST", kColls, R"({"name":"query_ids"})");
+  std::string coll = std::string(kColls) + "/" + created.body.substr(7, 36);
+  ASSERT_EQ(Call("POST", coll + "/add", R"({"ids":["a","b"],"embeddings":[[1,2],[3,4]]})").status,
+            201);
+  HttpResponse r = Call("POST", coll + "/query",
+                        R"({"query_embeddings":[[1,2]],"ids":["a","gone"],"n_results":1})");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body,
+            R"({"error":"InternalError","message":"Error executing plan: Internal error: Error finding id"})");
+  r = Call("POST", coll + "/query",
+           R"({"query_embeddings":[[1,2]],"ids":["a"],"n_results":1,"include":[]})");
+  EXPECT_EQ(r.status, 200);
+}
+
 TEST_F(ApiTest, CorsWhenConfigured) {
   options_.cors_allow_origins = {"http://app.example"};
   api_ = std::make_unique<Api>(options_, &catalog_, &records_, &storage_);

@@ -47,6 +47,7 @@ void Api::AddRecordRoutes() {
   router_.Add("POST", coll + "/query", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
     ASSIGN_OR_RETURN(QueryRequest req, DecodeQuery(ctx.request.body));
+    req.unknown_ids_fail = true;
     ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
     ASSIGN_OR_RETURN(QueryResult result, records_->Query(id, req));
     return JsonResponse(EncodeQueryResponse(

@@ -58,6 +58,10 @@ struct QueryRequest {
   std::optional<Where> where;
   std::optional<Where> where_document;
   Include include;
+  // Chroma 1.x (the v2 API): `ids` without a filter that name a record that does not exist
+  // fail the query (500 "Error executing plan: Internal error: Error finding id"), once the
+  // collection has a dimension. The v1 API leaves them out.
+  bool unknown_ids_fail = false;
 };
 
 struct DeleteRequest {

@@ -816,7 +816,15 @@ Result<QueryResult> RecordService::Query(const std::string& collection_id,
     if (dim != 0 && q.size() != dim) return DimensionMismatch(dim, q.size());
   }
   result.per_query.resize(req.query_embeddings.size());
-  if (store.dim() == 0 || store.size() == 0) return result;  // nothing to search yet
+  if (dim == 0) return result;  // nothing was ever written
+  if (req.unknown_ids_fail && req.ids && !req.where && !req.where_document) {
+    for (const auto& id : *req.ids) {
+      if (!store.Find(id)) {
+        return Status::Internal("Error executing plan: Internal error: Error finding id");
+      }
+    }
+  }
+  if (store.size() == 0) return result;  // nothing to search
   const bool filtered = req.ids || req.where || req.where_document;
   std::vector<uint32_t> candidates;
   if (filtered) candidates = Select(store, req.ids, req.where, req.where_document);

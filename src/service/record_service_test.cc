@@ -437,6 +437,47 @@ TEST_F(RecordServiceTest, GetWithLimitZeroIsEmpty) {
 
 // ---- §3.5 query -------------------------------------------------------------------------------
 
+// Chroma 1.x: query `ids` naming a record that does not exist (never, or deleted) fail the
+// query, unless a where/where_document filter is given or nothing was ever written.
+TEST_F(RecordServiceTest, QueryByIdsWithAnUnknownIdFailsAsInChroma) {
+  std::string c = NewCollection("query_unknown_ids");
+  QueryRequest req;
+  req.query_embeddings = {{1, 0}};
+  req.n_results = 1;
+  req.ids = Strings{"zzz"};
+  req.unknown_ids_fail = true;
+  auto q = Query(c, req);  // no dimension yet: empty answer
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_TRUE((*q)[0].empty());
+  ASSERT_TRUE(Add(c, {{"a", Vec{1, 0}, {}, Set({{"k", int64_t{1}}})},
+                      {"b", Vec{0, 1}, {}, Set({{"k", int64_t{1}}})}})
+                  .ok());
+  DeleteRequest del;
+  del.ids = Strings{"b"};
+  ASSERT_TRUE(records_.Delete(c, del).ok());
+  for (const Strings& ids : {Strings{"zzz"}, Strings{"b"}, Strings{"a", "b"}}) {
+    req.ids = ids;
+    q = Query(c, req);
+    EXPECT_EQ(q.status().code(), StatusCode::kInternal) << ids.size();
+    EXPECT_EQ(q.status().message(), "Error executing plan: Internal error: Error finding id");
+  }
+  req.ids = Strings{"a"};
+  EXPECT_EQ(HitIds((*Query(c, req))[0]), (Strings{"a"}));
+  // With a filter the unknown ids are left out.
+  req.ids = Strings{"a", "b"};
+  req.where = Cond("k", MetadataOp::kEq, int64_t{1});
+  EXPECT_EQ(HitIds((*Query(c, req))[0]), (Strings{"a"}));
+  // The v1 API leaves them out too.
+  req.where.reset();
+  req.unknown_ids_fail = false;
+  EXPECT_EQ(HitIds((*Query(c, req))[0]), (Strings{"a"}));
+  // Everything deleted: still an error (the collection has a dimension).
+  del.ids = Strings{"a"};
+  ASSERT_TRUE(records_.Delete(c, del).ok());
+  req.unknown_ids_fail = true;
+  EXPECT_EQ(Query(c, req).status().code(), StatusCode::kInternal);
+}
+
 TEST_F(RecordServiceTest, QueryClampsNResultsToTheCandidates) {
   std::string c = NewCollection("query_clamp");
   ASSERT_TRUE(Add(c, {{"a", Vec{0, 0}, {}, Set({{"k", int64_t{1}}})},
