@@ -1084,10 +1084,16 @@ describe("query", () => {
   });
 
   // API.md §3.5: Chroma 1.5.9 answers 500 "Error finding id" when `ids` names a record that does
-  // not exist; a clone may just ignore it. Skipped against a reference server.
-  test("query with an unknown id in `ids` ignores it", { skip: EXTERNAL && "reference answers 500" }, async () => {
+  // not exist (never, or deleted), and Chroma's own npm test suite expects the query to fail;
+  // with a `where` the missing ids are left out.
+  test("query with an unknown id in `ids` fails as in Chroma; with a where it is left out", async () => {
     const col = await fourPoints();
-    const q = await col.query({ queryEmbeddings: [[1, 0]], ids: ["p3", "ghost"], include: ["distances"] });
+    await assert.rejects(col.query({ queryEmbeddings: [[1, 0]], ids: ["p3", "ghost"], include: ["distances"] }));
+    const res = await raw(col, "query", { query_embeddings: [[1, 0]], ids: ["p3", "ghost"], n_results: 1 });
+    assertErrorResponse(res, 500, "InternalError", /^Error executing plan: Internal error: Error finding id$/);
+    await col.delete({ ids: ["p2"] });
+    await assert.rejects(col.query({ queryEmbeddings: [[1, 0]], ids: ["p2"] }));
+    const q = await col.query({ queryEmbeddings: [[1, 0]], ids: ["p3", "ghost", "p2"], where: { n: { $gte: 0 } }, include: ["distances"] });
     assert.deepEqual(q.ids, [["p3"]]);
     assert.deepEqual(q.distances, [[20]]);
   });
