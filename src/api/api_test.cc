@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "storage/memory/memory_storage.h"
 
 namespace chromahouse {
@@ -210,6 +212,40 @@ TEST_F(ApiTest, QueryByAnUnknownIdIsAnInternalErrorAsInChroma) {
   r = Call("POST", coll + "/query",
            R"({"query_embeddings":[[1,2]],"ids":["a"],"n_results":1,"include":[]})");
   EXPECT_EQ(r.status, 200);
+}
+
+// Chroma 1.x returns a Schema on every collection (compared with Chroma 1.5.9's answers); a
+// schema given on create drives the vector index and the embedding function.
+TEST_F(ApiTest, CollectionsCarryChromasSchemaAndAGivenSchemaDrivesTheIndex) {
+  HttpResponse plain = Call("POST", kColls, R"({"name":"plain_schema"})");
+  ASSERT_EQ(plain.status, 200);
+  const std::string threads =
+      std::to_string(std::max(1u, std::thread::hardware_concurrency()));
+  const std::string hnsw = R"("hnsw":{"ef_construction":100,"max_neighbors":16,"ef_search":100,"num_threads":)" +
+                           threads + R"(,"batch_size":100,"sync_threshold":1000,"resize_factor":1.2})";
+  EXPECT_NE(plain.body.find(
+                R"("schema":{"defaults":{"string":{"fts_index":{"enabled":false,"config":{}},"string_inverted_index":{"enabled":true,"config":{}}},"float_list":{"vector_index":{"enabled":false,"config":{"space":"l2",)" +
+                hnsw +
+                R"(}}},"sparse_vector":{"sparse_vector_index":{"enabled":false,"config":{"embedding_function":{"type":"unknown"},"bm25":false}}},"int":{"int_inverted_index":{"enabled":true,"config":{}}},"float":{"float_inverted_index":{"enabled":true,"config":{}}},"bool":{"bool_inverted_index":{"enabled":true,"config":{}}}},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"l2","source_key":"#document",)" +
+                hnsw +
+                R"(}}}},"#document":{"string":{"fts_index":{"enabled":true,"config":{}},"string_inverted_index":{"enabled":false,"config":{}}}}}})"),
+            std::string::npos)
+      << plain.body;
+
+  // Only a schema: its space and embedding function become the collection's.
+  HttpResponse created = Call("POST", kColls, R"({"name":"cosine_by_schema","schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"cosine","embedding_function":{"type":"legacy"},"source_key":"#document"}}}},"tags":{"string":{"string_inverted_index":{"enabled":false,"config":{}}}}}}})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  EXPECT_NE(created.body.find(R"("configuration_json":{"hnsw":{"space":"cosine")"), std::string::npos);
+  EXPECT_NE(created.body.find(R"("embedding_function":{"type":"legacy"}},"schema")"), std::string::npos)
+      << created.body;
+  // A key the client configured is kept.
+  EXPECT_NE(created.body.find(R"("tags":{"string":{"string_inverted_index":{"enabled":false,"config":{}}}})"),
+            std::string::npos);
+  std::string coll = std::string(kColls) + "/" + created.body.substr(7, 36);
+  ASSERT_EQ(Call("POST", coll + "/add", R"({"ids":["a","b"],"embeddings":[[2,0],[0,3]]})").status, 201);
+  HttpResponse q = Call("POST", coll + "/query",
+                        R"({"query_embeddings":[[1,0]],"n_results":2,"include":["distances"]})");
+  EXPECT_NE(q.body.find(R"("distances":[[0.0,1.0]])"), std::string::npos) << q.body;
 }
 
 TEST_F(ApiTest, CorsWhenConfigured) {

@@ -41,6 +41,10 @@ struct CreateCollectionRequest {
   std::optional<Metadata> metadata;
   std::optional<CollectionConfigurationInput> configuration;
   std::string schema_json;  // empty = none
+  // The vector index the schema declares for `#embedding` (`schema.keys["#embedding"]`, else
+  // `schema.defaults`): its space, HNSW parameters and embedding function. Applied where the
+  // configuration leaves them open.
+  std::optional<CollectionConfigurationInput> schema_vector_index;
   bool get_or_create = false;
 };
 

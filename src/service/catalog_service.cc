@@ -403,7 +403,8 @@ Status CatalogService::ValidateCollectionMetadata(const Metadata& metadata,
 
 Result<CollectionConfiguration> CatalogService::ResolveConfiguration(
     const std::optional<CollectionConfigurationInput>& configuration,
-    const std::optional<Metadata>& metadata) {
+    const std::optional<Metadata>& metadata,
+    const std::optional<CollectionConfigurationInput>& schema_vector_index) {
   CollectionConfiguration out;
   std::optional<HnswConfigInput> legacy;
   if (metadata) {
@@ -432,8 +433,14 @@ Result<CollectionConfiguration> CatalogService::ResolveConfiguration(
     } else {
       out.hnsw = candidate;
     }
+  } else if (schema_vector_index && schema_vector_index->hnsw) {
+    ApplyHnswInput(*schema_vector_index->hnsw, &out.hnsw);
   } else if (legacy) {
     ApplyHnswInput(*legacy, &out.hnsw);
+  }
+  if (out.embedding_function_json.empty() && schema_vector_index &&
+      schema_vector_index->embedding_function_json) {
+    out.embedding_function_json = *schema_vector_index->embedding_function_json;
   }
   RETURN_IF_ERROR(ValidateHnswValues(out.hnsw));
   return out;
@@ -454,7 +461,8 @@ Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
   RETURN_IF_ERROR(ValidateCollectionName(request.name));
   if (request.metadata) RETURN_IF_ERROR(ValidateCollectionMetadata(*request.metadata, "metadata"));
   ASSIGN_OR_RETURN(CollectionConfiguration config,
-                   ResolveConfiguration(request.configuration, request.metadata));
+                   ResolveConfiguration(request.configuration, request.metadata,
+                                        request.schema_vector_index));
 
   Collection spec;
   spec.name = request.name;

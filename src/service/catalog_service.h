@@ -88,11 +88,14 @@ class CatalogService {
   using WriteGuard = std::function<Status()>;
   void SetWriteGuard(WriteGuard guard) { write_guard_ = std::move(guard); }
 
-  // Resolves the HNSW configuration of a new collection from its configuration and legacy
-  // `hnsw:*` metadata keys (API.md §6.2). Exposed for tests.
+  // Resolves the HNSW configuration of a new collection from its configuration, legacy
+  // `hnsw:*` metadata keys (API.md §6.2) and the vector index its schema declares for
+  // `#embedding` (space, parameters, embedding function; used where the configuration gives
+  // none). Exposed for tests.
   static Result<CollectionConfiguration> ResolveConfiguration(
       const std::optional<CollectionConfigurationInput>& configuration,
-      const std::optional<Metadata>& metadata);
+      const std::optional<Metadata>& metadata,
+      const std::optional<CollectionConfigurationInput>& schema_vector_index = std::nullopt);
   // Validates collection metadata (create and modify): non-empty, keys legal, scalar values.
   static Status ValidateCollectionMetadata(const Metadata& metadata, std::string_view field);
 
