@@ -45,6 +45,16 @@ Status Api::CheckBatchSize(size_t records) const {
                     std::to_string(options_.max_batch_size) + " or less.");
 }
 
+Status Api::CheckSchemaFilters(const std::string& collection_id,
+                               const std::optional<Where>& where,
+                               const std::optional<Where>& where_document) const {
+  if (!where && !where_document) return Status::Ok();
+  auto c = catalog_->GetCollection(collection_id);
+  if (!c.ok()) return Status::Ok();  // the read itself answers 404
+  return CheckFiltersAgainstSchema(c->schema_json, where ? &*where : nullptr,
+                                   where_document ? &*where_document : nullptr);
+}
+
 Status Api::WithinWriteBudget(size_t bytes, const std::function<Status()>& fn) const {
   const int64_t n = static_cast<int64_t>(bytes);
   int64_t before = pending_write_bytes_.fetch_add(n);

@@ -50,6 +50,9 @@ class Api {
   std::string IdentityJson(const RouteContext& ctx) const;
   // 413 when a write carries more records than max_batch_size (reported by pre-flight).
   Status CheckBatchSize(size_t records) const;
+  // A read's filters against the collection's schema (indexes it disabled refuse them).
+  Status CheckSchemaFilters(const std::string& collection_id, const std::optional<Where>& where,
+                            const std::optional<Where>& where_document) const;
   // Runs a write (`fn`) inside the pending-write budget; 429 when the budget is spent.
   Status WithinWriteBudget(size_t bytes, const std::function<Status()>& fn) const;
   void ApplyCors(const HttpRequest& request, HttpResponse* response) const;

@@ -248,6 +248,49 @@ TEST_F(ApiTest, CollectionsCarryChromasSchemaAndAGivenSchemaDrivesTheIndex) {
   EXPECT_NE(q.body.find(R"("distances":[[0.0,1.0]])"), std::string::npos) << q.body;
 }
 
+// A schema that disables an inverted index or full-text search makes filters on it fail, with
+// Chroma 1.5.9's messages; other keys and types filter as usual.
+TEST_F(ApiTest, IndexesASchemaDisablesRefuseTheirFilters) {
+  HttpResponse created = Call("POST", kColls, R"({"name":"switches","schema":{"defaults":{"int":{"int_inverted_index":{"enabled":false,"config":{}}}},"keys":{"tags":{"string":{"string_inverted_index":{"enabled":false,"config":{}}}},"m":{"int":{"int_inverted_index":{"enabled":true,"config":{}}}},"#document":{"string":{"fts_index":{"enabled":false,"config":{}}}}}}})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  std::string coll = std::string(kColls) + "/" + created.body.substr(7, 36);
+  ASSERT_EQ(Call("POST", coll + "/add",
+                 R"({"ids":["a"],"embeddings":[[1,0]],"metadatas":[{"tags":"x","n":1,"m":2,"s":"y"}],"documents":["hello"]})")
+                .status,
+            201);
+  struct Case {
+    const char* route;
+    const char* body;
+    const char* message;  // nullptr: accepted
+  } cases[] = {
+      {"/get", R"({"where":{"tags":"x"}})",
+       "Cannot filter using metadata key 'tags' with type 'Str' because indexing is disabled"},
+      {"/get", R"({"where":{"n":1}})",
+       "Cannot filter using metadata key 'n' with type 'Int' because indexing is disabled"},
+      {"/get", R"({"where":{"$and":[{"s":"y"},{"tags":{"$in":["x"]}}]}})",
+       "Cannot filter using metadata key 'tags' with type 'Str' because indexing is disabled"},
+      {"/get", R"({"where_document":{"$contains":"hel"}})",
+       "Cannot filter using full-text search because FTS indexing is disabled"},
+      {"/query", R"({"query_embeddings":[[1,0]],"where":{"tags":"x"}})",
+       "Cannot filter using metadata key 'tags' with type 'Str' because indexing is disabled"},
+      {"/delete", R"({"where":{"n":1}})",
+       "Cannot filter using metadata key 'n' with type 'Int' because indexing is disabled"},
+      {"/get", R"({"where":{"s":"y"}})", nullptr},
+      {"/get", R"({"where":{"m":2}})", nullptr},  // the key's own switch beats the default
+  };
+  for (const auto& c : cases) {
+    HttpResponse r = Call("POST", coll + c.route, c.body);
+    if (c.message) {
+      EXPECT_EQ(r.status, 400) << c.body;
+      EXPECT_EQ(r.body, std::string(R"({"error":"InvalidArgumentError","message":")") +
+                            c.message + "\"}")
+          << c.body;
+    } else {
+      EXPECT_EQ(r.status, 200) << c.body << " " << r.body;
+    }
+  }
+}
+
 TEST_F(ApiTest, CorsWhenConfigured) {
   options_.cors_allow_origins = {"http://app.example"};
   api_ = std::make_unique<Api>(options_, &catalog_, &records_, &storage_);

@@ -32,6 +32,7 @@ void Api::AddRecordRoutes() {
     RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
     ASSIGN_OR_RETURN(DeleteRequest req, DecodeDelete(ctx.request.body));
     ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+    RETURN_IF_ERROR(CheckSchemaFilters(id, req.where, req.where_document));
     ASSIGN_OR_RETURN(int64_t deleted, records_->Delete(id, req));
     return JsonResponse("{\"deleted\":" + std::to_string(deleted) + "}");
   });
@@ -39,6 +40,7 @@ void Api::AddRecordRoutes() {
     RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
     ASSIGN_OR_RETURN(GetRequest req, DecodeGet(ctx.request.body));
     ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+    RETURN_IF_ERROR(CheckSchemaFilters(id, req.where, req.where_document));
     ASSIGN_OR_RETURN(GetResult result, records_->Get(id, req));
     return JsonResponse(EncodeGetResponse(
         result.records, req.include, /*v1=*/false,
@@ -49,6 +51,7 @@ void Api::AddRecordRoutes() {
     ASSIGN_OR_RETURN(QueryRequest req, DecodeQuery(ctx.request.body));
     req.unknown_ids_fail = true;
     ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+    RETURN_IF_ERROR(CheckSchemaFilters(id, req.where, req.where_document));
     ASSIGN_OR_RETURN(QueryResult result, records_->Query(id, req));
     return JsonResponse(EncodeQueryResponse(
         result.per_query, req.include, /*v1=*/false,

@@ -501,6 +501,88 @@ void WriteCollection(JsonWriter& w, const Collection& c) {
   w.EndObject();
 }
 
+namespace {
+
+// Chroma's names of the value types a metadata operand can have, and their schema entries.
+struct ValueType {
+  const char* name;        // in messages
+  const char* schema_type;  // key under defaults / keys[k]
+  const char* index;       // the inverted index's name
+};
+
+std::optional<ValueType> OperandType(const MetadataValue& operand) {
+  static constexpr ValueType kStr{"Str", "string", "string_inverted_index"};
+  static constexpr ValueType kInt{"Int", "int", "int_inverted_index"};
+  static constexpr ValueType kFloat{"Float", "float", "float_inverted_index"};
+  static constexpr ValueType kBool{"Bool", "bool", "bool_inverted_index"};
+  return std::visit(
+      [](const auto& v) -> std::optional<ValueType> {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::string>>) {
+          return kStr;
+        } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, std::vector<int64_t>>) {
+          return kInt;
+        } else if constexpr (std::is_same_v<T, double> || std::is_same_v<T, std::vector<double>>) {
+          return kFloat;
+        } else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::vector<bool>>) {
+          return kBool;
+        } else {
+          return std::nullopt;
+        }
+      },
+      operand);
+}
+
+// `enabled` of schema[a][b][c]…: nullopt when a step is missing.
+std::optional<bool> EnabledAt(simdjson::dom::element root, std::initializer_list<std::string_view> steps) {
+  simdjson::dom::element el = root;
+  for (std::string_view step : steps) {
+    simdjson::dom::object obj;
+    if (el.get(obj) || obj.at_key(step).get(el)) return std::nullopt;
+  }
+  bool enabled;
+  if (el["enabled"].get(enabled)) return std::nullopt;
+  return enabled;
+}
+
+Status CheckWhere(simdjson::dom::element schema, const Where& where) {
+  if (const auto* c = std::get_if<WhereComposite>(&where.node)) {
+    for (const Where& child : c->children) RETURN_IF_ERROR(CheckWhere(schema, child));
+    return Status::Ok();
+  }
+  if (std::holds_alternative<DocumentCondition>(where.node)) {
+    if (EnabledAt(schema, {"keys", "#document", "string", "fts_index"}) == false) {
+      return Status::InvalidArgument(
+          "Cannot filter using full-text search because FTS indexing is disabled");
+    }
+    return Status::Ok();
+  }
+  const auto& m = std::get<MetadataCondition>(where.node);
+  const auto type = OperandType(m.operand);
+  if (!type) return Status::Ok();
+  auto enabled = EnabledAt(schema, {"keys", m.key, type->schema_type, type->index});
+  if (!enabled) enabled = EnabledAt(schema, {"defaults", type->schema_type, type->index});
+  if (enabled == false) {
+    return Status::InvalidArgument("Cannot filter using metadata key '" + m.key +
+                                   "' with type '" + type->name +
+                                   "' because indexing is disabled");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckFiltersAgainstSchema(std::string_view schema_json, const Where* where,
+                                 const Where* where_document) {
+  if (schema_json.empty() || (!where && !where_document)) return Status::Ok();
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element schema;
+  if (parser.parse(schema_json.data(), schema_json.size()).get(schema)) return Status::Ok();
+  if (where) RETURN_IF_ERROR(CheckWhere(schema, *where));
+  if (where_document) RETURN_IF_ERROR(CheckWhere(schema, *where_document));
+  return Status::Ok();
+}
+
 Result<CreateCollectionRequest> DecodeCreateCollectionV1(std::string_view body) {
   JsonBody json;
   RETURN_IF_ERROR(json.Parse(body));

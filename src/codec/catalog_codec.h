@@ -8,6 +8,7 @@
 #include "common/status.h"
 #include "core/catalog.h"
 #include "core/requests.h"
+#include "core/where.h"
 
 namespace chromahouse {
 
@@ -28,5 +29,13 @@ void WriteCollection(JsonWriter& w, const Collection& collection);
 // the Collection object carries that legacy configuration format.
 Result<CreateCollectionRequest> DecodeCreateCollectionV1(std::string_view body);
 void WriteCollectionV1(JsonWriter& w, const Collection& collection);
+
+// The index switches of a collection's schema (`schema_json`, as given at creation) applied to
+// a read's filters, as Chroma 1.x applies them: a metadata condition on a key whose inverted
+// index for the operand's type is disabled (per key in `keys`, else in `defaults`) is refused
+// ("Cannot filter using metadata key 'k' with type 'Str' because indexing is disabled"), and
+// so is any document condition when `#document`'s full-text index is disabled.
+Status CheckFiltersAgainstSchema(std::string_view schema_json, const Where* where,
+                                 const Where* where_document);
 
 }  // namespace chromahouse
