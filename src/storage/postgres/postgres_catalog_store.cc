@@ -323,8 +323,6 @@ Result<std::vector<Collection>> PostgresCatalogStore::DeleteDatabase(const std::
                             {Text(tenant), Text(name)}));
     if (existing.rows() == 0) return Status::NotFound("database " + name);
     ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
-    const auto v = Number(static_cast<int64_t>(version));
-    (void)v;
     RETURN_IF_ERROR(c.Exec("delete database",
                            "DELETE FROM databases WHERE tenant = $1 AND name = $2",
                            {Text(tenant), Text(name)})
