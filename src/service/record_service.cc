@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -332,7 +333,9 @@ void RecordService::AnnouncedRefreshLoop() {
     for (const auto& loaded : cache_.Loaded()) {
       if (stopping_) break;
       if (!missed && !loaded->HasAnnouncement()) continue;
-      Status s = Refresh(*loaded, -1);
+      // Unless news was lost, a collection whose announcements a request served meanwhile (while
+      // this loop waited for its lock) is not read again: any age counts as fresh then.
+      Status s = Refresh(*loaded, missed ? -1 : std::numeric_limits<int64_t>::max());
       if (!s.ok()) LOG_DEBUG("refresh of collection {} failed: {}", loaded->id, s.message());
     }
     lock.lock();
