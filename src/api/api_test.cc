@@ -172,18 +172,75 @@ TEST_F(ApiTest, CloudOnlyRoutesAnswerLikeTheLocalServer) {
   HttpResponse created = Call("POST", kColls, R"({"name":"docs"})");
   std::string id = created.body.substr(7, 36);
   std::string coll = std::string(kColls) + "/" + id;
-  EXPECT_EQ(Call("POST", coll + "/fork", R"({"new_name":"x"})").status, 501);
-  EXPECT_EQ(Call("GET", coll + "/fork_count").status, 501);
   EXPECT_EQ(Call("POST", coll + "/search", R"({"searches":[]})").status, 501);
   EXPECT_EQ(Call("GET", coll + "/functions/f").status, 404);
+}
+
+TEST_F(ApiTest, ForkCopiesTheCollectionAndCountsItsLineage) {
+  HttpResponse created =
+      Call("POST", kColls, R"({"name":"docs","metadata":{"topic":"cats"}})");
+  std::string source = std::string(kColls) + "/" + created.body.substr(7, 36);
+  EXPECT_EQ(Call("GET", source + "/fork_count").body, R"({"count":0})");
+  ASSERT_EQ(Call("POST", source + "/add",
+                 R"({"ids":["a","b"],"embeddings":[[1,0],[0,1]],"documents":["A","B"]})")
+                .status,
+            201);
+
+  HttpResponse forked = Call("POST", source + "/fork", R"({"new_name":"docs-fork"})");
+  ASSERT_EQ(forked.status, 200) << forked.body;
+  EXPECT_NE(forked.body.find(R"("name":"docs-fork")"), std::string::npos) << forked.body;
+  EXPECT_NE(forked.body.find(R"("metadata":{"topic":"cats"})"), std::string::npos);
+  EXPECT_NE(forked.body.find(R"("dimension":2)"), std::string::npos);
+  const std::string fork_id = forked.body.substr(7, 36);
+  ASSERT_NE(fork_id, created.body.substr(7, 36));
+  std::string fork = std::string(kColls) + "/" + fork_id;
+  EXPECT_EQ(Call("GET", fork + "/count").body, "2");
+  EXPECT_EQ(Call("GET", std::string(kColls) + "/docs-fork").status, 200);
+
+  // Writes to one side never show in the other.
+  ASSERT_EQ(Call("POST", fork + "/add", R"({"ids":["c"],"embeddings":[[1,1]]})").status, 201);
+  ASSERT_EQ(Call("POST", source + "/delete", R"({"ids":["a"]})").status, 200);
+  EXPECT_EQ(Call("GET", source + "/count").body, "1");
+  EXPECT_EQ(Call("GET", fork + "/count").body, "3");
+  EXPECT_NE(Call("POST", fork + "/get", R"({"ids":["a"]})").body.find(R"("documents":["A"])"),
+            std::string::npos);
+
+  // Counted per lineage: the source, its fork and the fork's fork all answer 2.
+  ASSERT_EQ(Call("POST", fork + "/fork", R"({"new_name":"docs-fork-2"})").status, 200);
+  EXPECT_EQ(Call("GET", source + "/fork_count").body, R"({"count":2})");
+  EXPECT_EQ(Call("GET", fork + "/fork_count").body, R"({"count":2})");
+  HttpResponse other = Call("POST", kColls, R"({"name":"other"})");
+  EXPECT_EQ(Call("GET", std::string(kColls) + "/" + other.body.substr(7, 36) + "/fork_count").body,
+            R"({"count":0})");
+
+  // Name clashes and name rules as for create; the body needs new_name.
+  HttpResponse clash = Call("POST", source + "/fork", R"({"new_name":"other"})");
+  EXPECT_EQ(clash.status, 409);
+  EXPECT_NE(clash.body.find("Collection [other] already exists"), std::string::npos) << clash.body;
+  EXPECT_EQ(Call("POST", source + "/fork", R"({"new_name":"x"})").status, 400);
+  EXPECT_EQ(Call("POST", source + "/fork", R"({})").status, 422);
+  EXPECT_EQ(Call("GET", std::string(kColls) + "/00000000-0000-0000-0000-000000000001/fork_count")
+                .status,
+            404);
   EXPECT_EQ(Call("POST", std::string(kColls) + "/00000000-0000-0000-0000-000000000001/fork",
                  R"({"new_name":"x"})")
                 .body,
-            R"({"error":"NotFoundError","message":"Collection [00000000-0000-0000-0000-000000000001] does not exist."})");
-  EXPECT_EQ(Call("POST", "/api/v2/tenants/default_tenant/databases/db/collections/" + id + "/fork",
+            R"({"error":"NotFoundError","message":"Collection [00000000-0000-0000-0000-000000000001] does not exist"})");
+  EXPECT_EQ(Call("POST",
+                 "/api/v2/tenants/default_tenant/databases/db/collections/" +
+                     created.body.substr(7, 36) + "/fork",
                  R"({"new_name":"x"})")
                 .status,
             400);
+  // A collection of another database is not found there.
+  ASSERT_EQ(Call("POST", "/api/v2/tenants/default_tenant/databases", R"({"name":"second"})").status,
+            200);
+  EXPECT_EQ(Call("POST",
+                 "/api/v2/tenants/default_tenant/databases/second/collections/" +
+                     created.body.substr(7, 36) + "/fork",
+                 R"({"new_name":"elsewhere"})")
+                .status,
+            404);
 }
 
 TEST_F(ApiTest, IndexingStatusCountsRecords) {

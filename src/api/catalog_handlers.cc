@@ -164,6 +164,34 @@ void Api::AddCollectionRoutes() {
                 RETURN_IF_ERROR(catalog_->UpdateCollection(id, req));
                 return EmptyObject();
               });
+  // Fork (a Chroma Cloud feature, served here): the source is looked up in the tenant and
+  // database of the path, as by-id lookups are.
+  router_.Add("POST", base + "/{collection_id}/fork", true,
+              [this](const RouteContext& ctx) -> Result<HttpResponse> {
+                RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+                ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+                RETURN_IF_ERROR(catalog_->GetCollectionById(ctx.Param("tenant"),
+                                                            ctx.Param("database"), id)
+                                    .status());
+                ASSIGN_OR_RETURN(std::string new_name, DecodeForkCollection(ctx.request.body));
+                ASSIGN_OR_RETURN(Collection c, catalog_->ForkCollection(id, new_name));
+                return JsonResponse(CollectionJson(c));
+              });
+  router_.Add("GET", base + "/{collection_id}/fork_count", false,
+              [this](const RouteContext& ctx) -> Result<HttpResponse> {
+                RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+                ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+                RETURN_IF_ERROR(catalog_->GetCollectionById(ctx.Param("tenant"),
+                                                            ctx.Param("database"), id)
+                                    .status());
+                ASSIGN_OR_RETURN(uint64_t count, catalog_->CountForks(id));
+                JsonWriter w;
+                w.BeginObject();
+                w.Key("count");
+                w.UInt(count);
+                w.EndObject();
+                return JsonResponse(w.Take());
+              });
   router_.Add("GET", base + "/by-id/{collection_id}", false,
               [this](const RouteContext& ctx) -> Result<HttpResponse> {
                 auto id = ParseUuid(ctx.Param("collection_id"));

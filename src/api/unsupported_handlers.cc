@@ -1,5 +1,5 @@
 // Routes this server answers the way Chroma's local (single-node) server does: cloud-only
-// features (fork, search, functions, CRN lookup).
+// features (search, functions, CRN lookup). Fork is served (catalog_handlers.cc).
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "common/json_writer.h"
@@ -29,10 +29,6 @@ void Api::AddUnsupportedRoutes() {
                                         "] does not exist: lookup by CRN is a Chroma Cloud "
                                         "feature");
               });
-  router_.Add("POST", coll + "/fork", true,
-              unimplemented("Collection forking is unsupported for local chroma"));
-  router_.Add("GET", coll + "/fork_count", false,
-              unimplemented("Count forks is unsupported for local chroma"));
   router_.Add("POST", coll + "/search", true,
               unimplemented("Error executing plan: Not implemented: Search operation is not "
                             "implemented for local executor"));

@@ -424,6 +424,14 @@ Result<UpdateCollectionRequest> DecodeUpdateCollection(std::string_view body) {
   return req;
 }
 
+Result<std::string> DecodeForkCollection(std::string_view body) {
+  JsonBody json;
+  RETURN_IF_ERROR(json.Parse(body));
+  ASSIGN_OR_RETURN(simdjson::dom::object obj, RequireObject(json.root(), ""));
+  RETURN_IF_ERROR(RejectDuplicateFields(obj, {"new_name"}, ""));
+  return RequiredString(obj, "new_name", "");
+}
+
 void WriteTenant(JsonWriter& w, const Tenant& tenant) {
   w.BeginObject();
   w.Key("name");

@@ -18,6 +18,8 @@ Result<std::string> DecodeNameBody(std::string_view body);
 Result<std::string> DecodeUpdateTenant(std::string_view body);
 Result<CreateCollectionRequest> DecodeCreateCollection(std::string_view body);
 Result<UpdateCollectionRequest> DecodeUpdateCollection(std::string_view body);
+// The body of a fork: `{"new_name": str}` (the new collection's name).
+Result<std::string> DecodeForkCollection(std::string_view body);
 
 void WriteTenant(JsonWriter& w, const Tenant& tenant);
 void WriteDatabase(JsonWriter& w, const Database& database);

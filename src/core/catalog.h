@@ -65,6 +65,16 @@ struct Collection {
   bool deleted = false;
 };
 
+// One fork in a collection's lineage: `target` was forked from `source`; `root` is the
+// collection the lineage started with (the source's root, or the source when it is none's fork).
+// Forks are counted per lineage, also once their collections are deleted (as Chroma counts).
+struct CollectionFork {
+  std::string root;
+  std::string source;
+  std::string target;
+  uint64_t version = 0;  // the catalog version of the fork
+};
+
 }  // namespace chromahouse
 
 namespace chromahouse {

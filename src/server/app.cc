@@ -167,9 +167,12 @@ int MigrateCatalog(const Config& config, const std::string& to_url) {
   VersionClock clock;
   StorageCatalogStore source(store.storage.get(), &clock);
   auto snapshot = source.Load(/*include_deleted=*/false);
+  auto forks = snapshot.ok() ? source.LoadForks() : Result<std::vector<CollectionFork>>(
+                                                        snapshot.status());
   int code = 0;
-  if (!snapshot.ok()) {
-    LOG_ERROR("cannot read the ClickHouse catalog: {}", snapshot.status().message());
+  if (!snapshot.ok() || !forks.ok()) {
+    LOG_ERROR("cannot read the ClickHouse catalog: {}",
+              (snapshot.ok() ? forks.status() : snapshot.status()).message());
     code = 1;
   } else {
     // Several instances on a ClickHouse catalog may have created one name twice: nothing is
@@ -195,7 +198,7 @@ int MigrateCatalog(const Config& config, const std::string& to_url) {
     } else {
       PostgresCatalogStore target(PostgresCatalogOptions{to_url});
       Status s = InitializeStorage(&target, 30);
-      auto copied = s.ok() ? target.Import(*snapshot) : Result<size_t>(s);
+      auto copied = s.ok() ? target.Import(*snapshot, *forks) : Result<size_t>(s);
       if (!copied.ok()) {
         LOG_ERROR("cannot copy the catalog to PostgreSQL: {}", copied.status().message());
         code = 1;

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/uuid.h"
 #include "service/names.h"
 
 namespace chromahouse {
@@ -483,6 +484,59 @@ Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
   std::unique_lock lock(mu_);
   ApplyLocked(created->collection);
   return std::move(created->collection);
+}
+
+Result<Collection> CatalogService::ForkCollection(const std::string& source_id,
+                                                  const std::string& new_name) {
+  MaybeRefresh();
+  RETURN_IF_ERROR(CheckWriteGuard());
+  if (!records_) return Status::Unimplemented("Collection forking needs a record store");
+  RETURN_IF_ERROR(ValidateCollectionName(new_name));
+  ASSIGN_OR_RETURN(Collection source, GetCollection(source_id));
+  const auto taken = [&new_name] {
+    return Status::AlreadyExists("Collection [" + new_name + "] already exists");
+  };
+  {
+    // Checked again by the store; this spares copying the records for a name already taken.
+    std::shared_lock lock(mu_);
+    if (FindByNameLocked(source.tenant, source.database, new_name)) return taken();
+  }
+  // The records first, under an id no catalog knows yet: the fork appears with all of them
+  // (a consistent cut: the rows stored when the copy began), and a reader never sees it half
+  // copied. The index snapshot goes along, so the fork's graph needs no rebuild.
+  const std::string target_id = NewUuidV4();
+  const auto discard = [this, &target_id](const Status& why) {
+    if (Status s = records_->PurgeRecords(target_id); !s.ok()) {
+      LOG_WARN("records copied for an abandoned fork {} stay until purged: {}", target_id,
+               s.message());
+    }
+    return why;
+  };
+  if (Status s = records_->CopyRecords(source_id, target_id); !s.ok()) return discard(s);
+  if (auto copied = records_->CopyIndexSnapshot(source_id, target_id); !copied.ok()) {
+    LOG_WARN("the fork {} of collection {} builds its own graph (its index snapshot was not "
+             "copied: {})",
+             target_id, source_id, copied.status().message());
+  }
+  auto forked = store_->ForkCollection(source_id, target_id, new_name);
+  switch (forked.status().code()) {
+    case StatusCode::kOk:
+      break;
+    case StatusCode::kNotFound:
+      return discard(CollectionNotFound(source_id));
+    case StatusCode::kAlreadyExists:
+      return discard(taken());
+    default:
+      return discard(forked.status());
+  }
+  std::unique_lock lock(mu_);
+  ApplyLocked(*forked);
+  return std::move(forked).value();
+}
+
+Result<uint64_t> CatalogService::CountForks(const std::string& id) {
+  RETURN_IF_ERROR(GetCollection(id).status());
+  return store_->CountForks(id);
 }
 
 Result<Collection> CatalogService::GetCollectionByName(const std::string& tenant,

@@ -73,6 +73,14 @@ class CatalogService {
   Status DeleteCollection(const std::string& tenant, const std::string& database,
                           const std::string& name);
 
+  // Fork: a new collection `new_name` in the source's database with the source's metadata,
+  // configuration, schema, dimension and records as they are now, copied inside the record
+  // store (ClickHouse: INSERT … SELECT) with its index snapshot; later writes to either never
+  // show in the other. Name rules and clashes as for create.
+  Result<Collection> ForkCollection(const std::string& source_id, const std::string& new_name);
+  // Forks in the lineage of collection `id` (CatalogStore::CountForks).
+  Result<uint64_t> CountForks(const std::string& id);
+
   // Records the dimension fixed by a collection's first embedding write.
   Status SetDimension(const std::string& id, int64_t dimension);
 

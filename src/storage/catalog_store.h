@@ -88,6 +88,20 @@ class CatalogStore {
                                               const std::string& database,
                                               const std::string& name) = 0;
 
+  // Creates `target_name`, with id `target_id`, in the database of the live collection
+  // `source_id` as a copy of that collection as it is now (metadata, configuration, schema,
+  // dimension), and appends the fork to the source's lineage, as one step. NotFound when the
+  // source is absent; AlreadyExists when a live collection of that name exists. (The records
+  // are copied by the caller before: the fork appears with them.)
+  virtual Result<Collection> ForkCollection(const std::string& source_id,
+                                            const std::string& target_id,
+                                            const std::string& target_name) = 0;
+  // The number of forks in the lineage of collection `id` (every fork of its root and of the
+  // root's forks, also of collections deleted since; 0 for a collection never forked nor a
+  // fork), as Chroma counts them.
+  virtual Result<uint64_t> CountForks(const std::string& id) = 0;
+  // Every fork recorded (for copying a catalog to another store).
+  virtual Result<std::vector<CollectionFork>> LoadForks() = 0;
   // Removes every entry and re-creates the defaults.
   virtual Status Reset() = 0;
 };

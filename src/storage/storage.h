@@ -126,6 +126,19 @@ class Storage {
   virtual Status WriteIndexSnapshot(const std::string& collection_id,
                                     const IndexSnapshotInfo& info, std::string_view payload) = 0;
 
+  // Forks (CatalogService::ForkCollection). Every stored row of `source`'s records (versions
+  // and tombstones) stored again under `target`, as they are at one moment: the rows of one
+  // write are all copied or none. ClickHouse copies them itself (INSERT … SELECT); the default
+  // passes them through this process.
+  virtual Status CopyRecords(const std::string& source, const std::string& target);
+  // The newest complete index snapshot of `source` stored again for `target`; false when
+  // `source` has none. (Snapshots name nodes by record id, so it fits the copied records.)
+  virtual Result<bool> CopyIndexSnapshot(const std::string& source, const std::string& target);
+  // The lineage of forks, for a catalog kept in this store (StorageCatalogStore): appended
+  // once, never changed; Reset removes them.
+  virtual Status WriteCollectionFork(const CollectionFork& fork) = 0;
+  virtual Result<std::vector<CollectionFork>> LoadCollectionForks() = 0;
+
   // Instances announce themselves here (InstanceRegistry): one row per instance key, the
   // newest wins; `alive` false once it stopped.
   struct InstanceBeat {

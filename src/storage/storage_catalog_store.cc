@@ -162,6 +162,50 @@ Result<CatalogStore::CreatedCollection> StorageCatalogStore::CreateCollection(
   return CreatedCollection{std::move(c), true};
 }
 
+Result<Collection> StorageCatalogStore::ForkCollection(const std::string& source_id,
+                                                      const std::string& target_id,
+                                                      const std::string& target_name) {
+  std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(SyncLocked());
+  auto source = collections_.find(source_id);
+  if (source == collections_.end()) return Status::NotFound("collection " + source_id);
+  if (FindByNameLocked(source->second.tenant, source->second.database, target_name)) {
+    return Status::AlreadyExists("collection " + target_name);
+  }
+  ASSIGN_OR_RETURN(std::vector<CollectionFork> forks, storage_->LoadCollectionForks());
+  CollectionFork fork{source_id, source_id, target_id, clock_->Next()};
+  for (const CollectionFork& f : forks) {
+    if (f.target == source_id) fork.root = f.root;
+  }
+  Collection c = source->second;
+  c.id = target_id;
+  c.name = target_name;
+  c.version = fork.version;
+  c.deleted = false;
+  // The collection first: a fork that failed half-way is then uncounted rather than counted
+  // without a collection.
+  RETURN_IF_ERROR(storage_->WriteCollections({c}));
+  collections_[c.id] = c;
+  NoteWriteLocked();
+  RETURN_IF_ERROR(storage_->WriteCollectionFork(fork));
+  return c;
+}
+
+Result<uint64_t> StorageCatalogStore::CountForks(const std::string& id) {
+  ASSIGN_OR_RETURN(std::vector<CollectionFork> forks, storage_->LoadCollectionForks());
+  std::string root = id;
+  for (const CollectionFork& f : forks) {
+    if (f.target == id) root = f.root;
+  }
+  uint64_t count = 0;
+  for (const CollectionFork& f : forks) count += f.root == root ? 1 : 0;
+  return count;
+}
+
+Result<std::vector<CollectionFork>> StorageCatalogStore::LoadForks() {
+  return storage_->LoadCollectionForks();
+}
+
 Result<Collection> StorageCatalogStore::UpdateCollection(const std::string& id,
                                                          const CollectionChange& change) {
   std::lock_guard lock(mu_);

@@ -41,6 +41,10 @@ class StorageCatalogStore : public CatalogStore {
   Result<Collection> DeleteCollection(const std::string& tenant, const std::string& database,
                                       const std::string& name) override;
   // Tombstones whatever is live (nothing after Storage::Reset), then writes the defaults.
+  Result<Collection> ForkCollection(const std::string& source_id, const std::string& target_id,
+                                    const std::string& target_name) override;
+  Result<uint64_t> CountForks(const std::string& id) override;
+  Result<std::vector<CollectionFork>> LoadForks() override;
   Status Reset() override;
 
  private:

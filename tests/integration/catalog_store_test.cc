@@ -201,6 +201,48 @@ TEST_P(CatalogStoreTest, TenantsAndDatabases) {
   EXPECT_TRUE(a->catalog->GetDatabase("default_tenant", "default_database").ok());
 }
 
+TEST_P(CatalogStoreTest, ForksCopyTheCollectionAndAreCountedPerLineage) {
+  auto a = NewInstance();
+  if (!a) GTEST_SKIP();
+  auto source = Create(*a->catalog, "origin", false, Metadata{{"topic", std::string("sf")}});
+  ASSERT_TRUE(source.ok());
+  ASSERT_TRUE(a->catalog->SetDimension(source->id, 4).ok());
+  ASSERT_TRUE(Create(*a->catalog, "taken").ok());
+  EXPECT_EQ(*a->store->CountForks(source->id), 0u);
+
+  auto fork = a->store->ForkCollection(source->id, "7d5e1c2a-0000-4000-8000-00000000f001", "f1");
+  ASSERT_TRUE(fork.ok()) << fork.status().ToString();
+  EXPECT_EQ(fork->id, "7d5e1c2a-0000-4000-8000-00000000f001");
+  EXPECT_EQ(fork->name, "f1");
+  EXPECT_EQ(fork->dimension, 4);
+  EXPECT_EQ(std::get<std::string>(fork->metadata->at("topic")), "sf");
+  EXPECT_EQ(a->store->ForkCollection(source->id, "7d5e1c2a-0000-4000-8000-00000000f002", "taken")
+                .status()
+                .code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(a->store->ForkCollection("7d5e1c2a-0000-4000-8000-00000000ffff",
+                                     "7d5e1c2a-0000-4000-8000-00000000f003", "f3")
+                .status()
+                .code(),
+            StatusCode::kNotFound);
+  // The fork's fork belongs to the same lineage; another instance reads it all back.
+  ASSERT_TRUE(a->store->ForkCollection(fork->id, "7d5e1c2a-0000-4000-8000-00000000f004", "f4")
+                  .ok());
+  auto b = NewInstance();
+  EXPECT_EQ(*b->store->CountForks(source->id), 2u);
+  EXPECT_EQ(*b->store->CountForks(fork->id), 2u);
+  EXPECT_EQ(*b->store->CountForks("7d5e1c2a-0000-4000-8000-00000000f004"), 2u);
+  auto f4 = b->catalog->GetCollectionByName("default_tenant", "default_database", "f4");
+  ASSERT_TRUE(f4.ok()) << f4.status().ToString();
+  EXPECT_EQ(f4->dimension, 4);
+  // Deleting a fork does not uncount it; Reset forgets the lineage.
+  ASSERT_TRUE(b->catalog->DeleteCollection("default_tenant", "default_database", "f1").ok());
+  EXPECT_EQ(*b->store->CountForks(source->id), 2u);
+  EXPECT_EQ(b->store->LoadForks()->size(), 2u);
+  ASSERT_TRUE(b->catalog->Reset().ok());
+  EXPECT_TRUE(b->store->LoadForks()->empty());
+}
+
 // Two instances, one after the other: the second decides by the store, not by its cache.
 TEST_P(CatalogStoreTest, AnotherInstancesCatalogIsRespectedWithoutARefresh) {
   auto a = NewInstance();

@@ -237,6 +237,84 @@ TEST_P(ClickHouseStorageTest, RecordsRoundTripBitExact) {
   ASSERT_TRUE(fresh->PurgeRecords("other-collection").ok());
 }
 
+// Fork: the copy happens inside ClickHouse, keeps every field bit for bit, and leaves the two
+// collections independent.
+TEST_P(ClickHouseStorageTest, CopiesOfRecordsAndIndexSnapshotsAreExactAndIndependent) {
+  const std::string source = "7d5e1c2a-0000-4000-8000-0000000000f1";
+  const std::string target = "7d5e1c2a-0000-4000-8000-0000000000f2";
+  std::vector<RecordRow> rows;
+  for (int i = 0; i < 50; ++i) {
+    RecordRow r;
+    r.id = "r" + std::to_string(i) + (i == 7 ? " 'quoted' é" : "");
+    r.version = 100 + i;
+    r.created = 100 + i;
+    r.embedding = {0.5f * i, -1e-45f, std::nextafter(1.0f, 2.0f)};
+    if (i % 2) r.document = "doc " + std::to_string(i);
+    if (i % 3 == 0) r.uri = "s3://b/" + std::to_string(i);
+    if (i % 5) r.metadata = Metadata{{"i", int64_t{i}}, {"tags", std::vector<std::string>{"a"}}};
+    rows.push_back(std::move(r));
+  }
+  ASSERT_TRUE(storage_->WriteRecords(source, rows).ok());
+  RecordRow tomb;
+  tomb.id = rows[0].id;
+  tomb.version = 500;
+  tomb.deleted = true;
+  ASSERT_TRUE(storage_->WriteRecords(source, {tomb}).ok());
+  EXPECT_EQ(*storage_->CopyIndexSnapshot(source, target), false);  // none yet
+  IndexSnapshotInfo info{300, 1, 149, 49, 11};
+  ASSERT_TRUE(storage_->WriteIndexSnapshot(source, info, "graph-bytes").ok());
+
+  Status copied = storage_->CopyRecords(source, target);
+  ASSERT_TRUE(copied.ok()) << copied.ToString();
+  auto snapshot = storage_->CopyIndexSnapshot(source, target);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+  EXPECT_TRUE(*snapshot);
+
+  auto loaded = storage_->LoadRecords(target);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  ASSERT_EQ(loaded->size(), 49u);  // the tombstone came along
+  std::map<std::string, RecordRow> by_id;
+  for (auto& r : *loaded) by_id[r.id] = r;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const RecordRow& want = rows[i];
+    const RecordRow& got = by_id[want.id];
+    ASSERT_EQ(got.embedding.size(), 3u) << want.id;
+    EXPECT_EQ(std::memcmp(got.embedding.data(), want.embedding.data(), 12), 0) << want.id;
+    EXPECT_EQ(got.document, want.document);
+    EXPECT_EQ(got.uri, want.uri);
+    EXPECT_EQ(got.metadata, want.metadata);
+    EXPECT_EQ(got.version, want.version);
+    EXPECT_EQ(got.created, want.created);
+  }
+  auto found = storage_->FindIndexSnapshot(target);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, 300u);
+  EXPECT_EQ((*found)->watermark, 149u);
+  EXPECT_EQ(*storage_->ReadIndexSnapshot(target, **found), "graph-bytes");
+
+  // Independent from now on: a write to the copy is not in the source, and purging the copy
+  // leaves the source whole.
+  ASSERT_TRUE(storage_->WriteRecords(target, {rows[0]}).ok());
+  EXPECT_EQ(storage_->LoadRecords(target)->size(), 49u);  // the tombstone is newer
+  RecordRow added = rows[1];
+  added.id = "only-in-copy";
+  added.version = 900;
+  ASSERT_TRUE(storage_->WriteRecords(target, {added}).ok());
+  EXPECT_EQ(storage_->LoadRecords(target)->size(), 50u);
+  EXPECT_EQ(storage_->LoadRecords(source)->size(), 49u);
+
+  // The lineage table: appended, read back whole, emptied by Reset.
+  ASSERT_TRUE(storage_->WriteCollectionFork({source, source, target, 901}).ok());
+  auto forks = storage_->LoadCollectionForks();
+  ASSERT_TRUE(forks.ok()) << forks.status().ToString();
+  ASSERT_EQ(forks->size(), 1u);
+  EXPECT_EQ((*forks)[0].root, source);
+  EXPECT_EQ((*forks)[0].target, target);
+  EXPECT_EQ((*forks)[0].version, 901u);
+  ASSERT_TRUE(storage_->Reset().ok());
+  EXPECT_TRUE(storage_->LoadCollectionForks()->empty());
+}
+
 TEST_P(ClickHouseStorageTest, ScanRecordsStreamsEveryStoredRowInBatches) {
   const std::string coll = "7d5e1c2a-0000-4000-8000-0000000000bb";
   std::vector<RecordRow> rows;

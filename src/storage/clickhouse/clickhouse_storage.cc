@@ -59,6 +59,12 @@ const std::vector<Migration>& Migrations() {
            "CREATE TABLE IF NOT EXISTS {db}.instances (instance String, catalog String, "
            "seen_ms UInt64, alive UInt8) ENGINE = ReplacingMergeTree(seen_ms) ORDER BY instance",
        }},
+      {5,
+       "collection forks table",
+       {
+           "CREATE TABLE IF NOT EXISTS {db}.collection_forks (root String, source String, "
+           "target String, ver UInt64) ENGINE = MergeTree ORDER BY (root, target)",
+       }},
   };
   return kMigrations;
 }
@@ -825,6 +831,76 @@ Status ClickHouseStorage::WriteIndexSnapshot(const std::string& collection_id,
       .status();
 }
 
+Status ClickHouseStorage::CopyRecords(const std::string& source, const std::string& target) {
+  // One statement: ClickHouse reads the parts present when it starts (each write is one part,
+  // so a write is copied whole or not at all) and the rows never leave it.
+  return transport_
+      ->Execute("copy records",
+                "INSERT INTO " + Table("records") +
+                    " (collection, id, ver, created, deleted, embedding, document, uri, metadata)"
+                    " SELECT " + Quote(target) +
+                    ", id, ver, created, deleted, embedding, document, uri, metadata FROM " +
+                    Table("records") + " WHERE collection = " + Quote(source),
+                {}, snapshot_timeout_ms_)
+      .status();
+}
+
+Result<bool> ClickHouseStorage::CopyIndexSnapshot(const std::string& source,
+                                                  const std::string& target) {
+  ASSIGN_OR_RETURN(std::optional<IndexSnapshotInfo> info, FindIndexSnapshot(source));
+  if (!info) return false;
+  // If the source replaced that snapshot meanwhile, fewer chunks (or none) are copied: the
+  // target's copy is then incomplete and never read (FindIndexSnapshot wants every chunk).
+  RETURN_IF_ERROR(transport_
+                      ->Execute("copy index snapshot",
+                                "INSERT INTO " + Table("index_snapshots") +
+                                    " (collection, snapshot, chunk, chunks, format, watermark,"
+                                    " records, bytes, data) SELECT " + Quote(target) +
+                                    ", snapshot, chunk, chunks, format, watermark, records, "
+                                    "bytes, data FROM " + Table("index_snapshots") +
+                                    " WHERE collection = " + Quote(source) +
+                                    " AND snapshot = " + std::to_string(info->id),
+                                {}, snapshot_timeout_ms_)
+                      .status());
+  return true;
+}
+
+Status ClickHouseStorage::WriteCollectionFork(const CollectionFork& fork) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("root");
+  w.String(fork.root);
+  w.Key("source");
+  w.String(fork.source);
+  w.Key("target");
+  w.String(fork.target);
+  w.Key("ver");
+  w.UInt(fork.version);
+  w.EndObject();
+  return transport_
+      ->Execute("write collection fork",
+                "INSERT INTO " + Table("collection_forks") + " FORMAT JSONEachRow", w.str())
+      .status();
+}
+
+Result<std::vector<CollectionFork>> ClickHouseStorage::LoadCollectionForks() {
+  ASSIGN_OR_RETURN(std::string body,
+                   transport_->Execute("load collection forks",
+                                       "SELECT root, source, target, ver FROM " +
+                                           Table("collection_forks") + " FORMAT JSONEachRow"));
+  std::vector<CollectionFork> out;
+  RETURN_IF_ERROR(ForEachRow("load collection forks", body, [&](simdjson::dom::object& row) {
+    CollectionFork f;
+    f.root = GetString(row, "root");
+    f.source = GetString(row, "source");
+    f.target = GetString(row, "target");
+    f.version = GetUInt(row, "ver");
+    out.push_back(std::move(f));
+    return Status::Ok();
+  }));
+  return out;
+}
+
 Status ClickHouseStorage::WriteInstanceBeat(const InstanceBeat& beat) {
   JsonWriter w;
   w.BeginObject();
@@ -866,7 +942,8 @@ Result<std::vector<Storage::InstanceBeat>> ClickHouseStorage::LoadInstanceBeats(
 }
 
 Status ClickHouseStorage::Reset() {
-  for (const char* table : {"tenants", "databases", "collections", "records", "index_snapshots"}) {
+  for (const char* table : {"tenants", "databases", "collections", "records", "index_snapshots",
+                            "collection_forks"}) {
     RETURN_IF_ERROR(
         transport_->Execute("reset", "TRUNCATE TABLE " + Table(table) + OnCluster()).status());
   }

@@ -65,6 +65,10 @@ class ClickHouseStorage : public Storage {
   Status WriteIndexSnapshot(const std::string& collection_id, const IndexSnapshotInfo& info,
                             std::string_view payload) override;
   Status PurgeRecords(const std::string& collection_id) override;
+  Status CopyRecords(const std::string& source, const std::string& target) override;
+  Result<bool> CopyIndexSnapshot(const std::string& source, const std::string& target) override;
+  Status WriteCollectionFork(const CollectionFork& fork) override;
+  Result<std::vector<CollectionFork>> LoadCollectionForks() override;
   Status Reset() override;
 
   // The schema version this build expects (the number of migrations).

@@ -36,7 +36,7 @@ std::vector<std::string> SchemaStatements(const std::string& cluster) {
 
 TEST(ClusterDdlTest, SingleNodeUsesPlainEngines) {
   auto ddl = SchemaStatements("");
-  ASSERT_EQ(ddl.size(), 8u);
+  ASSERT_EQ(ddl.size(), 9u);
   EXPECT_EQ(ddl[0], "CREATE DATABASE IF NOT EXISTS ch");
   EXPECT_EQ(ddl[1],
             "CREATE TABLE IF NOT EXISTS ch.schema_migrations (version UInt32, description String, "
@@ -46,7 +46,7 @@ TEST(ClusterDdlTest, SingleNodeUsesPlainEngines) {
 
 TEST(ClusterDdlTest, ClusterModeCreatesReplicatedTablesOnCluster) {
   auto ddl = SchemaStatements("repl");
-  ASSERT_EQ(ddl.size(), 8u);
+  ASSERT_EQ(ddl.size(), 9u);
   EXPECT_EQ(ddl[0], "CREATE DATABASE IF NOT EXISTS ch ON CLUSTER repl");
   EXPECT_EQ(ddl[1],
             "CREATE TABLE IF NOT EXISTS ch.schema_migrations ON CLUSTER repl (version UInt32, "
@@ -70,6 +70,11 @@ TEST(ClusterDdlTest, ClusterModeCreatesReplicatedTablesOnCluster) {
             "String, seen_ms UInt64, alive UInt8) ENGINE = "
             "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/ch.instances', '{replica}', "
             "seen_ms) ORDER BY instance");
+  EXPECT_EQ(ddl[8],
+            "CREATE TABLE IF NOT EXISTS ch.collection_forks ON CLUSTER repl (root String, source "
+            "String, target String, ver UInt64) ENGINE = "
+            "ReplicatedMergeTree('/clickhouse/tables/{shard}/ch.collection_forks', '{replica}') "
+            "ORDER BY (root, target)");
   for (size_t i = 1; i < ddl.size(); ++i) {
     EXPECT_NE(ddl[i].find(" ON CLUSTER repl ("), std::string::npos) << ddl[i];
     EXPECT_NE(ddl[i].find("ENGINE = Replicated"), std::string::npos) << ddl[i];

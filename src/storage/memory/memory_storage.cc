@@ -209,6 +209,19 @@ Result<std::vector<Storage::InstanceBeat>> MemoryStorage::LoadInstanceBeats(int6
   return out;
 }
 
+Status MemoryStorage::WriteCollectionFork(const CollectionFork& fork) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  forks_.push_back(fork);
+  return Status::Ok();
+}
+
+Result<std::vector<CollectionFork>> MemoryStorage::LoadCollectionForks() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  return forks_;
+}
+
 Status MemoryStorage::Reset() {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();
@@ -218,6 +231,7 @@ Status MemoryStorage::Reset() {
   collections_.clear();
   records_.clear();
   snapshots_.clear();
+  forks_.clear();
   return Status::Ok();
 }
 

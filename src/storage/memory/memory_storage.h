@@ -44,6 +44,8 @@ class MemoryStorage : public Storage {
   Status WriteIndexSnapshot(const std::string& collection_id, const IndexSnapshotInfo& info,
                             std::string_view payload) override;
   Status PurgeRecords(const std::string& collection_id) override;
+  Status WriteCollectionFork(const CollectionFork& fork) override;
+  Result<std::vector<CollectionFork>> LoadCollectionForks() override;
   Status Reset() override;
 
   // Test hook: while set, every call fails with kUnavailable.
@@ -57,6 +59,7 @@ class MemoryStorage : public Storage {
   std::map<std::string, Database> databases_;          // key tenant + '\0' + name
   std::map<std::string, Collection> collections_;      // key id
   std::map<std::string, InstanceBeat> beats_;          // guarded by mu_; key instance
+  std::vector<CollectionFork> forks_;                  // guarded by mu_
   std::map<std::string, std::map<std::string, RecordRow>> records_;  // collection → id → row
   // collection → snapshot id → (info, payload)
   std::map<std::string, std::map<uint64_t, std::pair<IndexSnapshotInfo, std::string>>> snapshots_;

@@ -48,6 +48,16 @@ CREATE TABLE collections (
   UNIQUE (tenant, "database", name)
 );
 )sql"},
+      {2, "collection forks",
+       R"sql(
+CREATE TABLE collection_forks (
+  target text PRIMARY KEY,
+  root text NOT NULL,
+  source text NOT NULL,
+  version bigint NOT NULL
+);
+CREATE INDEX collection_forks_root ON collection_forks (root);
+)sql"},
   };
   return kMigrations;
 }
@@ -430,19 +440,89 @@ Result<Collection> PostgresCatalogStore::DeleteCollection(const std::string& ten
   });
 }
 
+Result<Collection> PostgresCatalogStore::ForkCollection(const std::string& source_id,
+                                                       const std::string& target_id,
+                                                       const std::string& target_name) {
+  return Transact("fork collection", [&](PgConnection& c) -> Result<Collection> {
+    RETURN_IF_ERROR(LockCatalog(c));
+    ASSIGN_OR_RETURN(PgResult source,
+                     c.Exec("find collection",
+                            std::string("SELECT ") + kCollectionColumns +
+                                " FROM collections WHERE id = $1",
+                            {Text(source_id)}));
+    if (source.rows() == 0) return Status::NotFound("collection " + source_id);
+    ASSIGN_OR_RETURN(Collection fork, CollectionFromRow(source, 0));
+    ASSIGN_OR_RETURN(PgResult taken,
+                     c.Exec("find collection",
+                            "SELECT 1 FROM collections WHERE tenant = $1 AND \"database\" = $2 "
+                            "AND name = $3",
+                            {Text(fork.tenant), Text(fork.database), Text(target_name)}));
+    if (taken.rows() > 0) return Status::AlreadyExists("collection " + target_name);
+    ASSIGN_OR_RETURN(PgResult lineage,
+                     c.Exec("find lineage", "SELECT root FROM collection_forks WHERE target = $1",
+                            {Text(source_id)}));
+    const std::string root = lineage.rows() > 0 ? std::string(lineage.Get(0, 0)) : source_id;
+    ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
+    fork.id = target_id;
+    fork.name = target_name;
+    fork.version = version;
+    fork.deleted = false;
+    RETURN_IF_ERROR(c.Exec("fork collection",
+                           std::string("INSERT INTO collections (") + kCollectionColumns +
+                               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                           CollectionParams(fork))
+                        .status());
+    RETURN_IF_ERROR(c.Exec("record fork",
+                           "INSERT INTO collection_forks (target, root, source, version) "
+                           "VALUES ($1, $2, $3, $4)",
+                           {Text(target_id), Text(root), Text(source_id),
+                            Number(static_cast<int64_t>(version))})
+                        .status());
+    return fork;
+  });
+}
+
+Result<uint64_t> PostgresCatalogStore::CountForks(const std::string& id) {
+  return Transact("count forks", [&](PgConnection& c) -> Result<uint64_t> {
+    ASSIGN_OR_RETURN(PgResult r,
+                     c.Exec("count forks",
+                            "SELECT count(*) FROM collection_forks WHERE root = COALESCE("
+                            "(SELECT root FROM collection_forks WHERE target = $1), $1)",
+                            {Text(id)}));
+    return static_cast<uint64_t>(std::stoull(std::string(r.Get(0, 0))));
+  });
+}
+
+Result<std::vector<CollectionFork>> PostgresCatalogStore::LoadForks() {
+  return Transact("load forks", [](PgConnection& c) -> Result<std::vector<CollectionFork>> {
+    ASSIGN_OR_RETURN(PgResult r, c.Exec("load forks",
+                                        "SELECT root, source, target, version "
+                                        "FROM collection_forks"));
+    std::vector<CollectionFork> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      out.push_back(CollectionFork{std::string(r.Get(i, 0)), std::string(r.Get(i, 1)),
+                                   std::string(r.Get(i, 2)),
+                                   static_cast<uint64_t>(std::stoull(std::string(r.Get(i, 3))))});
+    }
+    return out;
+  });
+}
+
 Status PostgresCatalogStore::Reset() {
   return Transact("reset the catalog", [](PgConnection& c) -> Status {
     RETURN_IF_ERROR(LockCatalog(c));
     RETURN_IF_ERROR(NextVersion(c).status());
     RETURN_IF_ERROR(c.Exec("reset the catalog",
-                           "DELETE FROM collections; DELETE FROM databases; DELETE FROM tenants")
+                           "DELETE FROM collection_forks; DELETE FROM collections; "
+                           "DELETE FROM databases; DELETE FROM tenants")
                         .status());
     return EnsureDefaults(c);
   });
 }
 
-Result<size_t> PostgresCatalogStore::Import(const CatalogSnapshot& snapshot) {
-  return Transact("import the catalog", [&snapshot](PgConnection& c) -> Result<size_t> {
+Result<size_t> PostgresCatalogStore::Import(const CatalogSnapshot& snapshot,
+                                             const std::vector<CollectionFork>& forks) {
+  return Transact("import the catalog", [&snapshot, &forks](PgConnection& c) -> Result<size_t> {
     RETURN_IF_ERROR(LockCatalog(c));
     ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
     const auto v = Number(static_cast<int64_t>(version));
@@ -495,6 +575,14 @@ Result<size_t> PostgresCatalogStore::Import(const CatalogSnapshot& snapshot) {
       for (const auto& conflict : conflicts) list += (list.empty() ? "" : "; ") + conflict;
       return Status::FailedPrecondition(
           "these collection names are taken in PostgreSQL by other collections: " + list);
+    }
+    // The lineage goes along (not counted: the count is of catalog entries).
+    for (const CollectionFork& f : forks) {
+      RETURN_IF_ERROR(c.Exec("import fork",
+                             "INSERT INTO collection_forks (target, root, source, version) "
+                             "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                             {Text(f.target), Text(f.root), Text(f.source), v})
+                          .status());
     }
     return copied;
   });

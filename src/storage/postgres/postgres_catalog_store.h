@@ -56,13 +56,19 @@ class PostgresCatalogStore : public CatalogStore {
                                       const CollectionChange& change) override;
   Result<Collection> DeleteCollection(const std::string& tenant, const std::string& database,
                                       const std::string& name) override;
+  Result<Collection> ForkCollection(const std::string& source_id, const std::string& target_id,
+                                    const std::string& target_name) override;
+  Result<uint64_t> CountForks(const std::string& id) override;
+  Result<std::vector<CollectionFork>> LoadForks() override;
   Status Reset() override;
 
-  // Copies `snapshot` (live entries) into this store in one transaction, keeping ids; entries
-  // already here (same tenant, database id or collection id) are left as they are. Refused
-  // with FailedPrecondition, naming them, when a collection's name is taken here by another
-  // id. Returns the number of entries copied.
-  Result<size_t> Import(const CatalogSnapshot& snapshot);
+  // Copies `snapshot` (live entries) and the lineage `forks` into this store in one
+  // transaction, keeping ids; entries already here (same tenant, database id or collection id;
+  // same fork target) are left as they are. Refused with FailedPrecondition, naming them, when
+  // a collection's name is taken here by another id. Returns the number of tenants, databases
+  // and collections copied.
+  Result<size_t> Import(const CatalogSnapshot& snapshot,
+                        const std::vector<CollectionFork>& forks = {});
 
  private:
   // Runs `body` in one transaction on the connection (connecting first when needed); a
