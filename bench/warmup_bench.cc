@@ -16,6 +16,8 @@
 //   4. The graph's snapshot is encoded and written (RecordService does this after indexing).
 //   5. With the snapshot: a new cache loads the collection again; the snapshot is read while the
 //      rows stream in and adopted; one query is answered by the graph; nothing is left to index.
+//   6. A fork: the rows and the snapshot copied inside ClickHouse (Storage::CopyRecords,
+//      CopyIndexSnapshot, as POST …/fork does), then the fork warmed up as in 5.
 //   Recall@10 at ef 100 of --queries held-out queries (stream 1) against exact ground truth is
 //   reported for the rebuilt and the adopted graph (they must agree: the same graph).
 //
@@ -297,8 +299,24 @@ int main(int argc, char** argv) {
   {
     auto cache = WarmUp(storage, collection, params, queries, truth, o.dim, o.threads, &warm);
   }
+  // 6. A fork of the collection (CatalogService::ForkCollection's storage steps: its rows and its
+  // snapshot copied inside ClickHouse), then the fork's warm-up as another instance would do it.
+  const std::string fork_collection = "warmup-fork";
+  t0 = Clock::now();
+  Check(storage.CopyRecords(collection, fork_collection), "fork: copy records");
+  const double copy_s = Seconds(t0, Clock::now());
+  auto snapshot_copied = storage.CopyIndexSnapshot(collection, fork_collection);
+  Check(snapshot_copied.status(), "fork: copy snapshot");
+  const double fork_s = Seconds(t0, Clock::now());
+  LoadTimes forked;
+  {
+    auto cache =
+        WarmUp(storage, fork_collection, params, queries, truth, o.dim, o.threads, &forked);
+  }
   const auto stats_ok = warm.first_path == SearchPath::kHnsw && warm.pending_at_first == 0 &&
-                        warm.indexed == o.n && warm.answers == cold.answers;
+                        warm.indexed == o.n && warm.answers == cold.answers && *snapshot_copied &&
+                        forked.first_path == SearchPath::kHnsw && forked.pending_at_first == 0 &&
+                        forked.indexed == o.n && forked.answers == cold.answers;
 
   auto row = [&](const char* what, double s) {
     std::printf("%-44s %9.2f %10.2fx\n", what, s, s / plain_s);
@@ -313,6 +331,10 @@ int main(int argc, char** argv) {
   row("snapshot: rows + snapshot loaded", warm.load);
   row("snapshot: first query answered", warm.first_query);
   row("snapshot: graph complete", warm.graph);
+  row("fork: rows copied in ClickHouse", copy_s);
+  row("fork: rows + snapshot copied", fork_s);
+  row("fork: first query on the fork (from the fork)", fork_s + forked.first_query);
+  row("fork: its graph complete (from the fork)", fork_s + forked.graph);
   std::printf("snapshot: %.1f MiB (%.1f B/record), encoded %.2f s, written %.2f s\n",
               double(snapshot_bytes) / 1048576.0, double(snapshot_bytes) / double(o.n), encode_s,
               write_s);
@@ -335,6 +357,9 @@ int main(int argc, char** argv) {
     };
     j += times("without_snapshot", cold);
     j += times("with_snapshot", warm);
+    j += times("fork_warm_up", forked);
+    j += "  \"fork_copy_rows_s\": " + JsonNum(copy_s) + ", \"fork_copy_s\": " + JsonNum(fork_s) +
+         ",\n";
     j += "  \"snapshot_bytes\": " + std::to_string(snapshot_bytes) + ", \"encode_s\": " +
          JsonNum(encode_s) + ", \"write_s\": " + JsonNum(write_s) + ", \"insert_s\": " +
          JsonNum(insert_s) + ",\n  \"same_answers\": " +
@@ -351,8 +376,11 @@ int main(int argc, char** argv) {
   if (!dir.empty()) std::filesystem::remove_all(dir);
   if (!stats_ok) {
     std::fprintf(stderr, "warmup_bench: the snapshot was not adopted as it should be "
-                         "(path %d, indexed %zu of %zu, same answers %d)\n",
-                 int(warm.first_path), warm.indexed, o.n, int(warm.answers == cold.answers));
+                         "(path %d, indexed %zu of %zu, same answers %d; the fork: snapshot "
+                         "copied %d, path %d, indexed %zu, same answers %d)\n",
+                 int(warm.first_path), warm.indexed, o.n, int(warm.answers == cold.answers),
+                 int(*snapshot_copied), int(forked.first_path), forked.indexed,
+                 int(forked.answers == cold.answers));
     return 1;
   }
   return 0;
