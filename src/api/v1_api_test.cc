@@ -64,6 +64,26 @@ TEST_F(V1ApiTest, TenantsAndDatabasesUseQueryParameters) {
   EXPECT_EQ(Call("GET", "/api/v1/count_collections?tenant=acme&database=prod").body, "1");
   EXPECT_EQ(Call("GET", "/api/v1/count_collections").body, "0");
   EXPECT_EQ(Call("GET", "/api/v1/collections/docs?tenant=acme&database=prod").status, 200);
+
+  // The Python servers' v1 rule for database names is their length only (v2 refuses "test3!").
+  EXPECT_EQ(Call("POST", "/api/v1/databases", R"({"name":"test3!"})").body, "null");
+  EXPECT_EQ(Call("GET", "/api/v1/databases/test3!").status, 200);
+  EXPECT_EQ(Call("POST", "/api/v2/tenants/default_tenant/databases", R"({"name":"test4!"})").status,
+            400);
+  EXPECT_EQ(Call("POST", "/api/v1/databases", R"({"name":"ab"})").body,
+            R"({"error":"InvalidArgumentError","message":"Database name must be at least 3 characters long"})");
+}
+
+TEST_F(V1ApiTest, AnEmptyEmbeddingIsRefusedNamingItsPosition) {
+  std::string coll = "/api/v1/collections/" + Create("empties");
+  for (const char* route : {"/add", "/upsert", "/update"}) {
+    HttpResponse r = Call("POST", coll + route, R"({"ids":["a","b"],"embeddings":[[1],[]]})");
+    EXPECT_EQ(r.status, 400) << route;
+    EXPECT_EQ(r.body,
+              R"({"error":"InvalidArgumentError","message":"Expected each embedding in the embeddings to be a non-empty list, got empty embedding at pos 1"})")
+        << route;
+  }
+  EXPECT_EQ(Call("GET", coll + "/count").body, "0");
 }
 
 TEST_F(V1ApiTest, CollectionCarriesTheLegacyConfiguration) {

@@ -95,7 +95,8 @@ void Api::AddV1Routes() {
   });
   add("POST", v1 + "/databases", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(std::string name, DecodeNameBody(ctx.request.body));
-    RETURN_IF_ERROR(catalog_->CreateDatabase(TenantQuery(ctx), name));
+    RETURN_IF_ERROR(
+        catalog_->CreateDatabase(TenantQuery(ctx), name, CatalogService::DatabaseNames::kV1));
     return Null();
   });
   add("GET", v1 + "/databases/{database}", false,
@@ -155,6 +156,17 @@ void Api::AddV1Routes() {
       ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
       ASSIGN_OR_RETURN(RecordWriteRequest req, DecodeRecordWrite(ctx.request.body, kind));
       RETURN_IF_ERROR(CheckBatchSize(req.ids.size()));
+      if (req.embeddings) {
+        // The Python servers' message names the first empty embedding's position.
+        for (size_t i = 0; i < req.embeddings->size(); ++i) {
+          const auto& e = (*req.embeddings)[i];
+          if (e && e->empty()) {
+            return Status::InvalidArgument(
+                "Expected each embedding in the embeddings to be a non-empty list, got empty "
+                "embedding at pos " + std::to_string(i));
+          }
+        }
+      }
       RETURN_IF_ERROR(WithinWriteBudget(ctx.request.body.size(),
                                         [&] { return records_->Write(id, kind, req); }));
       return kind == RecordWriteKind::kAdd ? JsonResponse("true", 201) : Null();

@@ -286,11 +286,18 @@ Result<std::vector<Database>> CatalogService::ListDatabases(const std::string& t
   return ApplyPage(std::move(rows), page);
 }
 
-Status CatalogService::CreateDatabase(const std::string& tenant, const std::string& name) {
+Status CatalogService::CreateDatabase(const std::string& tenant, const std::string& name,
+                                      DatabaseNames rules) {
   MaybeRefresh();
   RETURN_IF_ERROR(CheckWriteGuard());
   RETURN_IF_ERROR(ValidateTenantName(tenant));
-  RETURN_IF_ERROR(ValidateDatabaseNameForCreate(name));
+  if (rules == DatabaseNames::kV1) {
+    if (name.size() < 3) {
+      return Status::InvalidArgument("Database name must be at least 3 characters long");
+    }
+  } else {
+    RETURN_IF_ERROR(ValidateDatabaseNameForCreate(name));
+  }
   auto d = store_->CreateDatabase(tenant, name);
   if (d.status().code() == StatusCode::kAlreadyExists) {
     return Status::AlreadyExists("Database [" + name + "] already exists");

@@ -53,7 +53,11 @@ class CatalogService {
   Status UpdateTenant(const std::string& name, const std::string& resource_name);
 
   Result<std::vector<Database>> ListDatabases(const std::string& tenant, const Page& page);
-  Status CreateDatabase(const std::string& tenant, const std::string& name);
+  // Database names: Chroma 1.x's rules (3-512 characters of [a-zA-Z0-9._-], alphanumeric
+  // ends), or those of the v1 API's Python servers (at least 3 characters, nothing else).
+  enum class DatabaseNames { kChroma1, kV1 };
+  Status CreateDatabase(const std::string& tenant, const std::string& name,
+                        DatabaseNames rules = DatabaseNames::kChroma1);
   Result<Database> GetDatabase(const std::string& tenant, const std::string& name);
   Status DeleteDatabase(const std::string& tenant, const std::string& name);
 
