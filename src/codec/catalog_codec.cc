@@ -6,6 +6,7 @@
 
 #include "codec/json_body.h"
 #include "codec/metadata_codec.h"
+#include "codec/schema_codec.h"
 
 namespace chromahouse {
 namespace {
@@ -381,16 +382,18 @@ Result<CreateCollectionRequest> DecodeCreateCollection(std::string_view body) {
     req.metadata = std::move(m);
   }
   ASSIGN_OR_RETURN(req.configuration, DecodeConfiguration(obj, "configuration", false));
-  if (auto schema = Field(obj, "schema")) {
-    ASSIGN_OR_RETURN(simdjson::dom::object sobj, RequireObject(*schema, "schema"));
-    // The schema is stored and echoed verbatim; only its top-level shape is checked.
-    for (const char* field : {"defaults", "keys"}) {
-      simdjson::dom::element el;
-      if (sobj.at_key(field).get(el)) {
-        return ShapeError("schema", "missing field `" + std::string(field) + "`");
-      }
-      RETURN_IF_ERROR(RequireObject(el, JoinPath("schema", field)).status());
+  if (auto schema = Field(obj, "schema"); schema && !schema->is_null()) {
+    RETURN_IF_ERROR(ValidateSchema(*schema));
+    simdjson::dom::object sobj = schema->get_object().value_unsafe();
+    // A schema and a configuration may not both ask for something (Chroma 1.x).
+    if (auto config = Field(obj, "configuration");
+        config && config->is_object() && SchemaDiffersFromDefault(*schema) &&
+        ConfigurationDiffersFromDefault(*config)) {
+      return Status::InvalidArgument(
+          "Failed to reconcile schema: Cannot set both collection config and schema "
+          "simultaneously");
     }
+    // Stored as given and echoed with the keys it configures (WriteSchema).
     req.schema_json = simdjson::minify(*schema);
     ASSIGN_OR_RETURN(req.schema_vector_index, DecodeSchemaVectorIndex(sobj));
   }
