@@ -23,8 +23,9 @@ Status RejectUnknownKeys(simdjson::dom::object obj, Keys allowed, std::string_vi
       if (!expected.empty()) expected += ", ";
       expected += "`" + std::string(k) + "`";
     }
-    return ShapeError(path, "unknown field `" + std::string(field.key) + "`, expected one of " +
-                                expected);
+    return ShapeError(JoinPath(path, field.key),
+                      "unknown field `" + std::string(field.key) + "`, expected one of " +
+                          expected);
   }
   return Status::Ok();
 }

@@ -100,6 +100,20 @@ TEST(SchemaCodecTest, ShapeErrorsAre422WithChromasMessages) {
                          "`legacy`, `known`, `unknown`");
 }
 
+TEST(SchemaCodecTest, UnknownConfigurationFieldsAreNamedWithTheirPath) {
+  Status created = DecodeCreateCollection(R"({"name":"c","configuration":{"hnsw":{"bogus":1}}})").status();
+  EXPECT_EQ(created.message(),
+            kShape + "configuration.hnsw.bogus: unknown field `bogus`, expected one of `space`, "
+                     "`ef_construction`, `ef_search`, `max_neighbors`, `num_threads`, "
+                     "`resize_factor`, `sync_threshold`, `batch_size`");
+  Status modified =
+      DecodeUpdateCollection(R"({"new_configuration":{"hnsw":{"space":"ip"}}})").status();
+  EXPECT_EQ(modified.message(),
+            kShape + "new_configuration.hnsw.space: unknown field `space`, expected one of "
+                     "`ef_search`, `max_neighbors`, `num_threads`, `resize_factor`, "
+                     "`sync_threshold`, `batch_size`");
+}
+
 TEST(SchemaCodecTest, RulesAre400WithChromasMessages) {
   const auto I = StatusCode::kInvalidArgument;
   const std::string on = R"({"enabled":true,"config":{}})";
