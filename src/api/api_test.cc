@@ -305,6 +305,49 @@ TEST_F(ApiTest, CollectionsCarryChromasSchemaAndAGivenSchemaDrivesTheIndex) {
   EXPECT_NE(q.body.find(R"("distances":[[0.0,1.0]])"), std::string::npos) << q.body;
 }
 
+// How a given schema is kept, as Chroma 1.5.9 keeps it (its answers to the same requests): the
+// schema's own defaults.float_list is independent of #embedding (which is the collection's
+// index), what it leaves out gets Chroma's defaults, unknown names are dropped, a schema that asks
+// for nothing is the default, and modify writes HNSW parameters into both vector indexes.
+TEST_F(ApiTest, AGivenSchemaIsKeptAsChromaKeepsItAndModifyPatchesIt) {
+  auto field = [](const std::string& body, const std::string& after, const std::string& what) {
+    size_t at = body.find(after);
+    return at == std::string::npos ? std::string("<no ") + after + ">"
+                                   : body.substr(at + after.size(), what.size());
+  };
+  HttpResponse created = Call("POST", kColls, R"({"name":"own_defaults","schema":{"defaults":{"float_list":{"vector_index":{"enabled":false,"config":{"space":"ip","hnsw":{"ef_construction":50,"ef_search":33}}}},"string":{"fts_index":{"enabled":false,"config":{}},"bogus_index":{"enabled":true,"config":{}}}},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":false,"config":{}}}},"#document":{"string":{"fts_index":{"enabled":false,"config":{}}}}}}})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  const std::string& b = created.body;
+  EXPECT_NE(b.find(R"("configuration_json":{"hnsw":{"space":"l2","ef_construction":100,"ef_search":100,)"), std::string::npos) << b;
+  EXPECT_NE(b.find(R"("float_list":{"vector_index":{"enabled":false,"config":{"space":"ip","hnsw":{"ef_construction":50,"max_neighbors":16,"ef_search":33,)"), std::string::npos) << b;
+  EXPECT_NE(b.find(R"("#embedding":{"float_list":{"vector_index":{"enabled":false,"config":{"space":"l2","source_key":"#document",)"), std::string::npos) << b;
+  // Filled up (#document's inverted index, defaults.string's) and unknown names dropped.
+  EXPECT_NE(b.find(R"("#document":{"string":{"fts_index":{"enabled":false,"config":{}},"string_inverted_index":{"enabled":false,"config":{}}}})"), std::string::npos) << b;
+  EXPECT_NE(b.find(R"("string":{"fts_index":{"enabled":false,"config":{}},"string_inverted_index":{"enabled":true,"config":{}}})"), std::string::npos) << b;
+  EXPECT_EQ(b.find("bogus_index"), std::string::npos) << b;
+
+  // Modify: into the configuration, #embedding and the schema's own defaults (which keep ip/33).
+  std::string coll = std::string(kColls) + "/" + b.substr(7, 36);
+  ASSERT_EQ(Call("PUT", coll, R"({"new_configuration":{"hnsw":{"max_neighbors":20}}})").status, 200);
+  HttpResponse got = Call("GET", std::string(kColls) + "/own_defaults");
+  EXPECT_EQ(field(got.body, R"("configuration_json":{"hnsw":{"space":"l2","ef_construction":100,"ef_search":100,"max_neighbors":)", "20"), "20") << got.body;
+  EXPECT_NE(got.body.find(R"("vector_index":{"enabled":false,"config":{"space":"ip","hnsw":{"ef_construction":50,"max_neighbors":20,"ef_search":33,)"), std::string::npos) << got.body;
+  EXPECT_NE(got.body.find(R"("source_key":"#document","hnsw":{"ef_construction":100,"max_neighbors":20,)"), std::string::npos) << got.body;
+
+  // The known default embedding function alone asks for nothing: the default schema, no
+  // embedding function. Next to another change it is kept.
+  HttpResponse alone = Call("POST", kColls, R"({"name":"ef_alone","schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"embedding_function":{"type":"known","name":"default","config":{}}}}}}}}})");
+  ASSERT_EQ(alone.status, 200) << alone.body;
+  EXPECT_NE(alone.body.find(R"("spann":null,"embedding_function":null})"), std::string::npos) << alone.body;
+  HttpResponse with = Call("POST", kColls, R"({"name":"ef_cosine","schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"cosine","embedding_function":{"type":"known","name":"default","config":{}}}}}}}}})");
+  ASSERT_EQ(with.status, 200) << with.body;
+  EXPECT_NE(with.body.find(R"("embedding_function":{"type":"known","name":"default","config":{}}},"schema")"), std::string::npos) << with.body;
+  // A default-valued configuration next to a schema: the schema decides.
+  HttpResponse both = Call("POST", kColls, R"({"name":"schema_wins","configuration":{"hnsw":{}},"schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"cosine"}}}}}}})");
+  ASSERT_EQ(both.status, 200) << both.body;
+  EXPECT_NE(both.body.find(R"("configuration_json":{"hnsw":{"space":"cosine")"), std::string::npos) << both.body;
+}
+
 // A schema that disables an inverted index or full-text search makes filters on it fail, with
 // Chroma 1.5.9's messages; other keys and types filter as usual.
 TEST_F(ApiTest, IndexesASchemaDisablesRefuseTheirFilters) {

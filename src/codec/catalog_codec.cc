@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <initializer_list>
-#include <thread>
 
 #include "codec/json_body.h"
 #include "codec/metadata_codec.h"
@@ -127,7 +126,8 @@ Result<std::optional<CollectionConfigurationInput>> DecodeConfiguration(
 }
 
 // The vector index a schema declares for the embeddings: keys["#embedding"].float_list.
-// vector_index.config, else defaults.float_list.vector_index.config (nullopt: neither).
+// vector_index.config (nullopt: none). The schema's `defaults.float_list` is its own and does
+// not decide the collection's index, as in Chroma.
 Result<std::optional<CollectionConfigurationInput>> DecodeSchemaVectorIndex(
     simdjson::dom::object schema) {
   auto config_at = [&schema](std::initializer_list<const char*> steps)
@@ -139,12 +139,8 @@ Result<std::optional<CollectionConfigurationInput>> DecodeSchemaVectorIndex(
     }
     return obj;
   };
-  std::string path = "schema.keys.#embedding.float_list.vector_index.config";
+  const std::string path = "schema.keys.#embedding.float_list.vector_index.config";
   auto config = config_at({"keys", "#embedding", "float_list", "vector_index", "config"});
-  if (!config) {
-    path = "schema.defaults.float_list.vector_index.config";
-    config = config_at({"defaults", "float_list", "vector_index", "config"});
-  }
   if (!config) return std::optional<CollectionConfigurationInput>();
   CollectionConfigurationInput out;
   HnswConfigInput index;
@@ -161,7 +157,7 @@ Result<std::optional<CollectionConfigurationInput>> DecodeSchemaVectorIndex(
     }
   }
   out.hnsw = index;
-  if (auto ef = Field(*config, "embedding_function")) {
+  if (auto ef = Field(*config, "embedding_function"); ef && !ef->is_null()) {
     ASSIGN_OR_RETURN(out.embedding_function_json,
                      DecodeEmbeddingFunction(*ef, JoinPath(path, "embedding_function")));
   }
@@ -182,171 +178,6 @@ void WriteHnswConfig(JsonWriter& w, const HnswConfig& h) {
   w.Double(h.resize_factor);
   w.Key("sync_threshold");
   w.Int(h.sync_threshold);
-  w.EndObject();
-}
-
-// {"enabled": …, "config": {}}: an index without parameters.
-void WritePlainIndex(JsonWriter& w, const char* name, bool enabled) {
-  w.Key(name);
-  w.BeginObject();
-  w.Key("enabled");
-  w.Bool(enabled);
-  w.Key("config");
-  w.BeginObject();
-  w.EndObject();
-  w.EndObject();
-}
-
-// The embeddings' vector index as Chroma 1.x describes it in a schema.
-void WriteVectorIndex(JsonWriter& w, const CollectionConfiguration& config, bool enabled,
-                      bool with_source_key) {
-  const HnswConfig& h = config.hnsw;
-  w.Key("vector_index");
-  w.BeginObject();
-  w.Key("enabled");
-  w.Bool(enabled);
-  w.Key("config");
-  w.BeginObject();
-  w.Key("space");
-  w.String(SpaceName(h.space));
-  if (!config.embedding_function_json.empty()) {
-    w.Key("embedding_function");
-    w.Raw(config.embedding_function_json);
-  }
-  if (with_source_key) {
-    w.Key("source_key");
-    w.String("#document");
-  }
-  w.Key("hnsw");
-  w.BeginObject();
-  w.Key("ef_construction");
-  w.Int(h.ef_construction);
-  w.Key("max_neighbors");
-  w.Int(h.max_neighbors);
-  w.Key("ef_search");
-  w.Int(h.ef_search);
-  w.Key("num_threads");
-  w.Int(h.num_threads > 0 ? h.num_threads
-                          : static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency())));
-  w.Key("batch_size");
-  w.Int(h.batch_size);
-  w.Key("sync_threshold");
-  w.Int(h.sync_threshold);
-  w.Key("resize_factor");
-  w.Double(h.resize_factor);
-  w.EndObject();
-  w.EndObject();
-  w.EndObject();
-}
-
-// A collection's schema as Chroma 1.x returns it: the value types' default indexes, `#embedding`
-// (the collection's vector index, from its configuration) and `#document` (full-text search),
-// with the defaults and keys a client gave at creation kept as given (the embeddings' index
-// always follows the configuration).
-void WriteSchema(JsonWriter& w, const Collection& c) {
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::object given_defaults, given_keys;
-  bool has_given = false;
-  if (!c.schema_json.empty()) {
-    simdjson::dom::element root;
-    has_given = !parser.parse(c.schema_json).get(root) &&
-                !root["defaults"].get(given_defaults) && !root["keys"].get(given_keys);
-  }
-  auto given = [&](simdjson::dom::object obj, std::string_view key) -> std::optional<std::string> {
-    simdjson::dom::element el;
-    if (!has_given || obj.at_key(key).get(el)) return std::nullopt;
-    return std::string(simdjson::minify(el));
-  };
-  w.BeginObject();
-  w.Key("defaults");
-  w.BeginObject();
-  auto type_default = [&](const char* type, auto standard) {
-    w.Key(type);
-    if (auto kept = given(given_defaults, type)) {
-      w.Raw(*kept);
-    } else {
-      w.BeginObject();
-      standard();
-      w.EndObject();
-    }
-  };
-  type_default("string", [&] {
-    WritePlainIndex(w, "fts_index", false);
-    WritePlainIndex(w, "string_inverted_index", true);
-  });
-  w.Key("float_list");
-  w.BeginObject();
-  WriteVectorIndex(w, c.configuration, /*enabled=*/false, /*with_source_key=*/false);
-  w.EndObject();
-  {
-    // Sparse vectors: what the client gave, with Chroma's defaults for what it left out.
-    simdjson::dom::element index;
-    const bool given_index =
-        has_given && !given_defaults["sparse_vector"]["sparse_vector_index"].get(index);
-    bool enabled = false, bm25 = false;
-    std::string ef = R"({"type":"unknown"})";
-    std::optional<std::string> source_key;
-    if (given_index) {
-      if (bool b; !index["enabled"].get(b)) enabled = b;
-      if (simdjson::dom::element e; !index["config"]["embedding_function"].get(e)) {
-        ef = std::string(simdjson::minify(e));
-      }
-      if (bool b; !index["config"]["bm25"].get(b)) bm25 = b;
-      if (std::string_view k; !index["config"]["source_key"].get(k)) source_key = std::string(k);
-    }
-    w.Key("sparse_vector");
-    w.BeginObject();
-    w.Key("sparse_vector_index");
-    w.BeginObject();
-    w.Key("enabled");
-    w.Bool(enabled);
-    w.Key("config");
-    w.BeginObject();
-    w.Key("embedding_function");
-    w.Raw(ef);
-    if (source_key) {
-      w.Key("source_key");
-      w.String(*source_key);
-    }
-    w.Key("bm25");
-    w.Bool(bm25);
-    w.EndObject();
-    w.EndObject();
-    w.EndObject();
-  }
-  type_default("int", [&] { WritePlainIndex(w, "int_inverted_index", true); });
-  type_default("float", [&] { WritePlainIndex(w, "float_inverted_index", true); });
-  type_default("bool", [&] { WritePlainIndex(w, "bool_inverted_index", true); });
-  w.EndObject();
-  w.Key("keys");
-  w.BeginObject();
-  w.Key("#embedding");
-  w.BeginObject();
-  w.Key("float_list");
-  w.BeginObject();
-  WriteVectorIndex(w, c.configuration, /*enabled=*/true, /*with_source_key=*/true);
-  w.EndObject();
-  w.EndObject();
-  w.Key("#document");
-  if (auto kept = given(given_keys, "#document")) {
-    w.Raw(*kept);
-  } else {
-    w.BeginObject();
-    w.Key("string");
-    w.BeginObject();
-    WritePlainIndex(w, "fts_index", true);
-    WritePlainIndex(w, "string_inverted_index", false);
-    w.EndObject();
-    w.EndObject();
-  }
-  if (has_given) {
-    for (auto [key, value] : given_keys) {
-      if (key == "#embedding" || key == "#document") continue;
-      w.Key(key);
-      w.Raw(simdjson::minify(value));
-    }
-  }
-  w.EndObject();
   w.EndObject();
 }
 
@@ -387,16 +218,21 @@ Result<CreateCollectionRequest> DecodeCreateCollection(std::string_view body) {
     RETURN_IF_ERROR(ValidateSchema(*schema));
     simdjson::dom::object sobj = schema->get_object().value_unsafe();
     // A schema and a configuration may not both ask for something (Chroma 1.x).
-    if (auto config = Field(obj, "configuration");
-        config && config->is_object() && SchemaDiffersFromDefault(*schema) &&
-        ConfigurationDiffersFromDefault(*config)) {
-      return Status::InvalidArgument(
-          "Failed to reconcile schema: Cannot set both collection config and schema "
-          "simultaneously");
+    // Stored as given when it asks for anything (WriteSchema fills it up as Chroma does), and
+    // its #embedding index is then the collection's; a schema that asks for nothing is
+    // Chroma's default, and the configuration decides.
+    if (SchemaDiffersFromDefault(*schema)) {
+      if (auto config = Field(obj, "configuration"); config && config->is_object()) {
+        if (ConfigurationDiffersFromDefault(*config)) {
+          return Status::InvalidArgument(
+              "Failed to reconcile schema: Cannot set both collection config and schema "
+              "simultaneously");
+        }
+        req.configuration.reset();  // all defaults: the schema decides
+      }
+      req.schema_json = simdjson::minify(*schema);
+      ASSIGN_OR_RETURN(req.schema_vector_index, DecodeSchemaVectorIndex(sobj));
     }
-    // Stored as given and echoed with the keys it configures (WriteSchema).
-    req.schema_json = simdjson::minify(*schema);
-    ASSIGN_OR_RETURN(req.schema_vector_index, DecodeSchemaVectorIndex(sobj));
   }
   ASSIGN_OR_RETURN(auto goc, OptionalNonNullBool(obj, "get_or_create", ""));
   req.get_or_create = goc.value_or(false);
@@ -425,6 +261,11 @@ Result<UpdateCollectionRequest> DecodeUpdateCollection(std::string_view body) {
     }
   }
   ASSIGN_OR_RETURN(req.new_configuration, DecodeConfiguration(obj, "new_configuration", true));
+  if (req.new_configuration) {
+    req.schema_patch = [change = *req.new_configuration](const Collection& c) {
+      return PatchSchemaForModify(c, change);
+    };
+  }
   return req;
 }
 

@@ -1,7 +1,9 @@
 #include "codec/schema_codec.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <optional>
+#include <thread>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -192,7 +194,7 @@ bool DefaultEmbeddingFunction(simdjson::dom::element ef) {
   return type == "unknown" || (type == "known" && !ef["name"].get(name) && name == "default");
 }
 
-bool HnswDiffers(simdjson::dom::element hnsw);
+bool HnswDiffers(simdjson::dom::element hnsw, bool count_threads);
 
 // Whether a vector index config differs from the default one (`source_key` as `#document`).
 bool VectorConfigDiffers(simdjson::dom::element config) {
@@ -205,12 +207,14 @@ bool VectorConfigDiffers(simdjson::dom::element config) {
   }
   if (At(config, {"spann"}) && !At(config, {"spann"})->is_null()) return true;
   auto hnsw = At(config, {"hnsw"});
-  return hnsw && HnswDiffers(*hnsw);
+  return hnsw && HnswDiffers(*hnsw, /*count_threads=*/false);
 }
 
-// Whether HNSW parameters differ from the defaults (`num_threads` aside; `space` when given).
-bool HnswDiffers(simdjson::dom::element hnsw) {
+// Whether HNSW parameters differ from the defaults (`space` when given; `num_threads`, whose
+// default is the server's core count, when `count_threads` and given at all).
+bool HnswDiffers(simdjson::dom::element hnsw, bool count_threads) {
   if (hnsw.is_null()) return false;
+  if (auto t = At(hnsw, {"num_threads"}); count_threads && t && !t->is_null()) return true;
   std::string_view space = "l2";
   if (auto s = At(hnsw, {"space"}); s && !s->is_null() && (s->get(space) || space != "l2")) {
     return true;
@@ -349,6 +353,7 @@ Status ValidateSchema(simdjson::dom::element root) {
 }
 
 bool SchemaDiffersFromDefault(simdjson::dom::element root) {
+  if (auto cmek = At(root, {"cmek"}); cmek && !cmek->is_null()) return true;
   simdjson::dom::object keys;
   if (auto k = At(root, {"keys"}); k && !k->get(keys)) {
     for (auto [key, types] : keys) {
@@ -399,7 +404,279 @@ bool ConfigurationDiffersFromDefault(simdjson::dom::element root) {
     return true;
   }
   auto hnsw = At(root, {"hnsw"});
-  return hnsw && HnswDiffers(*hnsw);
+  return hnsw && HnswDiffers(*hnsw, /*count_threads=*/true);
+}
+
+namespace {
+
+int64_t Cores() { return static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency())); }
+
+// {"enabled": …, "config": {}}: an index without parameters.
+void WritePlainIndex(JsonWriter& w, std::string_view name, bool enabled) {
+  w.Key(name);
+  w.BeginObject();
+  w.Key("enabled");
+  w.Bool(enabled);
+  w.Key("config");
+  w.BeginObject();
+  w.EndObject();
+  w.EndObject();
+}
+
+void WriteHnsw(JsonWriter& w, const HnswConfig& h) {
+  w.Key("hnsw");
+  w.BeginObject();
+  w.Key("ef_construction");
+  w.Int(h.ef_construction);
+  w.Key("max_neighbors");
+  w.Int(h.max_neighbors);
+  w.Key("ef_search");
+  w.Int(h.ef_search);
+  w.Key("num_threads");
+  w.Int(h.num_threads > 0 ? h.num_threads : Cores());
+  w.Key("batch_size");
+  w.Int(h.batch_size);
+  w.Key("sync_threshold");
+  w.Int(h.sync_threshold);
+  w.Key("resize_factor");
+  w.Double(h.resize_factor);
+  w.EndObject();
+}
+
+// A vector index entry: `config` from a configuration (space, embedding function, HNSW).
+void WriteVectorIndex(JsonWriter& w, const CollectionConfiguration& config, bool enabled,
+                      bool with_source_key) {
+  w.Key("vector_index");
+  w.BeginObject();
+  w.Key("enabled");
+  w.Bool(enabled);
+  w.Key("config");
+  w.BeginObject();
+  w.Key("space");
+  w.String(SpaceName(config.hnsw.space));
+  if (!config.embedding_function_json.empty()) {
+    w.Key("embedding_function");
+    w.Raw(config.embedding_function_json);
+  }
+  if (with_source_key) {
+    w.Key("source_key");
+    w.String("#document");
+  }
+  WriteHnsw(w, config.hnsw);
+  w.EndObject();
+  w.EndObject();
+}
+
+// The vector index config a stored schema gives (`config` of a vector_index entry), over
+// Chroma's defaults; `change` (modify's) on top.
+CollectionConfiguration StoredVectorConfig(std::optional<simdjson::dom::element> config,
+                                           const CollectionConfigurationInput* change) {
+  CollectionConfiguration out;
+  if (config) {
+    std::string_view space;
+    if (auto s = At(*config, {"space"}); s && !s->get(space)) {
+      if (auto parsed = ParseSpace(space)) out.hnsw.space = *parsed;
+    }
+    if (auto ef = At(*config, {"embedding_function"}); ef && !ef->is_null()) {
+      out.embedding_function_json = std::string(simdjson::minify(*ef));
+    }
+    if (auto h = At(*config, {"hnsw"})) {
+      int64_t v = 0;
+      double d = 0;
+      for (auto [field, target] :
+           {std::pair<const char*, int64_t*>{"ef_construction", &out.hnsw.ef_construction},
+            {"max_neighbors", &out.hnsw.max_neighbors}, {"ef_search", &out.hnsw.ef_search},
+            {"num_threads", &out.hnsw.num_threads}, {"batch_size", &out.hnsw.batch_size},
+            {"sync_threshold", &out.hnsw.sync_threshold}}) {
+        if (auto el = At(*h, {field}); el && !el->get(v)) *target = v;
+      }
+      if (auto el = At(*h, {"resize_factor"}); el && !el->get(d)) out.hnsw.resize_factor = d;
+    }
+  }
+  if (change) {
+    if (const auto& h = change->hnsw) {
+      if (h->ef_search) out.hnsw.ef_search = *h->ef_search;
+      if (h->max_neighbors) out.hnsw.max_neighbors = *h->max_neighbors;
+      if (h->num_threads) out.hnsw.num_threads = *h->num_threads;
+      if (h->resize_factor) out.hnsw.resize_factor = *h->resize_factor;
+      if (h->sync_threshold) out.hnsw.sync_threshold = *h->sync_threshold;
+      if (h->batch_size) out.hnsw.batch_size = *h->batch_size;
+    }
+    if (change->embedding_function_json) {
+      out.embedding_function_json = *change->embedding_function_json;
+    }
+  }
+  return out;
+}
+
+// A sparse vector index entry as stored, with Chroma's defaults for what it leaves out.
+void WriteSparseIndex(JsonWriter& w, std::optional<simdjson::dom::element> index) {
+  bool enabled = false, bm25 = false;
+  std::string ef = R"({"type":"unknown"})";
+  std::optional<std::string_view> source_key;
+  if (index) {
+    bool b = false;
+    if (auto e = At(*index, {"enabled"}); e && !e->get(b)) enabled = b;
+    if (auto e = At(*index, {"config", "embedding_function"}); e && !e->is_null()) {
+      ef = std::string(simdjson::minify(*e));
+    }
+    if (auto e = At(*index, {"config", "bm25"}); e && !e->get(b)) bm25 = b;
+    std::string_view k;
+    if (auto s = At(*index, {"config", "source_key"}); s && !s->get(k)) source_key = k;
+  }
+  w.Key("sparse_vector_index");
+  w.BeginObject();
+  w.Key("enabled");
+  w.Bool(enabled);
+  w.Key("config");
+  w.BeginObject();
+  w.Key("embedding_function");
+  w.Raw(ef);
+  if (source_key) {
+    w.Key("source_key");
+    w.String(*source_key);
+  }
+  w.Key("bm25");
+  w.Bool(bm25);
+  w.EndObject();
+  w.EndObject();
+}
+
+// Chroma's default switch of an index in `defaults`, and in `#document`.
+bool DefaultOn(std::string_view index) {
+  return index == "string_inverted_index" || index == "int_inverted_index" ||
+         index == "float_inverted_index" || index == "bool_inverted_index";
+}
+
+void WriteSchemaImpl(JsonWriter& w, const Collection& c,
+                     const CollectionConfigurationInput* change) {
+  thread_local simdjson::dom::parser parser;
+  std::optional<simdjson::dom::element> stored;
+  if (!c.schema_json.empty()) {
+    simdjson::dom::element root;
+    if (!parser.parse(c.schema_json).get(root) && root.is_object()) stored = root;
+  }
+  auto stored_at = [&](std::initializer_list<std::string_view> steps)
+      -> std::optional<simdjson::dom::element> {
+    if (!stored) return std::nullopt;
+    auto el = At(*stored, steps);
+    if (!el || el->is_null()) return std::nullopt;
+    return el;
+  };
+  auto enabled_or = [](std::optional<simdjson::dom::element> index, bool fallback) {
+    bool on = false;
+    if (index && !(*index)["enabled"].get(on)) return on;
+    return fallback;
+  };
+
+  w.BeginObject();
+  w.Key("defaults");
+  w.BeginObject();
+  for (const ValueType& vt : kValueTypes) {
+    w.Key(vt.name);
+    w.BeginObject();
+    for (auto index : vt.indexes) {
+      auto given = stored_at({"defaults", vt.name, index});
+      if (index == "vector_index") {
+        if (stored) {
+          // The schema's own default vector index (not the collection's: that is #embedding's).
+          WriteVectorIndex(w, StoredVectorConfig(stored_at({"defaults", vt.name, index, "config"}),
+                                                 change),
+                           enabled_or(given, false), /*with_source_key=*/false);
+        } else {
+          WriteVectorIndex(w, c.configuration, false, false);
+        }
+      } else if (index == "sparse_vector_index") {
+        WriteSparseIndex(w, given);
+      } else {
+        WritePlainIndex(w, index, enabled_or(given, DefaultOn(index)));
+      }
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+
+  w.Key("keys");
+  w.BeginObject();
+  w.Key("#embedding");
+  w.BeginObject();
+  w.Key("float_list");
+  w.BeginObject();
+  WriteVectorIndex(w, c.configuration,
+                   enabled_or(stored_at({"keys", "#embedding", "float_list", "vector_index"}), true),
+                   /*with_source_key=*/true);
+  w.EndObject();
+  w.EndObject();
+  w.Key("#document");
+  w.BeginObject();
+  w.Key("string");
+  w.BeginObject();
+  WritePlainIndex(w, "fts_index",
+                  enabled_or(stored_at({"keys", "#document", "string", "fts_index"}), true));
+  WritePlainIndex(
+      w, "string_inverted_index",
+      enabled_or(stored_at({"keys", "#document", "string", "string_inverted_index"}), false));
+  w.EndObject();
+  w.EndObject();
+  simdjson::dom::object keys;
+  if (auto k = stored_at({"keys"}); k && !k->get(keys)) {
+    for (auto [key, types] : keys) {
+      if (key == "#embedding" || key == "#document") continue;
+      w.Key(key);
+      w.BeginObject();
+      for (const ValueType& vt : kValueTypes) {
+        auto type = At(types, {vt.name});
+        if (!type || !type->is_object()) continue;
+        w.Key(vt.name);
+        w.BeginObject();
+        for (auto index : vt.indexes) {
+          auto given = At(*type, {index});
+          if (!given || given->is_null()) continue;
+          if (index == "vector_index") {
+            // Never enabled on a key (ValidateSchema): echoed as given.
+            w.Key(index);
+            w.BeginObject();
+            w.Key("enabled");
+            w.Bool(enabled_or(given, false));
+            w.Key("config");
+            if (auto config = At(*given, {"config"})) {
+              w.Raw(simdjson::minify(*config));
+            } else {
+              w.BeginObject();
+              w.EndObject();
+            }
+            w.EndObject();
+          } else if (index == "sparse_vector_index") {
+            WriteSparseIndex(w, given);
+          } else {
+            WritePlainIndex(w, index, enabled_or(given, false));
+          }
+        }
+        w.EndObject();
+      }
+      w.EndObject();
+    }
+  }
+  w.EndObject();
+  if (auto cmek = stored_at({"cmek"})) {
+    w.Key("cmek");
+    w.Raw(simdjson::minify(*cmek));
+  }
+  w.EndObject();
+}
+
+}  // namespace
+
+void WriteSchema(JsonWriter& w, const Collection& collection) {
+  WriteSchemaImpl(w, collection, nullptr);
+}
+
+std::string PatchSchemaForModify(const Collection& collection,
+                                 const CollectionConfigurationInput& change) {
+  if (collection.schema_json.empty()) return "";
+  JsonWriter w;
+  WriteSchemaImpl(w, collection, &change);
+  return w.Take();
 }
 
 }  // namespace chromahouse

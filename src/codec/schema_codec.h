@@ -18,7 +18,12 @@
 
 #include <simdjson.h>
 
+#include <string>
+
+#include "common/json_writer.h"
 #include "common/status.h"
+#include "core/catalog.h"
+#include "core/requests.h"
 
 namespace chromahouse {
 
@@ -34,5 +39,22 @@ bool SchemaDiffersFromDefault(simdjson::dom::element schema);
 // The same question for a create's `configuration` (HNSW parameters and space against Chroma's
 // defaults, any SPANN parameters, the embedding function as above).
 bool ConfigurationDiffersFromDefault(simdjson::dom::element configuration);
+
+// A collection's schema as Chroma 1.x returns it. Without a stored schema (`schema_json` empty:
+// none given, or one that asked for nothing) it is Chroma's default with the collection's
+// vector index in `defaults.float_list` and `#embedding`. With one, the stored schema filled up
+// as Chroma fills it: every index of `defaults` and of `#document` that it leaves out takes its
+// default, vector index configs get Chroma's HNSW defaults, unknown value types and index names
+// are dropped, and embedding functions that are null, `unknown` or the known `default` are left
+// out. `#embedding`'s vector index always shows the collection's configuration (its space,
+// HNSW parameters and embedding function: they decided it), with the stored `enabled`.
+void WriteSchema(JsonWriter& w, const Collection& collection);
+
+// Modify: Chroma writes the new HNSW parameters and embedding function into both vector indexes
+// of the schema. The collection's stored schema with `change` applied to its
+// `defaults.float_list` vector index (`#embedding` follows the configuration anyway), filled up
+// as WriteSchema fills it; empty when the collection has no stored schema.
+std::string PatchSchemaForModify(const Collection& collection,
+                                 const CollectionConfigurationInput& change);
 
 }  // namespace chromahouse

@@ -2,6 +2,7 @@
 // 422); service/ validates their meaning (400) and applies them.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -55,6 +56,10 @@ struct UpdateCollectionRequest {
   // new_metadata was given with every value null: the collection's metadata becomes null.
   bool clear_metadata = false;
   std::optional<CollectionConfigurationInput> new_configuration;
+  // The stored schema of the collection (`schema_json`, not empty) as this change leaves it:
+  // Chroma writes modify's HNSW parameters and embedding function into the schema too. Set with
+  // new_configuration by the codec; applied in the catalog store's change step.
+  std::function<std::string(const Collection&)> schema_patch;
 };
 
 struct Page {

@@ -611,6 +611,7 @@ Status CatalogService::UpdateCollection(const std::string& id,
     if (request.new_metadata) c.metadata = *request.new_metadata;
     if (request.clear_metadata) c.metadata.reset();
     if (request.new_configuration) {
+      if (request.schema_patch && !c.schema_json.empty()) c.schema_json = request.schema_patch(c);
       const auto& cfg = *request.new_configuration;
       if (cfg.hnsw) ApplyHnswInput(*cfg.hnsw, &c.configuration.hnsw);
       // A SPANN update on an HNSW collection is accepted and ignored, as in Chroma.
