@@ -1,33 +1,48 @@
 # chromahouse — the README's two commands live here:
 #   make run    install what is missing, build, start the server (embedded ClickHouse)
 #   make test   install what is missing, build, run the whole test suite (ctest)
-# Other targets: deps, build, bench, asan, compat, clean.
+# Other targets: deps, deps-run, build, bench, asan, compat, clean.
 
 BUILD_DIR   ?= build
 BUILD_TYPE  ?= RelWithDebInfo
 JOBS        ?= $(shell nproc)
 RUN_ARGS    ?= --host 127.0.0.1 --port 8000 --path ./chroma-data
 
-# Every Debian package the build, the server and the tests need.
-APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certificates procps \
+# The Debian packages that building and running the server need (`make run`)…
+RUN_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certificates procps \
   libboost-dev libboost-system-dev libsimdjson-dev libcurl4-openssl-dev libspdlog-dev \
   libfmt-dev libcli11-dev libyaml-cpp-dev libre2-dev libjemalloc-dev libgtest-dev \
-  libgmock-dev uuid-dev libhnswlib-dev clickhouse-server clickhouse-client \
-  clang libclang-rt-14-dev llvm docker-compose zookeeper libxxhash-dev libpq-dev postgresql-15
+  libgmock-dev uuid-dev libxxhash-dev libpq-dev clickhouse-server clickhouse-client
+# …and those only the tests, benchmarks and fuzzers need (`make test`, `make build`): clang for
+# the fuzzers, ZooKeeper and docker-compose for the cluster and container tests, PostgreSQL's
+# server for the catalog tests, hnswlib for the index benchmark's baseline.
+TEST_PACKAGES := libhnswlib-dev clang libclang-rt-14-dev llvm docker-compose zookeeper \
+  postgresql-15
+# Every Debian package of the project (the one list; tests/docker/validate.sh checks the
+# Dockerfile against it).
+APT_PACKAGES := $(RUN_PACKAGES) $(TEST_PACKAGES)
 # Node.js and npm for the end-to-end tests with the official npm client (skipped when a
 # node/npm is already on the PATH).
 NODE_PACKAGES := nodejs npm
 
-.PHONY: all deps build run test bench asan clean npm-deps test-cluster compat
+.PHONY: all deps deps-run install-packages build run test bench asan clean npm-deps test-cluster compat
 
 all: build
 
+deps-run:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(RUN_PACKAGES)" WITH_NODE=
+
 deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(APT_PACKAGES)" WITH_NODE=1
+
+# Installs whichever of $(PACKAGES) (and Node.js when WITH_NODE) are missing.
+install-packages:
 	@missing=""; \
-	for p in $(APT_PACKAGES); do \
+	for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
-	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then missing="$$missing $(NODE_PACKAGES)"; fi; \
+	if [ -n "$(WITH_NODE)" ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then \
+	  missing="$$missing $(NODE_PACKAGES)"; fi; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -47,7 +62,9 @@ $(BUILD_DIR)/build.ninja:
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-run: build
+# Only what the server needs: its packages and its binary (no tests or benchmarks).
+run: deps-run $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target chromahouse
 	./$(BUILD_DIR)/chromahouse run $(RUN_ARGS)
 
 # The whole suite: unit, integration (real ClickHouse 18.16 and chDB) and end-to-end (npm
