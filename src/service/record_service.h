@@ -6,7 +6,13 @@
 // rules of update/upsert, in arrival order) → one Storage write for the group → apply in memory
 // → every writer of the group replies. If Storage fails,
 // nothing is applied and the error (kUnavailable → 503) goes back to the client, who may retry.
-// Reads: shared lock → filter to offsets → exact nearest neighbours → project `include`.
+// Reads: shared lock → the `where`/`where_document` filter (the collection's metadata index) →
+// nearest neighbours as the collection's planner chooses (HNSW graph, filtered graph walk or an
+// exact scan; records not yet in the graph are scanned exactly) → project `include`.
+// In the background: the indexer adds written records to the graph, index snapshots are written
+// to Storage as the graph grows, deleted collections' rows are purged, and with several
+// instances collections are refreshed with other instances' writes (polled, or announced
+// through the change feed).
 //
 // Thread safety: all methods are thread-safe.
 #pragma once
