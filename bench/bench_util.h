@@ -1,6 +1,8 @@
 // Small helpers shared by the C++ benchmarks: wall-clock seconds, the machine's load average,
-// number formatting, percentiles and the few JSON pieces the benchmarks write.
+// number formatting, percentiles, the few JSON pieces the benchmarks write and their command line.
 #pragma once
+
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -57,21 +59,21 @@ inline std::string JsonNum(double v) {
   return buf;
 }
 
-// The value of the flag at argv[*i] (advancing *i); `usage` (which exits) when it is missing.
-inline std::string FlagValue(int argc, char** argv, int* i, void (*usage)(const char*)) {
-  std::string flag = argv[*i];
-  if (*i + 1 >= argc) usage(("missing value for " + flag).c_str());
-  return argv[++*i];
+// Call before adding `app`'s flags: --help then shows each flag's default, and a flag given twice
+// keeps its last value.
+inline void FlagDefaults(CLI::App& app) {
+  app.option_defaults()->always_capture_default()->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeLast);
 }
 
-// The flag's value as a non-negative integer; `usage` when it is not one.
-inline size_t FlagNumber(int argc, char** argv, int* i, void (*usage)(const char*)) {
-  std::string flag = argv[*i];
-  std::string v = FlagValue(argc, argv, i, usage);
-  char* end = nullptr;
-  unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0') usage(("bad number for " + flag + ": " + v).c_str());
-  return static_cast<size_t>(x);
+// Parses the command line into `app`'s flags. --help prints them and exits 0; a usage error is
+// printed and exits 2.
+inline void ParseFlags(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e) == 0 ? 0 : 2);
+  }
 }
 
 }  // namespace chromahouse::bench

@@ -12,6 +12,7 @@
 // end-to-end benchmark; 0 = one body of all n). Linked with jemalloc as the server is.
 //
 // Run: build/codec_bench [--n 10000] [--dim 128] [--batch 100] [--reps 5] [--out FILE] [--smoke]
+// --out also writes the results as JSON; --smoke: n = 500, 2 reps (whatever --n and --reps say).
 #include <simdjson.h>
 
 #include <charconv>
@@ -37,31 +38,21 @@ struct Options {
 };
 
 [[noreturn]] void Usage(const char* why) {
-  std::fprintf(stderr, "codec_bench: %s\nusage: codec_bench [--n N] [--dim D] [--reps R] "
-                       "[--batch B] [--out FILE] [--smoke]\n", why);
+  std::fprintf(stderr, "codec_bench: %s\nRun with --help for more information.\n", why);
   std::exit(2);
 }
 
 Options Parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--n") {
-      o.n = FlagNumber(argc, argv, &i, [](const char* w) { Usage(w); });
-    } else if (a == "--dim") {
-      o.dim = FlagNumber(argc, argv, &i, [](const char* w) { Usage(w); });
-    } else if (a == "--batch") {
-      o.batch = FlagNumber(argc, argv, &i, [](const char* w) { Usage(w); });
-    } else if (a == "--reps") {
-      o.reps = int(FlagNumber(argc, argv, &i, [](const char* w) { Usage(w); }));
-    } else if (a == "--out") {
-      o.out = FlagValue(argc, argv, &i, [](const char* w) { Usage(w); });
-    } else if (a == "--smoke") {
-      o.smoke = true;
-    } else {
-      Usage(("unknown flag " + a).c_str());
-    }
-  }
+  CLI::App app{"codec_bench: JSON speed of the record codec", "codec_bench"};
+  FlagDefaults(app);
+  app.add_option("--n", o.n, "records encoded and decoded");
+  app.add_option("--dim", o.dim, "embedding dimension");
+  app.add_option("--batch", o.batch, "records per add body (0 = one body of all n)");
+  app.add_option("--reps", o.reps, "passes of each measure, the best one kept");
+  app.add_option("--out", o.out, "also write the results to this JSON file");
+  app.add_flag("--smoke", o.smoke, "quick run: n = 500, 2 reps, whatever --n and --reps say");
+  ParseFlags(app, argc, argv);
   if (o.smoke) {
     o.n = 500;
     o.reps = 2;

@@ -54,39 +54,26 @@ struct Options {
 };
 
 [[noreturn]] void Usage(const char* msg) {
-  std::fprintf(stderr,
-               "filtered_bench: %s\nusage: filtered_bench [--n N] [--dim D] [--queries Q] "
-               "[--out PATH] [--smoke]\n",
-               msg);
+  std::fprintf(stderr, "filtered_bench: %s\nRun with --help for more information.\n", msg);
   std::exit(2);
 }
 
 Options Parse(int argc, char** argv) {
   Options o;
-  bool n_set = false, q_set = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&] { return FlagValue(argc, argv, &i, Usage); };
-    auto number = [&] { return FlagNumber(argc, argv, &i, Usage); };
-    if (a == "--n") {
-      o.n = number();
-      n_set = true;
-    } else if (a == "--dim") {
-      o.dim = number();
-    } else if (a == "--queries") {
-      o.queries = number();
-      q_set = true;
-    } else if (a == "--out") {
-      o.out = value();
-    } else if (a == "--smoke") {
-      o.smoke = true;
-    } else {
-      Usage(("unknown flag " + a).c_str());
-    }
-  }
+  CLI::App app{"filtered_bench: filtered vector search through VectorSearch's planner",
+               "filtered_bench"};
+  FlagDefaults(app);
+  app.add_option("--n", o.n, "records in the collection");
+  app.add_option("--dim", o.dim, "vector dimension");
+  app.add_option("--queries", o.queries, "held-out queries per selectivity");
+  app.add_option("--out", o.out,
+                 "JSON results (default bench/results/filtered_l2.json; with --smoke, in /tmp)");
+  app.add_flag("--smoke", o.smoke,
+               "quick check: n = 5000, 30 queries unless given; fails when a recall@10 < 0.9");
+  ParseFlags(app, argc, argv);
   if (o.smoke) {
-    if (!n_set) o.n = 5000;
-    if (!q_set) o.queries = 30;
+    if (!app.count("--n")) o.n = 5000;
+    if (!app.count("--queries")) o.queries = 30;
   }
   if (o.n < 1 || o.dim < 1 || o.queries < 1) Usage("n, dim and queries must be >= 1");
   if (o.out.empty()) {

@@ -46,6 +46,7 @@
 #include <fstream>
 #include <iostream>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <queue>
@@ -131,82 +132,52 @@ struct Options {
 };
 
 [[noreturn]] void Usage(const char* msg) {
-  std::fprintf(stderr,
-               "index_bench: %s\nusage: index_bench [--n N] [--dim D] [--queries Q] "
-               "[--metric l2|cosine|ip] [--seed S] [--clusters C] [--decay X] [--spread X] "
-               "[--reps R] [--ef a,b,...] "
-               "[--out PATH] [--smoke] [--no-hnswlib-2t] [--wall]\n",
-               msg);
+  std::fprintf(stderr, "index_bench: %s\nRun with --help for more information.\n", msg);
   std::exit(2);
 }
 
 Options Parse(int argc, char** argv) {
   Options o;
-  bool n_set = false, q_set = false, reps_set = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&] { return FlagValue(argc, argv, &i, Usage); };
-    auto number = [&] { return FlagNumber(argc, argv, &i, Usage); };
-    if (a == "--n") {
-      o.n = number();
-      n_set = true;
-    } else if (a == "--dim") {
-      o.dim = number();
-    } else if (a == "--queries") {
-      o.queries = number();
-      q_set = true;
-    } else if (a == "--seed") {
-      o.seed = number();
-    } else if (a == "--clusters") {
-      o.clusters = number();
-    } else if (a == "--reps") {
-      o.reps = int(number());
-      reps_set = true;
-    } else if (a == "--metric") {
-      std::string m = value();
-      if (m == "l2") o.metric = Metric::kL2;
-      else if (m == "cosine") o.metric = Metric::kCosine;
-      else if (m == "ip") o.metric = Metric::kInnerProduct;
-      else Usage(("unknown metric " + m).c_str());
-    } else if (a == "--ef") {
-      o.efs.clear();
-      std::string v = value();
-      size_t pos = 0;
-      while (pos <= v.size()) {
-        size_t comma = v.find(',', pos);
-        if (comma == std::string::npos) comma = v.size();
-        size_t ef = std::strtoull(v.substr(pos, comma - pos).c_str(), nullptr, 10);
-        if (ef == 0) Usage("bad --ef list");
-        o.efs.push_back(ef);
-        pos = comma + 1;
-      }
-    } else if (a == "--out") {
-      o.out = value();
-    } else if (a == "--smoke") {
-      o.smoke = true;
-    } else if (a == "--decay" || a == "--spread") {
-      std::string v = value();
-      char* end = nullptr;
-      double x = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(x >= 0)) Usage(("bad value for " + a).c_str());
-      (a == "--decay" ? o.decay : o.spread) = x;
-    } else if (a == "--wall") {
-      o.wall = true;
-    } else if (a == "--no-hnswlib-2t") {
-      o.hnswlib_2t = false;
-    } else {
-      Usage(("unknown flag " + a).c_str());
-    }
-  }
+  CLI::App app{"index_bench: chromahouse's HnswIndex against Debian's hnswlib, in one process",
+               "index_bench"};
+  FlagDefaults(app);
+  app.add_option("--n", o.n, "vectors indexed");
+  app.add_option("--dim", o.dim, "vector dimension");
+  app.add_option("--queries", o.queries, "held-out queries, recall@10 against exact ground truth");
+  const std::map<std::string, Metric> metrics = {
+      {"l2", Metric::kL2}, {"cosine", Metric::kCosine}, {"ip", Metric::kInnerProduct}};
+  app.add_option("--metric", o.metric, "distance metric")
+      ->transform(CLI::CheckedTransformer(metrics).description("{l2,cosine,ip}"))
+      ->default_str("l2");
+  app.add_option("--seed", o.seed, "seed of the Gaussian mixture (bench/data.h)");
+  app.add_option("--clusters", o.clusters, "clusters of the Gaussian mixture");
+  app.add_option("--decay", o.decay, "spectrum decay of the mixture: g_d = (1 + d)^-decay");
+  app.add_option("--spread", o.spread, "within-cluster spread relative to the centres' scale");
+  app.add_option("--reps", o.reps, "passes of the query sweep, each index's fastest kept");
+  // One comma-separated list per --ef; a later --ef replaces it.
+  app.add_option("--ef", o.efs, "ef values of the query sweep, comma-separated")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->trigger_on_parse();
+  app.add_option("--out", o.out,
+                 "JSON results (default bench/results/index_<metric>.json; with --smoke, in /tmp)");
+  app.add_flag("--smoke", o.smoke,
+               "quick check: n = 2000, 50 queries, one rep unless given; fails below recall 0.9");
+  app.add_flag_callback("--no-hnswlib-2t", [&o] { o.hnswlib_2t = false; },
+                        "skip hnswlib's two-thread build");
+  app.add_flag("--wall", o.wall, "time single-thread phases on the wall clock, not on CPU time");
+  ParseFlags(app, argc, argv);
   if (o.smoke) {
-    if (!n_set) o.n = 2000;
-    if (!q_set) o.queries = 50;
-    if (!reps_set) o.reps = 1;
+    if (!app.count("--n")) o.n = 2000;
+    if (!app.count("--queries")) o.queries = 50;
+    if (!app.count("--reps")) o.reps = 1;
     o.clusters = std::min<size_t>(o.clusters, std::max<size_t>(1, o.n / 100));
   }
   if (o.n < 1 || o.dim < 1 || o.queries < 1 || o.clusters < 1 || o.reps < 1) {
     Usage("n, dim, queries, clusters and reps must be >= 1");
   }
+  if (std::ranges::find(o.efs, size_t{0}) != o.efs.end()) Usage("bad --ef list");
+  if (!(o.decay >= 0) || !(o.spread >= 0)) Usage("--decay and --spread must be >= 0");
   if (o.out.empty()) {
     o.out = o.smoke ? "/tmp/chromahouse-bench-cache/index_" + std::string(MetricName(o.metric)) +
                           "_smoke.json"

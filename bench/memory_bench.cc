@@ -108,56 +108,39 @@ struct Options {
 };
 
 [[noreturn]] void Usage(const char* msg) {
-  std::fprintf(stderr,
-               "memory_bench: %s\nusage: memory_bench [--n N] [--dim D] [--cycles C] "
-               "[--batch B] [--ids short|uuid] [--docs] [--settle-ms MS] [--purge] [--no-breakdown] "
-               "[--out PATH] [--smoke]\n",
-               msg);
+  std::fprintf(stderr, "memory_bench: %s\nRun with --help for more information.\n", msg);
   std::exit(2);
 }
 
 Options Parse(int argc, char** argv) {
   Options o;
-  bool n_set = false, cycles_set = false, settle_set = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&] { return FlagValue(argc, argv, &i, Usage); };
-    auto number = [&] { return FlagNumber(argc, argv, &i, Usage); };
-    if (a == "--n") {
-      o.n = number();
-      n_set = true;
-    } else if (a == "--dim") {
-      o.dim = number();
-    } else if (a == "--cycles") {
-      o.cycles = number();
-      cycles_set = true;
-    } else if (a == "--batch") {
-      o.batch = number();
-    } else if (a == "--ids") {
-      std::string v = value();
-      if (v != "short" && v != "uuid") Usage("--ids is short or uuid");
-      o.uuid_ids = v == "uuid";
-    } else if (a == "--docs") {
-      o.docs = true;
-    } else if (a == "--settle-ms") {
-      o.settle_ms = number();
-      settle_set = true;
-    } else if (a == "--purge") {
-      o.purge = true;
-    } else if (a == "--no-breakdown") {
-      o.breakdown = false;
-    } else if (a == "--out") {
-      o.out = value();
-    } else if (a == "--smoke") {
-      o.smoke = true;
-    } else {
-      Usage(("unknown flag " + a).c_str());
-    }
-  }
+  std::string ids = "short";
+  CLI::App app{"memory_bench: resident memory of a loaded collection against its payload, over "
+               "evict / reload cycles",
+               "memory_bench"};
+  FlagDefaults(app);
+  app.add_option("--n", o.n, "records ingested and loaded");
+  app.add_option("--dim", o.dim, "vector dimension");
+  app.add_option("--cycles", o.cycles, "evict / reload / re-index cycles");
+  app.add_option("--batch", o.batch, "records per add request (the server's max_batch_size)");
+  app.add_option("--ids", ids, "record ids: short (\"r<i>\") or uuid (36-character UUID strings)")
+      ->check(CLI::IsMember({"short", "uuid"}));
+  app.add_flag("--docs", o.docs, "add a 15-character document to every record");
+  app.add_option("--settle-ms", o.settle_ms, "settling time before each measurement (ms)");
+  app.add_flag("--purge", o.purge,
+               "after each measurement also purge jemalloc's unused pages and read VmRSS again");
+  app.add_flag_callback("--no-breakdown", [&o] { o.breakdown = false; },
+                        "skip the breakdown of a loaded collection into its parts");
+  app.add_option("--out", o.out,
+                 "JSON results (default bench/results/memory_<n>.json; with --smoke, in /tmp)");
+  app.add_flag("--smoke", o.smoke,
+               "quick check: n = 2000, 2 cycles, settle 100 ms unless given; no memory targets");
+  ParseFlags(app, argc, argv);
+  o.uuid_ids = ids == "uuid";
   if (o.smoke) {
-    if (!n_set) o.n = 2000;
-    if (!cycles_set) o.cycles = 2;
-    if (!settle_set) o.settle_ms = 100;
+    if (!app.count("--n")) o.n = 2000;
+    if (!app.count("--cycles")) o.cycles = 2;
+    if (!app.count("--settle-ms")) o.settle_ms = 100;
   }
   if (o.n < 1 || o.dim < 1 || o.batch < 1 || o.cycles < 1) {
     Usage("n, dim, batch and cycles must be >= 1");

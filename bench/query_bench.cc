@@ -114,56 +114,36 @@ struct Options {
 };
 
 [[noreturn]] void Usage(const char* error) {
-  if (error) std::fprintf(stderr, "query_bench: %s\n", error);
-  std::fprintf(stderr,
-               "usage: query_bench [--n N] [--dim D] [--queries Q] [--passes P] [--get-batches B] "
-               "[--url http://host:port] [--server PATH] [--server-arg ARG]... [--out PATH] "
-               "[--smoke]\n");
+  std::fprintf(stderr, "query_bench: %s\nRun with --help for more information.\n", error);
   std::exit(2);
 }
 
 Options Parse(int argc, char** argv) {
   Options o;
-  bool n_set = false, dim_set = false, q_set = false, passes_set = false, batches_set = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&] { return FlagValue(argc, argv, &i, Usage); };
-    auto number = [&] { return FlagNumber(argc, argv, &i, Usage); };
-    if (a == "--n") {
-      o.n = number();
-      n_set = true;
-    } else if (a == "--dim") {
-      o.dim = number();
-      dim_set = true;
-    } else if (a == "--queries") {
-      o.queries = number();
-      q_set = true;
-    } else if (a == "--passes") {
-      o.passes = number();
-      passes_set = true;
-    } else if (a == "--get-batches") {
-      o.get_batches = number();
-      batches_set = true;
-    } else if (a == "--url") {
-      o.url = value();
-    } else if (a == "--server") {
-      o.server = value();
-    } else if (a == "--server-arg") {
-      o.server_args.push_back(value());
-    } else if (a == "--out") {
-      o.out = value();
-    } else if (a == "--smoke") {
-      o.smoke = true;
-    } else {
-      Usage(("unknown flag " + a).c_str());
-    }
-  }
+  CLI::App app{"query_bench: query and get latency end to end over HTTP against build/chromahouse, "
+               "next to the same searches in-process",
+               "query_bench"};
+  FlagDefaults(app);
+  app.add_option("--n", o.n, "records ingested");
+  app.add_option("--dim", o.dim, "vector dimension");
+  app.add_option("--queries", o.queries, "held-out queries");
+  app.add_option("--passes", o.passes, "times each query is sent");
+  app.add_option("--get-batches", o.get_batches, "gets of 100 random ids");
+  app.add_option("--url", o.url, "use the server at http://host:port instead of starting one");
+  app.add_option("--server", o.server, "server binary (default: chromahouse next to this binary)");
+  app.add_option("--server-arg", o.server_args, "one more argument for the started server")
+      ->allow_extra_args(false);
+  app.add_option("--out", o.out,
+                 "JSON results (default bench/results/query.json; with --smoke, in /tmp)");
+  app.add_flag("--smoke", o.smoke,
+               "quick check: 3,000 x 32, 50 queries, one pass, 10 get batches unless given");
+  ParseFlags(app, argc, argv);
   if (o.smoke) {
-    if (!n_set) o.n = 3000;
-    if (!dim_set) o.dim = 32;
-    if (!q_set) o.queries = 50;
-    if (!passes_set) o.passes = 1;
-    if (!batches_set) o.get_batches = 10;
+    if (!app.count("--n")) o.n = 3000;
+    if (!app.count("--dim")) o.dim = 32;
+    if (!app.count("--queries")) o.queries = 50;
+    if (!app.count("--passes")) o.passes = 1;
+    if (!app.count("--get-batches")) o.get_batches = 10;
   }
   if (o.n < kBuckets * kK || o.dim < 1 || o.queries < 1 || o.passes < 1) {
     Usage("need --n >= 100, --dim >= 1, --queries >= 1, --passes >= 1");

@@ -24,8 +24,8 @@
 // Build: cmake --build build --target warmup_bench   (bench/CMakeLists.txt)
 // Run:   nice build/warmup_bench [--n 1000000] [--dim 128] [--queries 100] [--threads 0]
 //                                [--clickhouse-url URL] [--out PATH] [--smoke]
-// --smoke: n = 20,000, dim 32; exits non-zero unless the snapshot is adopted with every node
-// and both graphs answer alike (no timing targets).
+// --smoke: n = 20,000, dim 32, 50 queries (a flag after it still counts); exits non-zero unless
+// the snapshot is adopted with every node and both graphs answer alike (no timing targets).
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,38 +63,35 @@ struct Options {
 };
 
 [[noreturn]] void Usage(const char* error) {
-  if (error) std::fprintf(stderr, "warmup_bench: %s\n", error);
-  std::fprintf(stderr,
-               "usage: warmup_bench [--n N] [--dim D] [--queries Q] [--threads T] [--clickhouse-url URL] "
-               "[--out PATH] [--smoke]\n");
+  std::fprintf(stderr, "warmup_bench: %s\nRun with --help for more information.\n", error);
   std::exit(2);
 }
 
 Options Parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--n") {
-      o.n = FlagNumber(argc, argv, &i, Usage);
-    } else if (a == "--dim") {
-      o.dim = FlagNumber(argc, argv, &i, Usage);
-    } else if (a == "--queries") {
-      o.queries = FlagNumber(argc, argv, &i, Usage);
-    } else if (a == "--threads") {
-      o.threads = static_cast<int>(FlagNumber(argc, argv, &i, Usage));
-    } else if (a == "--clickhouse-url") {
-      o.clickhouse_url = FlagValue(argc, argv, &i, Usage);
-    } else if (a == "--out") {
-      o.out = FlagValue(argc, argv, &i, Usage);
-    } else if (a == "--smoke") {
-      o.smoke = true;
-      o.n = 20000;
-      o.dim = 32;
-      o.queries = 50;
-    } else {
-      Usage(("unknown flag " + a).c_str());
-    }
-  }
+  CLI::App app{"warmup_bench: warm-up of a collection from ClickHouse with and without an index "
+               "snapshot, against a plain SELECT of the same rows",
+               "warmup_bench"};
+  FlagDefaults(app);
+  // Applied in command-line order: --smoke sets n, dim and queries, a later flag sets them again.
+  app.add_option("--n", o.n, "records written and loaded")->trigger_on_parse();
+  app.add_option("--dim", o.dim, "vector dimension")->trigger_on_parse();
+  app.add_option("--queries", o.queries, "held-out queries for recall@10")->trigger_on_parse();
+  app.add_option("--threads", o.threads, "the indexer's threads (0 = one per core)");
+  app.add_option("--clickhouse-url", o.clickhouse_url,
+                 "use this ClickHouse instead of an embedded clickhouse-server");
+  app.add_option("--out", o.out, "also write the results to this JSON file");
+  app.add_flag_callback("--smoke",
+                        [&o] {
+                          o.smoke = true;
+                          o.n = 20000;
+                          o.dim = 32;
+                          o.queries = 50;
+                        },
+                        "quick check: n = 20,000, dim 32, 50 queries; fails unless the snapshot "
+                        "is adopted")
+      ->trigger_on_parse();
+  ParseFlags(app, argc, argv);
   if (o.threads == 0) o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (o.n < VectorSearch::kIndexMinRecords || o.dim == 0 || o.queries == 0) {
     Usage("need --n >= 1024, --dim >= 1, --queries >= 1");
