@@ -20,6 +20,7 @@ uint32_t RecordStore::Allocate() {
   versions_.push_back(0);
   created_.push_back(0);
   live_.push_back(0);
+  if (live_bits_.size() * 64 < live_.size()) live_bits_.push_back(0);
   if (dim_ > 0) {
     // Grow geometrically: fresh pages are expensive on these machines.
     size_t need = ids_.size() * dim_;
@@ -50,6 +51,7 @@ void RecordStore::Release(uint32_t offset) {
   uris_.Reset(offset);
   metadatas_.Reset(offset);
   live_[offset] = 0;
+  live_bits_[offset >> 6] &= ~(uint64_t{1} << (offset & 63));
   free_.push_back(offset);
 }
 
@@ -66,6 +68,7 @@ void RecordStore::Store(uint32_t offset, const RecordRow& row) {
   versions_[offset] = row.version;
   created_[offset] = row.created;
   live_[offset] = 1;
+  live_bits_[offset >> 6] |= uint64_t{1} << (offset & 63);
   record_bytes_ += RecordBytes(offset);
   if (dim_ > 0 && row.embedding.size() == dim_) {
     std::copy(row.embedding.begin(), row.embedding.end(), vectors_.begin() + size_t{offset} * dim_);
@@ -92,6 +95,7 @@ void RecordStore::Reserve(size_t records) {
   versions_.reserve(records);
   created_.reserve(records);
   live_.reserve(records);
+  live_bits_.reserve(records / 64 + 1);
   order_.reserve(records);
   id_index_.Reserve(records);
   if (dim_ > 0) vectors_.reserve(records * dim_);
@@ -171,6 +175,13 @@ std::vector<uint32_t> RecordStore::OffsetsInInsertionOrder() const {
   // An offset reused for the same created value cannot appear twice: created versions are
   // unique per record.
   return out;
+}
+
+std::optional<OffsetBitmap> RecordStore::FilterBitmap(const Where& where) const {
+  auto bits = metadata_index_.EvaluateBits(where, live_.size());
+  if (!bits) return std::nullopt;
+  for (size_t w = 0; w < bits->size(); ++w) (*bits)[w] &= live_bits_[w];
+  return OffsetBitmap(std::move(*bits));
 }
 
 RecordRow RecordStore::Row(uint32_t offset) const {

@@ -20,6 +20,7 @@
 #include "collection/id_index.h"
 #include "collection/sparse_column.h"
 #include "common/aligned_allocator.h"
+#include "common/offset_bitmap.h"
 #include "core/record.h"
 #include "filter/metadata_index.h"
 #include "index/distance.h"
@@ -89,6 +90,10 @@ class RecordStore {
     return metadata_index_.Evaluate(where, offsets);
   }
 
+  // The live offsets matching a metadata-only `where`, from the metadata index, as a bitmap;
+  // nullopt when the index cannot answer (the caller then scans).
+  std::optional<OffsetBitmap> FilterBitmap(const Where& where) const;
+
   // Exact k nearest among `offsets`, sorted by distance (ties in an unspecified order).
   std::vector<Neighbor> Nearest(const float* query, const std::vector<uint32_t>& offsets,
                                 size_t k) const;
@@ -117,6 +122,7 @@ class RecordStore {
   std::vector<uint64_t> versions_;
   std::vector<uint64_t> created_;
   std::vector<uint8_t> live_;
+  std::vector<uint64_t> live_bits_;  // live_ as a bitmap (for filters)
   std::vector<uint32_t> free_;
   // (created, offset) in ascending created order; entries whose offset no longer holds that
   // record are stale and skipped (and compacted away once they dominate).

@@ -162,12 +162,10 @@ size_t VectorSearch::MemoryBytes() const {
 }
 
 std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float* query,
-                                           size_t k, const std::vector<uint32_t>* allowed,
-                                           size_t ef, SearchPath* path) const {
+                                           size_t k, const OffsetBitmap* allowed, size_t ef,
+                                           SearchPath* path) const {
   *path = SearchPath::kNone;
   if (k == 0 || store.dim() == 0 || store.size() == 0) return {};
-  std::vector<uint32_t> all;
-  const std::vector<uint32_t>* candidates = allowed;
   std::shared_lock lock(mu_, std::defer_lock);
   {
     Waiting waiting(*this);
@@ -180,34 +178,26 @@ std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float
                allowed_count * 20 < store.size();
   if (brute) {
     *path = SearchPath::kBruteForce;
-    if (!candidates) {
-      all = store.OffsetsInInsertionOrder();
-      candidates = &all;
-    }
-    return store.Nearest(query, *candidates, k);
+    return store.Nearest(query, allowed ? allowed->ToVector() : store.OffsetsInInsertionOrder(),
+                         k);
   }
   *path = SearchPath::kHnsw;
   index_->SetVectors(store.matrix());
   // Graph part: allowed offsets that are in the graph.
-  std::vector<uint8_t> allow_bits;
   AllowFn allow_fn;
-  if (allowed) {
-    allow_bits.assign(store.capacity(), 0);
-    for (uint32_t o : *allowed) allow_bits[o] = 1;
-    allow_fn = [&allow_bits](uint32_t o) { return o < allow_bits.size() && allow_bits[o] != 0; };
-  }
+  if (allowed) allow_fn = [allowed](uint32_t o) { return allowed->Contains(o); };
   std::vector<Neighbor> found = index_->Search(query, k, ef, allowed ? &allow_fn : nullptr);
   // Tail part: pending offsets (not yet in the graph), exactly.
   std::vector<uint32_t> tail;
   tail.reserve(pending_count_);
   for (uint32_t o : pending_) {
     if (o < is_pending_.size() && is_pending_[o] && store.IsLive(o) &&
-        (!allowed || allow_bits[o])) {
+        (!allowed || allowed->Contains(o))) {
       tail.push_back(o);
     }
   }
   for (uint32_t o : refused_) {
-    if (is_refused_[o] && store.IsLive(o) && (!allowed || allow_bits[o])) tail.push_back(o);
+    if (is_refused_[o] && store.IsLive(o) && (!allowed || allowed->Contains(o))) tail.push_back(o);
   }
   std::sort(tail.begin(), tail.end());
   tail.erase(std::unique(tail.begin(), tail.end()), tail.end());

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,10 +86,22 @@ class VectorSearch {
     const VectorSearch& s_;
   };
 
-  // The k nearest among `allowed` (nullptr = every live record), sorted by distance.
+  // The k nearest among `allowed` (live offsets; nullptr = every live record), sorted by
+  // distance.
+  std::vector<Neighbor> Search(const RecordStore& store, const float* query, size_t k,
+                               const OffsetBitmap* allowed, size_t ef, SearchPath* path) const;
+  std::vector<Neighbor> Search(const RecordStore& store, const float* query, size_t k,
+                               std::nullptr_t, size_t ef, SearchPath* path) const {
+    return Search(store, query, k, static_cast<const OffsetBitmap*>(nullptr), ef, path);
+  }
+  // The same for a list of offsets (tests and benchmarks).
   std::vector<Neighbor> Search(const RecordStore& store, const float* query, size_t k,
                                const std::vector<uint32_t>* allowed, size_t ef,
-                               SearchPath* path) const;
+                               SearchPath* path) const {
+    if (!allowed) return Search(store, query, k, nullptr, ef, path);
+    const OffsetBitmap bitmap = OffsetBitmap::FromOffsets(*allowed);
+    return Search(store, query, k, &bitmap, ef, path);
+  }
 
   // Snapshots (collection/index_snapshot.h). The graph's snapshot covering `watermark`, or
   // nothing while there is no graph or records are still waiting for it. Data lock held shared.

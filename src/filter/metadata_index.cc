@@ -451,6 +451,17 @@ std::optional<std::vector<uint32_t>> MetadataIndex::Evaluate(
   return out;
 }
 
+std::optional<std::vector<uint64_t>> MetadataIndex::EvaluateBits(const Where& where,
+                                                                 size_t universe) const {
+  if (!Handles(where)) return std::nullopt;
+  const size_t num_words = (std::max<size_t>(universe, universe_) + 63) / 64;
+  Bits bits;
+  EvaluateNode(where, num_words, bits);
+  bits.resize((universe + 63) / 64);
+  if (universe % 64 != 0 && !bits.empty()) bits.back() &= (uint64_t{1} << (universe % 64)) - 1;
+  return bits;
+}
+
 void MetadataIndex::EvaluateNode(const Where& where, size_t num_words, Bits& out) const {
   if (const auto* c = std::get_if<WhereComposite>(&where.node)) {
     if (c->children.empty()) {

@@ -165,6 +165,12 @@ class MetadataIndex {
   std::optional<std::vector<uint32_t>> Evaluate(const Where& where,
                                                 const std::vector<uint32_t>& live_in_order) const;
 
+  // The same decision as a bitmap over the offsets below `universe` (offsets never inserted
+  // count as records without metadata; dead offsets may be members: the caller intersects with
+  // what is live). nullopt when the index cannot answer. Cost: O(tree size * universe / 64 +
+  // postings touched).
+  std::optional<std::vector<uint64_t>> EvaluateBits(const Where& where, size_t universe) const;
+
   // Whether Evaluate would return a value for `where` (no document conditions, no
   // "chroma:document" key).
   static bool Handles(const Where& where);

@@ -829,14 +829,19 @@ Result<QueryResult> RecordService::Query(const std::string& collection_id,
   }
   if (store.size() == 0) return result;  // nothing to search
   const bool filtered = req.ids || req.where || req.where_document;
-  std::vector<uint32_t> candidates;
-  if (filtered) candidates = Select(store, req.ids, req.where, req.where_document);
+  // The allowed set, as the metadata index computes it when it can answer the filter alone
+  // (no order needed: the nearest decide).
+  std::optional<OffsetBitmap> allowed;
+  if (req.where && !req.ids && !req.where_document) allowed = store.FilterBitmap(*req.where);
+  if (filtered && !allowed) {
+    allowed = OffsetBitmap::FromOffsets(Select(store, req.ids, req.where, req.where_document));
+  }
   const size_t ef = static_cast<size_t>(std::max<int64_t>(opened.first.configuration.hnsw.ef_search, 1));
   for (size_t qi = 0; qi < req.query_embeddings.size(); ++qi) {
     SearchPath path;
     auto neighbors = result.collection->search.Search(
         store, req.query_embeddings[qi].data(), static_cast<size_t>(req.n_results),
-        filtered ? &candidates : nullptr, ef, &path);
+        allowed ? &*allowed : nullptr, ef, &path);
     if (path == SearchPath::kHnsw) hnsw_queries_.fetch_add(1);
     if (path == SearchPath::kBruteForce) brute_force_queries_.fetch_add(1);
     auto& out = result.per_query[qi];
