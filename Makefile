@@ -1,7 +1,7 @@
 # chromahouse — the README's two commands live here:
 #   make run    install what is missing, build, start the server (embedded ClickHouse)
 #   make test   install what is missing, build, run the whole test suite (ctest)
-# Other targets: deps, deps-run, build, bench, asan, compat, clean.
+# Other targets: deps, deps-run, build, bench, bench-chroma, asan, compat, clean.
 
 BUILD_DIR   ?= build
 BUILD_TYPE  ?= RelWithDebInfo
@@ -25,7 +25,7 @@ APT_PACKAGES := $(RUN_PACKAGES) $(TEST_PACKAGES)
 # node/npm is already on the PATH).
 NODE_PACKAGES := nodejs npm
 
-.PHONY: all deps deps-run install-packages build run test bench asan clean npm-deps test-cluster compat
+.PHONY: all deps deps-run install-packages build run test bench bench-chroma asan clean npm-deps test-cluster compat
 
 all: build
 
@@ -104,6 +104,13 @@ bench: build npm-deps
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 4
 	node bench/e2e_bench.mjs --n 20000 --dim 1024 --batch 32 --queries 50 --clients 1
 	node bench/catalog_bench.mjs
+	$(MAKE) --no-print-directory bench-chroma
+
+# The same workload through the npm client against chromahouse and a real Chroma 1.5.9
+# (../shared/tools/reference-chroma.sh, outside the project; skipped with a message when absent),
+# one after the other, every figure with its ratio: bench/results/chroma_side_by_side.json.
+bench-chroma: build npm-deps
+	node bench/chroma_side_by_side.mjs --n $${BENCH_N:-100000}
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-fuzz
