@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "common/log.h"
 #include "storage/clickhouse/sql_transport.h"
@@ -145,6 +146,9 @@ Status EmbeddedClickHouse::WriteConfig() {
   std::ostringstream users;
   users << "<?xml version=\"1.0\"?>\n<yandex>\n"
         << "  <profiles><default><max_memory_usage>10000000000</max_memory_usage>"
+        // Merges and mutations in the background: 4 threads (16 by default), which fits the small
+        // machines an embedded store runs on and keeps merges from crowding out inserts.
+        << "<background_pool_size>4</background_pool_size>"
         << "</default></profiles>\n"
         << "  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip>"
         << "</networks><profile>default</profile><quota>default</quota></default></users>\n"
@@ -160,6 +164,18 @@ Status EmbeddedClickHouse::WriteConfig() {
 int EmbeddedClickHouse::Spawn() {
   std::string config_arg = "--config-file=" + ch_dir_ + "/config.xml";
   std::string out_log = ch_dir_ + "/log/stdout.log";
+  // The environment, prepared before fork: ClickHouse's jemalloc with 2 arenas instead of 4 per
+  // core (measured: 100k × 128 ingested, ClickHouse's resident memory 15 s later ~105 MiB
+  // instead of ~170 MiB; freed memory is spread over fewer arenas and reused).
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "MALLOC_CONF=", 12) != 0) env_strings.emplace_back(*e);
+  }
+  env_strings.emplace_back(
+      "MALLOC_CONF=narenas:2");
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return -1;
@@ -181,8 +197,8 @@ int EmbeddedClickHouse::Spawn() {
     int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, 0);
     ::chdir(ch_dir_.c_str());
-    execlp(options_.binary.c_str(), options_.binary.c_str(), config_arg.c_str(),
-           static_cast<char*>(nullptr));
+    char* argv[] = {const_cast<char*>(options_.binary.c_str()), config_arg.data(), nullptr};
+    ::execvpe(options_.binary.c_str(), argv, envp.data());
     ::_exit(127);
   }
   return pid;
