@@ -8,8 +8,8 @@
 
 namespace chromahouse {
 
-Api::Api(ApiOptions options, CatalogService* catalog, RecordService* records, Storage* storage)
-    : options_(std::move(options)), catalog_(catalog), records_(records), storage_(storage) {
+Api::Api(ApiOptions options, CatalogService* catalog, RecordService* records)
+    : options_(std::move(options)), catalog_(catalog), records_(records) {
   AddSystemRoutes();
   AddTenantRoutes();
   AddCollectionRoutes();

@@ -13,7 +13,6 @@
 #include "api/router.h"
 #include "service/catalog_service.h"
 #include "service/record_service.h"
-#include "storage/storage.h"
 
 namespace chromahouse {
 
@@ -29,7 +28,7 @@ struct ApiOptions {
 
 class Api {
  public:
-  Api(ApiOptions options, CatalogService* catalog, RecordService* records, Storage* storage);
+  Api(ApiOptions options, CatalogService* catalog, RecordService* records);
 
   HttpResponse Handle(const HttpRequest& request) const;
   // Route pattern for logs ("/api/v2/tenants/{tenant}"), or "unmatched".
@@ -60,7 +59,6 @@ class Api {
   ApiOptions options_;
   CatalogService* catalog_;
   RecordService* records_;
-  Storage* storage_;
   Router router_;
   mutable std::atomic<int64_t> pending_write_bytes_{0};
 };

@@ -15,7 +15,7 @@ class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(catalog_.Initialize().ok());
-    api_ = std::make_unique<Api>(options_, &catalog_, &records_, &storage_);
+    api_ = std::make_unique<Api>(options_, &catalog_, &records_);
   }
 
   HttpResponse Call(std::string method, std::string target, std::string body = "",
@@ -393,7 +393,7 @@ TEST_F(ApiTest, IndexesASchemaDisablesRefuseTheirFilters) {
 
 TEST_F(ApiTest, CorsWhenConfigured) {
   options_.cors_allow_origins = {"http://app.example"};
-  api_ = std::make_unique<Api>(options_, &catalog_, &records_, &storage_);
+  api_ = std::make_unique<Api>(options_, &catalog_, &records_);
   HttpResponse pre = Call("OPTIONS", "/api/v2/tenants", "",
                           {{"origin", "http://app.example"},
                            {"access-control-request-method", "POST"}});
@@ -407,7 +407,7 @@ TEST_F(ApiTest, CorsWhenConfigured) {
 
 TEST_F(ApiTest, BatchesAboveMaxBatchSizeAre413) {
   options_.max_batch_size = 2;
-  api_ = std::make_unique<Api>(options_, &catalog_, &records_, &storage_);
+  api_ = std::make_unique<Api>(options_, &catalog_, &records_);
   HttpResponse created = Call("POST", kColls, R"({"name":"batched"})");
   std::string coll = std::string(kColls) + "/" + created.body.substr(7, 36);
   HttpResponse big = Call("POST", coll + "/upsert", R"({"ids":["a","b","c"],"embeddings":[[1],[2],[3]]})");

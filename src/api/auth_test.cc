@@ -91,7 +91,7 @@ class AuthApiTest : public ::testing::Test {
     ApiOptions options;
     options.authenticator = auth_.get();
     options.allow_reset = true;
-    api_ = std::make_unique<Api>(options, &catalog_, &records_, &storage_);
+    api_ = std::make_unique<Api>(options, &catalog_, &records_);
   }
 
   HttpResponse Call(std::string method, std::string target, std::string body,

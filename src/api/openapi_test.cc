@@ -36,7 +36,7 @@ class OpenApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(catalog_.Initialize().ok());
-    api_ = std::make_unique<Api>(options_, &catalog_, &records_, &storage_);
+    api_ = std::make_unique<Api>(options_, &catalog_, &records_);
     text_ = simdjson::padded_string(OpenApiDocument());
     ASSERT_EQ(parser_.parse(text_).get(doc_), simdjson::SUCCESS) << "not valid JSON";
     ASSERT_EQ(doc_["paths"].get(paths_), simdjson::SUCCESS) << "no paths";
@@ -207,7 +207,7 @@ TEST_F(OpenApiTest, NeedsNoCredentials) {
   ASSERT_TRUE(auth.ok()) << auth.status().message();
   ApiOptions options;
   options.authenticator = auth->get();
-  Api api(options, &catalog_, &records_, &storage_);
+  Api api(options, &catalog_, &records_);
   HttpRequest req;
   req.method = "GET";
   req.path = "/openapi.json";

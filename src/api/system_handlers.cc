@@ -32,7 +32,7 @@ void Api::AddSystemRoutes() {
   });
   router_.Add("GET", "/api/v2/healthcheck", false,
               [this](const RouteContext&) -> Result<HttpResponse> {
-                bool ready = storage_->Ping().ok();
+                bool ready = records_->Ready().ok();
                 JsonWriter w;
                 w.BeginObject();
                 w.Key("is_executor_ready");

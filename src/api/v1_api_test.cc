@@ -12,7 +12,7 @@ class V1ApiTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(catalog_.Initialize().ok());
     options_.max_batch_size = 3;
-    api_ = std::make_unique<Api>(options_, &catalog_, &records_, &storage_);
+    api_ = std::make_unique<Api>(options_, &catalog_, &records_);
   }
 
   HttpResponse Call(std::string method, std::string target, std::string body = "") {

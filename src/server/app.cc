@@ -331,7 +331,7 @@ int RunServer(const Config& config) {
   api_options.max_batch_size = config.max_batch_size;
   api_options.cors_allow_origins = config.cors_allow_origins;
   api_options.max_pending_write_bytes = config.max_pending_write_bytes;
-  Api api(api_options, &catalog, &records, &storage);
+  Api api(api_options, &catalog, &records);
 
   HttpServerOptions http_options;
   http_options.host = config.host;

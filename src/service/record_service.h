@@ -94,6 +94,8 @@ class RecordService {
   Result<GetResult> Get(const std::string& collection_id, const GetRequest& request);
   Result<QueryResult> Query(const std::string& collection_id, const QueryRequest& request);
   Result<int64_t> Count(const std::string& collection_id);
+  // Whether the record store answers (the readiness probe).
+  Status Ready() { return storage_->Ping(); }
 
   // Threads of the background indexer's bulk steps (a collection loaded without a snapshot, a
   // large ingest); 0 = one per core. Call before serving.
