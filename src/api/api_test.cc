@@ -6,7 +6,7 @@
 
 #include <thread>
 
-#include "storage/memory/memory_storage.h"
+#include "api/test_support.h"
 
 namespace chromahouse {
 namespace {
@@ -14,20 +14,13 @@ namespace {
 class ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(catalog_.Initialize().ok());
-    api_ = std::make_unique<Api>(options_, &catalog_, &records_);
+    api_ = services_.MakeApi(options_);
   }
 
-  HttpResponse Call(std::string method, std::string target, std::string body = "",
+  HttpResponse Call(std::string method, const std::string& target, std::string body = "",
                     std::vector<std::pair<std::string, std::string>> headers = {}) {
-    HttpRequest req;
-    req.method = std::move(method);
-    size_t q = target.find('?');
-    req.path = target.substr(0, q);
-    if (q != std::string::npos) req.query = target.substr(q + 1);
-    req.body = std::move(body);
-    req.headers = std::move(headers);
-    return api_->Handle(req);
+    return api_->Handle(
+        testing::MakeRequest(std::move(method), target, std::move(body), std::move(headers)));
   }
 
   static bool HasHeader(const HttpResponse& r, const std::string& name, std::string* value = nullptr) {
@@ -43,10 +36,7 @@ class ApiTest : public ::testing::Test {
   static constexpr const char* kColls = "/api/v2/tenants/default_tenant/databases/default_database/collections";
 
   ApiOptions options_;
-  MemoryStorage storage_;
-  VersionClock clock_;
-  CatalogService catalog_{&storage_, &clock_};
-  RecordService records_{&catalog_, &storage_, &clock_};
+  testing::InMemoryServices services_;
   std::unique_ptr<Api> api_;
 };
 
@@ -90,14 +80,14 @@ TEST_F(ApiTest, SystemRoutesHaveChromasShapes) {
 
 TEST_F(ApiTest, HealthcheckIs503WhileStorageIsUnavailable) {
   EXPECT_EQ(Call("GET", "/api/v2/healthcheck").status, 200);
-  storage_.SetUnavailable(true);
+  services_.storage.SetUnavailable(true);
   HttpResponse r = Call("GET", "/api/v2/healthcheck");
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.body, R"({"is_executor_ready":false,"is_log_client_ready":false})");
   HttpResponse write = Call("POST", "/api/v2/tenants", R"({"name":"acme"})");
   EXPECT_EQ(write.status, 503);
   EXPECT_NE(write.body.find("\"error\":\"ChromaError\""), std::string::npos);
-  storage_.SetUnavailable(false);
+  services_.storage.SetUnavailable(false);
   EXPECT_EQ(Call("GET", "/api/v2/healthcheck").status, 200);
 }
 
@@ -393,7 +383,7 @@ TEST_F(ApiTest, IndexesASchemaDisablesRefuseTheirFilters) {
 
 TEST_F(ApiTest, CorsWhenConfigured) {
   options_.cors_allow_origins = {"http://app.example"};
-  api_ = std::make_unique<Api>(options_, &catalog_, &records_);
+  api_ = services_.MakeApi(options_);
   HttpResponse pre = Call("OPTIONS", "/api/v2/tenants", "",
                           {{"origin", "http://app.example"},
                            {"access-control-request-method", "POST"}});
@@ -407,7 +397,7 @@ TEST_F(ApiTest, CorsWhenConfigured) {
 
 TEST_F(ApiTest, BatchesAboveMaxBatchSizeAre413) {
   options_.max_batch_size = 2;
-  api_ = std::make_unique<Api>(options_, &catalog_, &records_);
+  api_ = services_.MakeApi(options_);
   HttpResponse created = Call("POST", kColls, R"({"name":"batched"})");
   std::string coll = std::string(kColls) + "/" + created.body.substr(7, 36);
   HttpResponse big = Call("POST", coll + "/upsert", R"({"ids":["a","b","c"],"embeddings":[[1],[2],[3]]})");

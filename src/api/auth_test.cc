@@ -10,7 +10,7 @@
 #include <fstream>
 
 #include "api/api.h"
-#include "storage/memory/memory_storage.h"
+#include "api/test_support.h"
 
 namespace chromahouse {
 namespace {
@@ -82,8 +82,6 @@ TEST(AuthenticatorTest, ConfigurationErrorsNameTheSetting) {
 
 class AuthApiTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(catalog_.Initialize().ok()); }
-
   void Use(AuthOptions auth_options) {
     auto auth = Authenticator::Create(auth_options);
     ASSERT_TRUE(auth.ok()) << auth.status().message();
@@ -91,29 +89,20 @@ class AuthApiTest : public ::testing::Test {
     ApiOptions options;
     options.authenticator = auth_.get();
     options.allow_reset = true;
-    api_ = std::make_unique<Api>(options, &catalog_, &records_);
+    api_ = services_.MakeApi(options);
   }
 
-  HttpResponse Call(std::string method, std::string target, std::string body,
+  HttpResponse Call(std::string method, const std::string& target, std::string body,
                     std::vector<std::pair<std::string, std::string>> headers) {
-    HttpRequest req;
-    req.method = std::move(method);
-    size_t q = target.find('?');
-    req.path = target.substr(0, q);
-    if (q != std::string::npos) req.query = target.substr(q + 1);
-    req.body = std::move(body);
-    req.headers = std::move(headers);
-    return api_->Handle(req);
+    return api_->Handle(
+        testing::MakeRequest(std::move(method), target, std::move(body), std::move(headers)));
   }
   HttpResponse Get(const std::string& target,
                    std::vector<std::pair<std::string, std::string>> headers) {
     return Call("GET", target, "", std::move(headers));
   }
 
-  MemoryStorage storage_;
-  VersionClock clock_;
-  CatalogService catalog_{&storage_, &clock_};
-  RecordService records_{&catalog_, &storage_, &clock_};
+  testing::InMemoryServices services_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Api> api_;
 };

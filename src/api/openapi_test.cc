@@ -10,7 +10,7 @@
 #include <set>
 
 #include "api/api.h"
-#include "storage/memory/memory_storage.h"
+#include "api/test_support.h"
 
 namespace chromahouse {
 namespace {
@@ -35,8 +35,7 @@ simdjson::dom::object AsObject(simdjson::dom::element el) {
 class OpenApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(catalog_.Initialize().ok());
-    api_ = std::make_unique<Api>(options_, &catalog_, &records_);
+    api_ = services_.MakeApi(options_);
     text_ = simdjson::padded_string(OpenApiDocument());
     ASSERT_EQ(parser_.parse(text_).get(doc_), simdjson::SUCCESS) << "not valid JSON";
     ASSERT_EQ(doc_["paths"].get(paths_), simdjson::SUCCESS) << "no paths";
@@ -104,10 +103,7 @@ class OpenApiTest : public ::testing::Test {
   }
 
   ApiOptions options_;
-  MemoryStorage storage_;
-  VersionClock clock_;
-  CatalogService catalog_{&storage_, &clock_};
-  RecordService records_{&catalog_, &storage_, &clock_};
+  testing::InMemoryServices services_;
   std::unique_ptr<Api> api_;
   simdjson::padded_string text_;
   simdjson::dom::parser parser_;
@@ -207,7 +203,7 @@ TEST_F(OpenApiTest, NeedsNoCredentials) {
   ASSERT_TRUE(auth.ok()) << auth.status().message();
   ApiOptions options;
   options.authenticator = auth->get();
-  Api api(options, &catalog_, &records_);
+  Api api(options, &services_.catalog, &services_.records);
   HttpRequest req;
   req.method = "GET";
   req.path = "/openapi.json";

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "api/api.h"
-#include "storage/memory/memory_storage.h"
+#include "api/test_support.h"
 
 namespace chromahouse {
 namespace {
@@ -10,19 +10,12 @@ namespace {
 class V1ApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(catalog_.Initialize().ok());
     options_.max_batch_size = 3;
-    api_ = std::make_unique<Api>(options_, &catalog_, &records_);
+    api_ = services_.MakeApi(options_);
   }
 
-  HttpResponse Call(std::string method, std::string target, std::string body = "") {
-    HttpRequest req;
-    req.method = std::move(method);
-    size_t q = target.find('?');
-    req.path = target.substr(0, q);
-    if (q != std::string::npos) req.query = target.substr(q + 1);
-    req.body = std::move(body);
-    return api_->Handle(req);
+  HttpResponse Call(std::string method, const std::string& target, std::string body = "") {
+    return api_->Handle(testing::MakeRequest(std::move(method), target, std::move(body)));
   }
 
   // Creates a collection through v1 and returns its id.
@@ -33,10 +26,7 @@ class V1ApiTest : public ::testing::Test {
   }
 
   ApiOptions options_;
-  MemoryStorage storage_;
-  VersionClock clock_;
-  CatalogService catalog_{&storage_, &clock_};
-  RecordService records_{&catalog_, &storage_, &clock_};
+  testing::InMemoryServices services_;
   std::unique_ptr<Api> api_;
 };
 
