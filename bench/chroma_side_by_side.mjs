@@ -25,6 +25,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { gaussianMixture, percentile, rng } from "./workload.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
@@ -71,31 +72,8 @@ const log = (msg) => process.stderr.write(`[chroma_side_by_side] ${msg}\n`);
 const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 
 // ---------------------------------------------------------------------------------------------
-// Data: seeded Gaussian mixture (as e2e_bench.mjs), N records then held-out query vectors.
+// Data: a seeded Gaussian mixture (workload.mjs), N records then held-out query vectors.
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function gaussianMixture(n, dim, seed, clusters = 256) {
-  const r = rng(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-  const centers = Array.from({ length: clusters }, () => Float32Array.from({ length: dim }, () => normal() * 4));
-  const spreads = Array.from({ length: clusters }, () => Float32Array.from({ length: dim }, () => 0.2 + r() * 1.5));
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    const c = Math.floor(r() * clusters);
-    for (let d = 0; d < dim; d++) out[i * dim + d] = centers[c][d] + normal() * spreads[c][d];
-  }
-  return out;
-}
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const stats = (ms) => {
   const s = [...ms].sort((a, b) => a - b);
   return { p50: percentile(s, 50), p99: percentile(s, 99), mean: s.reduce((a, b) => a + b, 0) / s.length };

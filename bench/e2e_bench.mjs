@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { gaussianMixture, percentile } from "./workload.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, "..", "tests", "e2e", "package.json"));
@@ -23,34 +24,7 @@ const BATCH = Number(args.batch ?? 100);
 const QUERIES = Number(args.queries ?? 200);
 const CLIENTS = Number(args.clients ?? 1);
 
-// Seeded Gaussian mixture: many clusters, anisotropic spread (not uniform noise).
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function gaussianMixture(n, dim, seed, clusters = 256) {
-  const r = rng(seed);
-  const normal = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-  const centers = Array.from({ length: clusters }, () => Float32Array.from({ length: dim }, () => normal() * 4));
-  const spreads = Array.from({ length: clusters }, () => Float32Array.from({ length: dim }, () => 0.2 + r() * 1.5));
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    const c = Math.floor(r() * clusters);
-    for (let d = 0; d < dim; d++) out[i * dim + d] = centers[c][d] + normal() * spreads[c][d];
-  }
-  return out;
-}
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
+// Seeded Gaussian mixture (workload.mjs): N records, then the held-out queries.
 const data = gaussianMixture(N + QUERIES, DIM, 42);
 let server;
 let url = args.url;

@@ -166,24 +166,23 @@ void Api::AddCollectionRoutes() {
               });
   // Fork (a Chroma Cloud feature, served here): the source is looked up in the tenant and
   // database of the path, as by-id lookups are.
+  auto scoped_id = [this](const RouteContext& ctx) -> Result<std::string> {
+    RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+    ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+    RETURN_IF_ERROR(
+        catalog_->GetCollectionById(ctx.Param("tenant"), ctx.Param("database"), id).status());
+    return id;
+  };
   router_.Add("POST", base + "/{collection_id}/fork", true,
-              [this](const RouteContext& ctx) -> Result<HttpResponse> {
-                RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
-                ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
-                RETURN_IF_ERROR(catalog_->GetCollectionById(ctx.Param("tenant"),
-                                                            ctx.Param("database"), id)
-                                    .status());
+              [this, scoped_id](const RouteContext& ctx) -> Result<HttpResponse> {
+                ASSIGN_OR_RETURN(std::string id, scoped_id(ctx));
                 ASSIGN_OR_RETURN(std::string new_name, DecodeForkCollection(ctx.request.body));
                 ASSIGN_OR_RETURN(Collection c, catalog_->ForkCollection(id, new_name));
                 return JsonResponse(CollectionJson(c));
               });
   router_.Add("GET", base + "/{collection_id}/fork_count", false,
-              [this](const RouteContext& ctx) -> Result<HttpResponse> {
-                RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
-                ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
-                RETURN_IF_ERROR(catalog_->GetCollectionById(ctx.Param("tenant"),
-                                                            ctx.Param("database"), id)
-                                    .status());
+              [this, scoped_id](const RouteContext& ctx) -> Result<HttpResponse> {
+                ASSIGN_OR_RETURN(std::string id, scoped_id(ctx));
                 ASSIGN_OR_RETURN(uint64_t count, catalog_->CountForks(id));
                 JsonWriter w;
                 w.BeginObject();
