@@ -248,6 +248,59 @@ TEST(FreshnessTest, RefreshesReadOnlySummariesWhileNothingArrivesFromElsewhere) 
   EXPECT_GE(storage.catalog_reads.load(), 1);
 }
 
+// With polling (freshness N > 0), the refresh loop first compares storage's write count with
+// this instance's own writes: while nobody else writes, it reads no summaries at all (they read
+// every version of a collection); a write from elsewhere is still read within the bound, also
+// while this instance writes itself.
+TEST(FreshnessTest, NothingIsPolledWhileNobodyElseWritesAndAForeignWriteIsStillSeen) {
+  CountingStorage storage;
+  Instance a(&storage, 1, 100);
+  std::string id = Create(a, "alone");
+  ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kAdd, Rows({"x"}, 1, "a")).ok());
+  ASSERT_EQ(Docs(a, id).size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the loop settles
+  storage.summaries = 0;
+  storage.version_lists = 0;
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kUpsert,
+                                Rows({"a" + std::to_string(i)}, 2, "a")).ok());
+    ASSERT_EQ(Docs(a, id).size(), 2u + i);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Polling would have read a summary every 50 ms (~20 here); a stalled loop on a loaded
+  // machine may let a request refresh once or twice.
+  EXPECT_LE(storage.summaries.load(), 3) << "polled while alone";
+  EXPECT_LE(storage.version_lists.load(), 1);
+
+  // Another writer (straight into storage, as another instance's group commit): seen within
+  // the bound, while A keeps writing.
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      (void)a.records.Write(id, RecordWriteKind::kUpsert, Rows({"own" + std::to_string(i)}, 3, "a"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  RecordRow foreign;
+  foreign.id = "foreign";
+  foreign.version = a.clock.Next() + 1000;  // another instance's clock
+  foreign.created = foreign.version;
+  foreign.embedding = {1, 2};
+  foreign.document = "elsewhere";
+  ASSERT_TRUE(storage.WriteRecords(id, {foreign}).ok());
+  bool seen = false;
+  const auto start = std::chrono::steady_clock::now();
+  while (!seen && std::chrono::steady_clock::now() - start < std::chrono::seconds(2)) {
+    seen = Docs(a, id).count("foreign") > 0;
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  stop = true;
+  writer.join();
+  EXPECT_TRUE(seen) << "a write from elsewhere was never read";
+  EXPECT_GE(storage.summaries.load() + storage.version_lists.load(), 1);
+}
+
 // A storage whose record reads hang for a while and then fail, as a frozen ClickHouse's do
 // until the statement times out.
 class HangingStorage : public MemoryStorage {

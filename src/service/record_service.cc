@@ -366,8 +366,10 @@ Status RecordService::Refresh(LoadedCollection& loaded, int64_t max_age_ms) {
 Status RecordService::RefreshLocked(LoadedCollection& loaded, int64_t start) {
   const uint64_t watermark = loaded.watermark.load();
   const uint64_t window = static_cast<uint64_t>(std::max<int64_t>(freshness_.window_ms, 0)) << 22;
+  // (Not while every look since the last full scan found nothing written elsewhere.)
   const bool full_scan = freshness_.full_scan_seconds > 0 &&
-                         start - loaded.full_scan_ms.load() >= freshness_.full_scan_seconds * 1000;
+                         start - loaded.full_scan_ms.load() >= freshness_.full_scan_seconds * 1000 &&
+                         unsettled_ms_.load() >= loaded.full_scan_ms.load();
   const uint64_t from = full_scan ? 0 : watermark > window ? watermark - window : 0;
   if (!full_scan && loaded.window_known.load() && !loaded.HasAnnouncement()) {
     // Usually nothing arrived from elsewhere: storage holds exactly the versions this instance
@@ -451,15 +453,53 @@ void RecordService::RefreshLoop() {
     lock.unlock();
     Status catalog = catalog_->RefreshIfOlderThan(period);
     if (!catalog.ok()) LOG_DEBUG("catalog refresh failed: {}", catalog.message());
+    // Nobody else wrote between the last look and this one: a collection that was fresh at
+    // the last look's end (refreshed after it, or carried forward by it) holds what storage
+    // held at this look's count, and is carried forward to its end (a write from elsewhere
+    // after the count shows at the next look, one period later).
+    const int64_t previous_look_end = look_end_ms_;
+    const bool quiet = QuietSinceLastLook();
+    const int64_t look_end = look_end_ms_;
     const int64_t now = SteadyMillis();
     for (const auto& loaded : cache_.Loaded()) {
       if (stopping_) break;
       if (now - loaded->used_ms.load() > 60000) continue;  // idle: refreshed on next use
+      if (quiet && !loaded->HasAnnouncement()) {
+        int64_t refreshed = loaded->refreshed_ms.load();
+        while (refreshed >= previous_look_end && refreshed < look_end &&
+               !loaded->refreshed_ms.compare_exchange_weak(refreshed, look_end)) {
+        }
+        if (loaded->refreshed_ms.load() >= look_end) continue;
+      }
       Status s = Refresh(*loaded, period);
       if (!s.ok()) LOG_DEBUG("refresh of collection {} failed: {}", loaded->id, s.message());
     }
     lock.lock();
   }
+}
+
+bool RecordService::QuietSinceLastLook() {
+  std::unique_lock counted(writes_mu_, std::defer_lock);
+  std::optional<uint64_t> count;
+  uint64_t own = 0;
+  // Waits for this instance's writes in flight, a few ms at most (else: cannot tell).
+  if (counted.try_lock_for(std::chrono::milliseconds(20))) {
+    auto read = storage_->RecordWriteCount();
+    if (read.ok()) count = *read;
+    own = own_writes_.load();
+    counted.unlock();
+  }
+  const bool quiet = count && look_count_ && *count >= *look_count_ &&
+                     *count - *look_count_ == own - look_own_;
+  if (count) {
+    look_count_ = count;
+    look_own_ = own;
+  } else {
+    look_count_.reset();
+  }
+  look_end_ms_ = SteadyMillis();
+  if (!quiet) unsettled_ms_.store(look_end_ms_);
+  return quiet;
 }
 
 void RecordService::PurgeLoop() {
@@ -667,7 +707,12 @@ void RecordService::CommitGroup(const std::string& collection_id, LoadedCollecti
   }
   if (rows.empty()) return;
   auto write_start = std::chrono::steady_clock::now();
-  Status s = storage_->WriteRecords(collection_id, rows);
+  Status s;
+  {
+    std::shared_lock counted(writes_mu_);
+    s = storage_->WriteRecords(collection_id, rows);
+    if (s.ok()) own_writes_.fetch_add(1);
+  }
   static Histogram& commit_rows = Metrics().GetHistogram(
       "chromahouse_group_commit_rows", "Rows per group commit (one ClickHouse INSERT)", {},
       Histogram::ExponentialBuckets(16));
@@ -773,7 +818,11 @@ Result<int64_t> RecordService::Delete(const std::string& collection_id,
     tombstones.push_back(std::move(t));
   }
   if (!tombstones.empty()) {
-    RETURN_IF_ERROR(storage_->WriteRecords(collection_id, tombstones));
+    {
+      std::shared_lock counted(writes_mu_);
+      RETURN_IF_ERROR(storage_->WriteRecords(collection_id, tombstones));
+      own_writes_.fetch_add(1);
+    }
     loaded->NoteStored(tombstones);
     AnnounceStored(collection_id, tombstones);
     static Counter& deleted = Metrics().GetCounter(

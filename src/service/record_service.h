@@ -22,8 +22,11 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -211,6 +214,24 @@ class RecordService {
   std::mutex refresh_loop_mu_;
   std::condition_variable refresh_loop_cv_;
   std::thread refresh_thread_;
+
+  // Whether anything was written to storage's records from elsewhere since the last look: one
+  // cheap read of storage's write count (Storage::RecordWriteCount) compared with this
+  // instance's own writes, so that the refresh loop skips the per-collection summaries (which
+  // read every version of a collection) while nobody else writes. The count is read with
+  // `writes_mu_` held exclusively (no write of this instance in flight), waiting at most a few
+  // ms for it; any doubt counts as "written elsewhere". Refresh loop thread only, except
+  // `writes_mu_`, `own_writes_` and `unsettled_ms_`.
+  bool QuietSinceLastLook();
+  std::shared_timed_mutex writes_mu_;          // held shared around each record write
+  std::atomic<uint64_t> own_writes_{0};        // record writes stored by this instance
+  std::optional<uint64_t> look_count_;         // storage's count at the last look
+  uint64_t look_own_ = 0;                      // own_writes_ at the last look
+  int64_t look_end_ms_ = 0;                    // when the last look ended (after its count)
+  // The last time a look found writes from elsewhere or could not tell; the maximum while no
+  // look was made (announced or per-request freshness: full scans as scheduled). A collection's
+  // scheduled full scan is skipped when nothing was unsettled since its last one.
+  std::atomic<int64_t> unsettled_ms_{std::numeric_limits<int64_t>::max()};
   SnapshotOptions snapshots_;
   std::atomic<int> indexer_threads_{1};
   std::unique_ptr<WorkerPool> index_pool_;  // indexer_threads_ − 1 helpers, kept between steps

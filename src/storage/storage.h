@@ -111,6 +111,14 @@ class Storage {
   virtual Result<std::vector<RecordRow>> LoadRecordsByIds(const std::string& collection_id,
                                                           const std::vector<std::string>& ids,
                                                           uint64_t min_version) = 0;
+  // A number that grows by exactly one with every write to the records table that becomes
+  // visible (an INSERT of this process or of any other; merges leave it alone), read cheaply;
+  // nullopt when the backend has no such number (then callers assume writes from elsewhere).
+  // It may also grow for other reasons (a purge, a write that failed late) and fall (a reset):
+  // callers take any difference from their own count of writes as "maybe written elsewhere".
+  virtual Result<std::optional<uint64_t>> RecordWriteCount() {
+    return std::optional<uint64_t>();
+  }
   // Physically removes a deleted collection's records and index snapshots. May run in the background; readers
   // never see them anyway (the collection is gone from the catalog).
   virtual Status PurgeRecords(const std::string& collection_id) = 0;

@@ -315,6 +315,32 @@ TEST_P(ClickHouseStorageTest, CopiesOfRecordsAndIndexSnapshotsAreExactAndIndepen
   EXPECT_TRUE(storage_->LoadCollectionForks()->empty());
 }
 
+// The write count the refresh loop compares with its own writes: one more per INSERT of
+// records, whoever makes it; merges leave it alone.
+TEST_P(ClickHouseStorageTest, TheRecordWriteCountGrowsByOnePerWriteAndNotWithMerges) {
+  auto first = storage_->RecordWriteCount();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(first->has_value());
+  RecordRow row;
+  row.id = "a";
+  row.version = row.created = 1;
+  row.embedding = {1, 2};
+  for (int i = 0; i < 3; ++i) {
+    row.version = row.created = static_cast<uint64_t>(10 + i);
+    ASSERT_TRUE(storage_->WriteRecords("7d5e1c2a-0000-4000-8000-0000000000c1", {row}).ok());
+  }
+  auto other = NewStorage(GetParam(), db_);  // another instance's writes count too
+  ASSERT_TRUE(other->WriteRecords("7d5e1c2a-0000-4000-8000-0000000000c2", {row}).ok());
+  auto after = storage_->RecordWriteCount();
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ(**after - **first, 4u);
+  auto transport = NewTransport(GetParam());
+  ASSERT_TRUE(transport->Execute("merge", "OPTIMIZE TABLE " + db_ + ".records FINAL").ok());
+  auto merged = storage_->RecordWriteCount();
+  ASSERT_TRUE(merged.ok() && merged->has_value());
+  EXPECT_EQ(**merged, **after);
+}
+
 TEST_P(ClickHouseStorageTest, ScanRecordsStreamsEveryStoredRowInBatches) {
   const std::string coll = "7d5e1c2a-0000-4000-8000-0000000000bb";
   std::vector<RecordRow> rows;

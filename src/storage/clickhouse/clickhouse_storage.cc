@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -829,6 +830,25 @@ Status ClickHouseStorage::WriteIndexSnapshot(const std::string& collection_id,
                 "ALTER TABLE " + Table("index_snapshots") + " DELETE WHERE collection = " +
                     Quote(collection_id) + " AND snapshot < " + std::to_string(info.id))
       .status();
+}
+
+Result<std::optional<uint64_t>> ClickHouseStorage::RecordWriteCount() {
+  if (!cluster_.empty()) return std::optional<uint64_t>();
+  ASSIGN_OR_RETURN(std::string body,
+                   transport_->Execute("record write count",
+                                       "SELECT toUInt64(max(max_block_number)) FROM system.parts "
+                                       "WHERE database = " + Quote(database_) +
+                                           " AND table = 'records' AND active FORMAT TSV",
+                                       {}, refresh_timeout_ms_));
+  uint64_t count = 0;
+  const char* begin = body.data();
+  const char* end = body.data() + body.size();
+  while (end > begin && (end[-1] == '\n' || end[-1] == '\r')) --end;
+  auto [ptr, ec] = std::from_chars(begin, end, count);
+  if (ec != std::errc() || ptr != end) {
+    return Status::Internal("record write count: unexpected answer from ClickHouse: " + body);
+  }
+  return std::optional<uint64_t>(count);
 }
 
 Status ClickHouseStorage::CopyRecords(const std::string& source, const std::string& target) {

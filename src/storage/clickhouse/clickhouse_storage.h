@@ -65,6 +65,9 @@ class ClickHouseStorage : public Storage {
   Status WriteIndexSnapshot(const std::string& collection_id, const IndexSnapshotInfo& info,
                             std::string_view payload) override;
   Status PurgeRecords(const std::string& collection_id) override;
+  // The highest block number of the records table's parts (blocks are numbered as inserts
+  // commit); nullopt on a cluster, where a replica may fetch older blocks after newer ones.
+  Result<std::optional<uint64_t>> RecordWriteCount() override;
   Status CopyRecords(const std::string& source, const std::string& target) override;
   Result<bool> CopyIndexSnapshot(const std::string& source, const std::string& target) override;
   Status WriteCollectionFork(const CollectionFork& fork) override;

@@ -86,7 +86,14 @@ Status MemoryStorage::WriteRecords(const std::string& collection_id,
   if (unavailable_) return Down();
   auto& table = records_[collection_id];
   for (const auto& r : rows) Upsert(table, r.id, r);
+  if (!rows.empty()) ++record_writes_;
   return Status::Ok();
+}
+
+Result<std::optional<uint64_t>> MemoryStorage::RecordWriteCount() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (unavailable_) return Down();
+  return std::optional<uint64_t>(record_writes_);
 }
 
 Result<std::vector<RecordRow>> MemoryStorage::LoadRecords(const std::string& collection_id) {

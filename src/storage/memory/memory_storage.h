@@ -44,6 +44,8 @@ class MemoryStorage : public Storage {
   Status WriteIndexSnapshot(const std::string& collection_id, const IndexSnapshotInfo& info,
                             std::string_view payload) override;
   Status PurgeRecords(const std::string& collection_id) override;
+  // The number of non-empty WriteRecords calls.
+  Result<std::optional<uint64_t>> RecordWriteCount() override;
   Status WriteCollectionFork(const CollectionFork& fork) override;
   Result<std::vector<CollectionFork>> LoadCollectionForks() override;
   Status Reset() override;
@@ -60,6 +62,7 @@ class MemoryStorage : public Storage {
   std::map<std::string, Collection> collections_;      // key id
   std::map<std::string, InstanceBeat> beats_;          // guarded by mu_; key instance
   std::vector<CollectionFork> forks_;                  // guarded by mu_
+  uint64_t record_writes_ = 0;                         // guarded by mu_
   std::map<std::string, std::map<std::string, RecordRow>> records_;  // collection → id → row
   // collection → snapshot id → (info, payload)
   std::map<std::string, std::map<uint64_t, std::pair<IndexSnapshotInfo, std::string>>> snapshots_;
