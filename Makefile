@@ -104,6 +104,7 @@ bench: build npm-deps
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 4
 	node bench/e2e_bench.mjs --n 20000 --dim 1024 --batch 32 --queries 50 --clients 1
 	node bench/catalog_bench.mjs
+	node bench/growth_bench.mjs --n $${BENCH_GROWTH_N:-1000000}
 	$(MAKE) --no-print-directory bench-chroma
 
 # The same workload through the npm client against chromahouse and a real Chroma 1.5.9

@@ -1,0 +1,113 @@
+// Does the time of an add or a get grow with the collection? One client adds small batches
+// over keep-alive HTTP (no npm client: its own cost would hide the server's) to
+// build/chromahouse with its embedded ClickHouse, and reports, per tenth of the final size, the
+// add latency (p50/p90/p99) and the latency of gets of 50 random existing ids with embeddings
+// (p50/p99, 200 of them at the end of each tenth), with the ratio to the first tenth — the
+// same-run baseline. Also the server's own add time from /metrics per tenth, and the load average.
+//
+//   node bench/growth_bench.mjs [--n 300000] [--dim 16] [--batch 50] [--gets 200]
+// Results: bench/results/growth.json.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { percentile, rng } from "./workload.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..");
+const { ServerProcess } = await import(join(root, "tests", "e2e", "harness.mjs"));
+
+const { values: opt } = parseArgs({
+  options: {
+    n: { type: "string", default: "300000" },
+    dim: { type: "string", default: "16" },
+    batch: { type: "string", default: "50" },
+    gets: { type: "string", default: "200" },
+  },
+});
+const N = Number(opt.n), DIM = Number(opt.dim), BATCH = Number(opt.batch), GETS = Number(opt.gets);
+const TENTH = Math.ceil(N / 10);
+const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const stats = (ms) => {
+  const s = [...ms].sort((a, b) => a - b);
+  return { p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] };
+};
+
+// Server-side add time so far: (sum, count) of the add route's duration histogram.
+async function serverAdds(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0, count = 0;
+  for (const line of text.split("\n")) {
+    if (!line.includes('route="/api/v2/tenants/{tenant}/databases/{database}/collections/{collection_id}/add"')) continue;
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (line.startsWith("chromahouse_http_request_duration_seconds_sum")) sum = value;
+    if (line.startsWith("chromahouse_http_request_duration_seconds_count")) count = value;
+  }
+  return { sum, count };
+}
+
+const startLoad = loadavg();
+const server = await new ServerProcess().start();
+const buckets = [];
+try {
+  const base = `${server.url}/api/v2/tenants/default_tenant/databases/default_database/collections`;
+  const post = async (path, body) => {
+    const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const text = await res.text();
+    if (res.status >= 300) throw new Error(`${path}: ${res.status} ${text.slice(0, 200)}`);
+    return text;
+  };
+  const { id } = JSON.parse(await post("", JSON.stringify({ name: "growth" })));
+  const r = rng(7);
+  const vector = () => Array.from({ length: DIM }, () => Math.fround(r() * 2 - 1));
+  let added = 0;
+  let adds = [];
+  let before = await serverAdds(server.url);
+  while (added < N) {
+    const n = Math.min(BATCH, N - added);
+    const ids = [], embeddings = [], metadatas = [];
+    for (let i = 0; i < n; i++) {
+      ids.push(`r${added + i}`);
+      embeddings.push(vector());
+      metadatas.push({ i: added + i });
+    }
+    const body = JSON.stringify({ ids, embeddings, metadatas });
+    const t0 = performance.now();
+    await post(`/${id}/add`, body);
+    adds.push(performance.now() - t0);
+    added += n;
+    if (added % TENTH === 0 || added === N) {
+      const after = await serverAdds(server.url);
+      const gets = [];
+      for (let g = 0; g < GETS; g++) {
+        const want = Array.from({ length: 50 }, () => `r${Math.floor(r() * added)}`);
+        const t1 = performance.now();
+        const got = JSON.parse(await post(`/${id}/get`, JSON.stringify({ ids: want, include: ["embeddings"] })));
+        gets.push(performance.now() - t1);
+        if (got.ids.length !== new Set(want).size) throw new Error(`get returned ${got.ids.length} of ${new Set(want).size} ids`);
+      }
+      buckets.push({
+        records: added,
+        add_ms: stats(adds),
+        server_add_mean_ms: ((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000,
+        get_ms: stats(gets),
+      });
+      process.stderr.write(`[growth_bench] ${added} records\n`);
+      adds = [];
+      before = await serverAdds(server.url);
+    }
+  }
+} finally {
+  await server.cleanup();
+}
+
+const first = buckets[0];
+const f = (v) => v.toFixed(2);
+console.log(`\n${N} × ${DIM} added in batches of ${BATCH} by one keep-alive HTTP client to build/chromahouse (embedded ClickHouse); load average ${startLoad} at start, ${loadavg()} at end\n`);
+console.log("| records | add p50 / p90 / p99 (ms) | add p50 vs first tenth | server add mean (ms) | get 50 ids p50 / p99 / max (ms) | get p99 vs first tenth |");
+console.log("|---:|---|---:|---:|---|---:|");
+for (const b of buckets) {
+  console.log(`| ${b.records} | ${f(b.add_ms.p50)} / ${f(b.add_ms.p90)} / ${f(b.add_ms.p99)} | ${f(b.add_ms.p50 / first.add_ms.p50)}× | ${f(b.server_add_mean_ms)} | ${f(b.get_ms.p50)} / ${f(b.get_ms.p99)} / ${f(b.get_ms.max)} | ${f(b.get_ms.p99 / first.get_ms.p99)}× |`);
+}
+mkdirSync(join(here, "results"), { recursive: true });
+writeFileSync(join(here, "results", "growth.json"), JSON.stringify({ n: N, dim: DIM, batch: BATCH, load_average_start: startLoad, load_average_end: loadavg(), buckets }, null, 2));
