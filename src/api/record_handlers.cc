@@ -1,11 +1,52 @@
 // Record routes: add, update, upsert, delete, get, query, count (API.md §2 #25–#31).
 #include "api/api.h"
 #include "api/api_internal.h"
+#include "codec/catalog_codec.h"
 #include "codec/record_codec.h"
+#include "codec/schema_codec.h"
+#include "codec/search_codec.h"
 #include "common/buffer_pool.h"
 #include "common/json_writer.h"
 
 namespace chromahouse {
+namespace {
+
+void CollectKnn(const RankExpr& expr, std::vector<const KnnRank*>& out) {
+  if (expr.op == RankOp::kKnn) out.push_back(expr.knn.get());
+  for (const RankExpr& child : expr.children) CollectKnn(child, out);
+}
+
+// The schema's word on a search: its filters' keys must be indexed (as for get and query) and
+// every sparse `$knn` key must have a sparse vector index. Returns the sparse keys with whether
+// each is BM25-weighted.
+Result<std::map<std::string, bool, std::less<>>> CheckSearchAgainstSchema(
+    const Collection& collection, const SearchRequest& request) {
+  std::map<std::string, bool, std::less<>> sparse_keys;
+  for (const SearchQuery& q : request.searches) {
+    if (q.filter) {
+      RETURN_IF_ERROR(CheckFiltersAgainstSchema(collection.schema_json, &*q.filter, nullptr));
+    }
+    if (!q.rank) continue;
+    std::vector<const KnnRank*> leaves;
+    CollectKnn(*q.rank, leaves);
+    for (const KnnRank* knn : leaves) {
+      if (!std::holds_alternative<SparseVector>(knn->query) || sparse_keys.contains(knn->key)) {
+        continue;
+      }
+      SparseIndexSetting setting = SparseIndexOf(collection.schema_json, knn->key);
+      if (!setting.enabled) {
+        return Status::InvalidArgument(
+            "Cannot filter using metadata key '" + knn->key +
+            "' with type 'SparseVector' because indexing is disabled (declare a "
+            "sparse_vector_index for the key in the collection's schema)");
+      }
+      sparse_keys[knn->key] = setting.bm25;
+    }
+  }
+  return sparse_keys;
+}
+
+}  // namespace
 
 void Api::AddRecordRoutes() {
   const std::string coll =
@@ -56,6 +97,15 @@ void Api::AddRecordRoutes() {
     return JsonResponse(EncodeQueryResponse(
         result.per_query, req.include, /*v1=*/false,
         BufferPool::Responses().Take(EncodedSizeEstimate(result.per_query, req.include))));
+  });
+  router_.Add("POST", coll + "/search", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
+    RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+    ASSIGN_OR_RETURN(SearchRequest req, DecodeSearch(ctx.request.body));
+    ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+    ASSIGN_OR_RETURN(Collection collection, catalog_->GetCollection(id));
+    ASSIGN_OR_RETURN(auto sparse_keys, CheckSearchAgainstSchema(collection, req));
+    ASSIGN_OR_RETURN(SearchResult result, records_->Search(id, req, sparse_keys));
+    return JsonResponse(EncodeSearchResponse(req, result.per_search));
   });
   // Progress of the background HNSW indexer (Chroma's response shape).
   router_.Add("GET", coll + "/indexing_status", false,

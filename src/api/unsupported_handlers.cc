@@ -1,5 +1,6 @@
 // Routes this server answers the way Chroma's local (single-node) server does: cloud-only
-// features (search, functions, CRN lookup). Fork is served (catalog_handlers.cc).
+// features (functions, CRN lookup). Fork and search are served (catalog_handlers.cc,
+// record_handlers.cc).
 #include "api/api.h"
 #include "api/api_internal.h"
 #include "common/json_writer.h"
@@ -16,12 +17,7 @@ void Api::AddUnsupportedRoutes() {
     ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
     return catalog_->GetCollection(id);
   };
-  auto unimplemented = [existing](std::string message) {
-    return [existing, message](const RouteContext& ctx) -> Result<HttpResponse> {
-      RETURN_IF_ERROR(existing(ctx).status());
-      return Status::Unimplemented(message);
-    };
-  };
+
 
   router_.Add("GET", "/api/v2/collections/{crn}", false,
               [](const RouteContext& ctx) -> Result<HttpResponse> {
@@ -29,9 +25,6 @@ void Api::AddUnsupportedRoutes() {
                                         "] does not exist: lookup by CRN is a Chroma Cloud "
                                         "feature");
               });
-  router_.Add("POST", coll + "/search", true,
-              unimplemented("Error executing plan: Not implemented: Search operation is not "
-                            "implemented for local executor"));
   // Attached functions are a Chroma Cloud feature; the local server refuses them without
   // looking the collection up.
   auto no_functions = [](const RouteContext& ctx) -> Result<HttpResponse> {

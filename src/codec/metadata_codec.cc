@@ -56,6 +56,64 @@ Result<MetadataValue> DecodeArray(simdjson::dom::array arr, const std::string& p
                    "a string, integer, float or boolean array element");
 }
 
+// {"#type": "sparse_vector", "indices": [u32...], "values": [number...], "tokens": [string...]}
+// (other keys are ignored, as in Chroma). Only the shape is checked here; the rules (order,
+// lengths, finiteness) are SparseVector::Problem's.
+Result<MetadataValue> DecodeSparse(simdjson::dom::object obj, const std::string& path) {
+  std::string_view type;
+  if (obj["#type"].get_string().get(type) || type != "sparse_vector") {
+    return ShapeError(path,
+                      "expected a string, integer, float, boolean, array or sparse vector "
+                      "({\"#type\": \"sparse_vector\", \"indices\": [...], \"values\": [...]})");
+  }
+  SparseVector v;
+  simdjson::dom::element el;
+  simdjson::dom::array arr;
+  if (obj["indices"].get(el)) return ShapeError(path, "sparse vector: missing field `indices`");
+  if (el.get_array().get(arr)) return TypeError(JoinPath(path, "indices"), el, "a sequence");
+  size_t i = 0;
+  for (auto e : arr) {
+    uint64_t u;
+    if (e.get_uint64().get(u) || u > UINT32_MAX) {
+      return TypeError(JoinPath(path, "indices") + "[" + std::to_string(i) + "]", e, "u32");
+    }
+    v.indices.push_back(uint32_t(u));
+    ++i;
+  }
+  if (obj["values"].get(el)) return ShapeError(path, "sparse vector: missing field `values`");
+  if (el.get_array().get(arr)) return TypeError(JoinPath(path, "values"), el, "a sequence");
+  i = 0;
+  for (auto e : arr) {
+    double d;
+    if (e.get_double().get(d)) {
+      int64_t n;
+      uint64_t u;
+      if (!e.get_int64().get(n)) {
+        d = double(n);
+      } else if (!e.get_uint64().get(u)) {
+        d = double(u);
+      } else {
+        return TypeError(JoinPath(path, "values") + "[" + std::to_string(i) + "]", e, "f32");
+      }
+    }
+    v.values.push_back(float(d));
+    ++i;
+  }
+  if (!obj["tokens"].get(el) && !el.is_null()) {
+    if (el.get_array().get(arr)) return TypeError(JoinPath(path, "tokens"), el, "a sequence");
+    i = 0;
+    for (auto e : arr) {
+      std::string_view s;
+      if (e.get_string().get(s)) {
+        return TypeError(JoinPath(path, "tokens") + "[" + std::to_string(i) + "]", e, "a string");
+      }
+      v.tokens.emplace_back(s);
+      ++i;
+    }
+  }
+  return MetadataValue(SparseValue(std::move(v)));
+}
+
 }  // namespace
 
 Result<Metadata> DecodeMetadata(simdjson::dom::object obj, std::string_view path,
@@ -87,8 +145,11 @@ Result<Metadata> DecodeMetadata(simdjson::dom::object obj, std::string_view path
         out[key] = std::move(v);
         break;
       }
-      case T::OBJECT:
-        return TypeError(field_path, el, "a string, integer, float, boolean or array value");
+      case T::OBJECT: {
+        ASSIGN_OR_RETURN(MetadataValue v, DecodeSparse(el.get_object().value(), field_path));
+        out[key] = std::move(v);
+        break;
+      }
     }
   }
   return out;

@@ -1,7 +1,8 @@
 // JSON → Metadata with Chroma's typing rules (API.md §3.3): strings, int64, float64 (a number
 // with a decimal point or exponent stays a float), bools, and non-empty homogeneous arrays
-// (ints mixed with floats make a float array; an empty array is dropped). Nested objects and
-// mixed arrays are 422.
+// (ints mixed with floats make a float array; an empty array is dropped), and sparse vectors
+// ({"#type": "sparse_vector", ...}, core/metadata.h; their rules are checked by the record
+// service). Other objects and mixed arrays are 422.
 #pragma once
 
 #include <simdjson.h>

@@ -679,4 +679,22 @@ std::string PatchSchemaForModify(const Collection& collection,
   return w.Take();
 }
 
+SparseIndexSetting SparseIndexOf(std::string_view schema_json, std::string_view key) {
+  SparseIndexSetting out;
+  if (schema_json.empty()) return out;
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element schema;
+  if (parser.parse(schema_json.data(), schema_json.size()).get(schema)) return out;
+  auto own = At(schema, {"keys", key, "sparse_vector", "sparse_vector_index"});
+  auto defaults = At(schema, {"defaults", "sparse_vector", "sparse_vector_index"});
+  out.enabled = own ? Enabled(own) : Enabled(defaults);
+  bool bm25 = false;
+  if (own && !(*own)["config"]["bm25"].get(bm25)) {
+    out.bm25 = bm25;
+  } else if (defaults && !(*defaults)["config"]["bm25"].get(bm25)) {
+    out.bm25 = bm25;
+  }
+  return out;
+}
+
 }  // namespace chromahouse

@@ -57,4 +57,13 @@ void WriteSchema(JsonWriter& w, const Collection& collection);
 std::string PatchSchemaForModify(const Collection& collection,
                                  const CollectionConfigurationInput& change);
 
+// What a collection's schema says of the sparse vector index of metadata key `key` (a search's
+// sparse `$knn`): `keys[key].sparse_vector.sparse_vector_index`, else `defaults`'s. Without a
+// stored schema: disabled.
+struct SparseIndexSetting {
+  bool enabled = false;
+  bool bm25 = false;
+};
+SparseIndexSetting SparseIndexOf(std::string_view schema_json, std::string_view key);
+
 }  // namespace chromahouse

@@ -38,14 +38,40 @@ size_t RecordStore::RecordBytes(uint32_t offset) const {
     for (const auto& [k, v] : *m) {
       bytes += k.size() + 96;
       if (const auto* str = std::get_if<std::string>(&v)) bytes += str->size();
+      if (const auto* sv = std::get_if<SparseValue>(&v)) {
+        bytes += (*sv)->indices.size() * (sizeof(uint32_t) + sizeof(float)) + sizeof(SparseVector);
+      }
     }
   }
   return bytes;
 }
 
+void RecordStore::IndexSparse(uint32_t offset, const Metadata& metadata, bool insert) {
+  for (const auto& [key, value] : metadata) {
+    const auto* sv = std::get_if<SparseValue>(&value);
+    if (sv == nullptr) continue;
+    if (insert) {
+      auto it = sparse_.find(key);
+      if (it == sparse_.end()) it = sparse_.emplace(key, std::make_unique<SparseIndex>()).first;
+      it->second->Insert(offset, sv->vector);
+    } else if (auto it = sparse_.find(key); it != sparse_.end()) {
+      it->second->Remove(offset);
+      if (it->second->size() == 0) sparse_.erase(it);
+    }
+  }
+}
+
+const SparseIndex* RecordStore::sparse_index(std::string_view key) const {
+  auto it = sparse_.find(key);
+  return it == sparse_.end() ? nullptr : it->second.get();
+}
+
 void RecordStore::Release(uint32_t offset) {
   record_bytes_ -= RecordBytes(offset);
-  if (const auto& m = metadata(offset)) metadata_index_.Remove(offset, *m);
+  if (const auto& m = metadata(offset)) {
+    metadata_index_.Remove(offset, *m);
+    IndexSparse(offset, *m, false);
+  }
   ids_[offset].clear();
   documents_.Reset(offset);
   uris_.Reset(offset);
@@ -58,9 +84,15 @@ void RecordStore::Release(uint32_t offset) {
 void RecordStore::Store(uint32_t offset, const RecordRow& row) {
   if (live_[offset]) {
     record_bytes_ -= RecordBytes(offset);
-    if (const auto& m = metadata(offset)) metadata_index_.Remove(offset, *m);
+    if (const auto& m = metadata(offset)) {
+      metadata_index_.Remove(offset, *m);
+      IndexSparse(offset, *m, false);
+    }
   }
-  if (row.metadata) metadata_index_.Insert(offset, *row.metadata);
+  if (row.metadata) {
+    metadata_index_.Insert(offset, *row.metadata);
+    IndexSparse(offset, *row.metadata, true);
+  }
   ids_[offset] = row.id;
   documents_.Set(offset, row.document);
   uris_.Set(offset, row.uri);
@@ -205,12 +237,13 @@ std::vector<Neighbor> RecordStore::Nearest(const float* query,
 }
 
 size_t RecordStore::MemoryBytes() const {
+  size_t sparse_bytes = 0;
+  for (const auto& [key, index] : sparse_) sparse_bytes += index->MemoryBytes();
   return vectors_.capacity() * sizeof(float) + record_bytes_ +
          ids_.capacity() * (sizeof(std::string) + 2 * sizeof(uint64_t) + 1) +
          documents_.MemoryBytes() + uris_.MemoryBytes() + metadatas_.MemoryBytes() +
          tombstones_.size() * (sizeof(std::string) + sizeof(uint64_t) + 2 * sizeof(void*)) +
-         id_index_.MemoryBytes() +
-         order_.capacity() * sizeof(order_[0]);
+         id_index_.MemoryBytes() + order_.capacity() * sizeof(order_[0]) + sparse_bytes;
 }
 
 }  // namespace chromahouse

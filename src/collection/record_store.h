@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,6 +26,7 @@
 #include "core/record.h"
 #include "filter/metadata_index.h"
 #include "index/distance.h"
+#include "index/sparse_index.h"
 #include "index/vector_index.h"
 
 namespace chromahouse {
@@ -94,6 +97,10 @@ class RecordStore {
   // nullopt when the index cannot answer (the caller then scans).
   std::optional<OffsetBitmap> FilterBitmap(const Where& where) const;
 
+  // The inverted index of the sparse vectors under metadata key `key` (every key holding one
+  // has an index), or nullptr when no live record has one there.
+  const SparseIndex* sparse_index(std::string_view key) const;
+
   // Exact k nearest among `offsets`, sorted by distance (ties in an unspecified order).
   std::vector<Neighbor> Nearest(const float* query, const std::vector<uint32_t>& offsets,
                                 size_t k) const;
@@ -106,6 +113,8 @@ class RecordStore {
   void Release(uint32_t offset);
   void Store(uint32_t offset, const RecordRow& row);
   size_t RecordBytes(uint32_t offset) const;
+  // Adds to / removes from the sparse indexes the sparse vectors of `metadata` at `offset`.
+  void IndexSparse(uint32_t offset, const Metadata& metadata, bool insert);
 
   Metric metric_;
   size_t dim_ = 0;
@@ -132,6 +141,7 @@ class RecordStore {
   // resurrect it.
   std::unordered_map<std::string, uint64_t> tombstones_;
   MetadataIndex metadata_index_;  // over the metadata of live records
+  std::map<std::string, std::unique_ptr<SparseIndex>, std::less<>> sparse_;  // by metadata key
 };
 
 }  // namespace chromahouse

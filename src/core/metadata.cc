@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+
 namespace chromahouse {
 namespace {
 
@@ -40,7 +41,62 @@ Result<MetadataValue> ScalarFromElement(simdjson::dom::element el, std::string_v
   }
 }
 
+// The stored form of a sparse vector (written by WriteSparseVector).
+Result<MetadataValue> SparseFromObject(simdjson::dom::object obj, std::string_view key) {
+  auto bad = [&] {
+    return Status::Internal("stored metadata has a malformed sparse vector at key " +
+                            std::string(key));
+  };
+  SparseVector v;
+  simdjson::dom::array arr;
+  if (obj["indices"].get_array().get(arr)) return bad();
+  for (auto e : arr) {
+    uint64_t i;
+    if (e.get_uint64().get(i)) return bad();
+    v.indices.push_back(uint32_t(i));
+  }
+  if (obj["values"].get_array().get(arr)) return bad();
+  for (auto e : arr) {
+    double d;
+    if (e.get_double().get(d)) {
+      int64_t i;
+      if (e.get_int64().get(i)) return bad();
+      d = double(i);
+    }
+    v.values.push_back(float(d));
+  }
+  if (!obj["tokens"].get_array().get(arr)) {
+    for (auto e : arr) {
+      std::string_view s;
+      if (e.get_string().get(s)) return bad();
+      v.tokens.emplace_back(s);
+    }
+  }
+  return MetadataValue(SparseValue(std::move(v)));
+}
+
 }  // namespace
+
+void WriteSparseVector(JsonWriter& w, const SparseVector& v) {
+  w.BeginObject();
+  w.Key("#type");
+  w.String("sparse_vector");
+  w.Key("indices");
+  w.BeginArray();
+  for (uint32_t i : v.indices) w.Int(i);
+  w.EndArray();
+  w.Key("values");
+  w.BeginArray();
+  for (float f : v.values) w.Float(f);
+  w.EndArray();
+  if (!v.tokens.empty()) {
+    w.Key("tokens");
+    w.BeginArray();
+    for (const auto& t : v.tokens) w.String(t);
+    w.EndArray();
+  }
+  w.EndObject();
+}
 
 void WriteMetadataValue(JsonWriter& w, const MetadataValue& value) {
   std::visit(
@@ -54,6 +110,8 @@ void WriteMetadataValue(JsonWriter& w, const MetadataValue& value) {
           w.Double(v);
         } else if constexpr (std::is_same_v<T, std::string>) {
           w.String(v);
+        } else if constexpr (std::is_same_v<T, SparseValue>) {
+          WriteSparseVector(w, *v);
         } else {
           WriteScalarVector(w, v);
         }
@@ -91,6 +149,11 @@ Result<Metadata> MetadataFromJson(std::string_view json) {
   for (auto field : obj) {
     std::string key(field.key);
     simdjson::dom::element el = field.value;
+    if (el.type() == simdjson::dom::element_type::OBJECT) {
+      ASSIGN_OR_RETURN(MetadataValue v, SparseFromObject(el.get_object().value(), key));
+      out.emplace(std::move(key), std::move(v));
+      continue;
+    }
     if (el.type() != simdjson::dom::element_type::ARRAY) {
       ASSIGN_OR_RETURN(MetadataValue v, ScalarFromElement(el, key));
       out.emplace(std::move(key), std::move(v));

@@ -164,6 +164,7 @@ bool IsNegative(MetadataOp op) {
 }
 
 constexpr std::string_view kDocumentMetadataKey = "chroma:document";
+constexpr std::string_view kIdKey = "#id";
 
 // The positive form of `op` on a string value that is not stored in a MetadataValue (the
 // document read as "chroma:document"); same rules as Positive(), without copying the document.
@@ -180,8 +181,12 @@ bool PositiveOnString(const std::string& value, MetadataOp op, const MetadataVal
 }
 
 bool MatchesMetadata(const MetadataCondition& c, const Metadata* metadata,
-                     const std::string* document) {
+                     const std::string* document, const std::string* id) {
   bool positive = false;
+  if (id != nullptr && c.key == kIdKey) {
+    positive = PositiveOnString(*id, c.op, c.operand);
+    return IsNegative(c.op) ? !positive : positive;
+  }
   auto it = metadata != nullptr ? metadata->find(c.key) : Metadata::const_iterator();
   if (metadata != nullptr && it != metadata->end()) {
     positive = Positive(it->second, c.op, c.operand);
@@ -211,21 +216,22 @@ bool MatchesDocument(const DocumentCondition& c, const std::string* document) {
 
 }  // namespace
 
-bool Matches(const Where& where, const Metadata* metadata, const std::string* document) {
+bool Matches(const Where& where, const Metadata* metadata, const std::string* document,
+             const std::string* id) {
   if (const auto* c = std::get_if<WhereComposite>(&where.node)) {
     if (c->op == BoolOp::kAnd) {
       for (const Where& child : c->children) {
-        if (!Matches(child, metadata, document)) return false;
+        if (!Matches(child, metadata, document, id)) return false;
       }
       return true;
     }
     for (const Where& child : c->children) {
-      if (Matches(child, metadata, document)) return true;
+      if (Matches(child, metadata, document, id)) return true;
     }
     return false;
   }
   if (const auto* m = std::get_if<MetadataCondition>(&where.node)) {
-    return MatchesMetadata(*m, metadata, document);
+    return MatchesMetadata(*m, metadata, document, id);
   }
   return MatchesDocument(std::get<DocumentCondition>(where.node), document);
 }

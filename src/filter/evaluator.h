@@ -17,6 +17,8 @@
 //     that has a document); $regex is an unanchored search. A record without a document never
 //     matches $contains / $regex and always matches $not_contains / $not_regex.
 //   - $and of no children matches everything, $or of no children nothing.
+//   - Key "#id" (a search's filter, API.md §13), when the record's id is given, reads the id as
+//     a string value ($eq, $ne, $in, $nin).
 //
 // Thread-safe (pure); cost is linear in the tree size plus the document scans.
 #pragma once
@@ -31,6 +33,8 @@ namespace chromahouse {
 // `metadata` / `document` null: the record has no metadata / no document. Regex conditions
 // must carry their compiled regex (codec/where_codec.h always sets it); one without matches
 // nothing for $regex and everything for $not_regex.
-bool Matches(const Where& where, const Metadata* metadata, const std::string* document);
+// `id` non-null: conditions on key "#id" read it.
+bool Matches(const Where& where, const Metadata* metadata, const std::string* document,
+             const std::string* id = nullptr);
 
 }  // namespace chromahouse

@@ -369,10 +369,9 @@ void MetadataIndex::Insert(uint32_t offset, const Metadata& metadata) {
             for (double e : v) {
               if (!std::isnan(e)) key.double_elements[e].Add(offset);
             }
-          } else {
-            static_assert(std::is_same_v<T, std::vector<std::string>>);
+          } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
             for (const std::string& e : v) key.string_elements[e].Add(offset);
-          }
+          }  // sparse vectors: no filter compares them
         },
         value);
   }
@@ -409,7 +408,7 @@ void MetadataIndex::Remove(uint32_t offset, const Metadata& metadata) {
             for (double e : v) {
               if (!std::isnan(e)) remove_from(key.double_elements, e);
             }
-          } else {
+          } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
             for (const std::string& e : v) remove_from(key.string_elements, e);
           }
         },
@@ -427,7 +426,7 @@ bool MetadataIndex::Handles(const Where& where) {
     return true;
   }
   if (const auto* m = std::get_if<MetadataCondition>(&where.node)) {
-    return m->key != kDocumentMetadataKey;
+    return m->key != kDocumentMetadataKey && m->key != "#id";
   }
   return false;  // DocumentCondition
 }
@@ -520,7 +519,7 @@ void MetadataIndex::AddPositive(const KeyIndex& key, const MetadataCondition& co
             break;
           case MetadataOp::kIn:
           case MetadataOp::kNin:
-            if constexpr (!kScalar) {
+            if constexpr (!kScalar && !std::is_same_v<T, SparseValue>) {
               for (const auto& element : v) {
                 add_equal(static_cast<const typename T::value_type&>(element));
               }

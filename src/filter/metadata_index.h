@@ -172,7 +172,7 @@ class MetadataIndex {
   std::optional<std::vector<uint64_t>> EvaluateBits(const Where& where, size_t universe) const;
 
   // Whether Evaluate would return a value for `where` (no document conditions, no
-  // "chroma:document" key).
+  // "chroma:document" or "#id" key).
   static bool Handles(const Where& where);
 
   // Approximate bytes held (walks the index; not O(1)).

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "filter/evaluator.h"
+#include "service/search_executor.h"
 
 namespace chromahouse {
 namespace {
@@ -48,6 +49,11 @@ Status ValidateRecordMetadata(const MetadataPatch& patch, size_t index) {
   };
   for (const auto& [key, value] : patch.set) {
     if (key.empty() || key[0] == '#' || key[0] == '$') return bad();
+    if (const auto* sparse = std::get_if<SparseValue>(&value)) {
+      if (auto problem = (*sparse)->Problem()) {
+        return Status::InvalidArgument(bad().message() + ": key '" + key + "': " + *problem);
+      }
+    }
   }
   for (const auto& key : patch.remove) {
     if (key.empty() || key[0] == '#' || key[0] == '$') return bad();
@@ -917,6 +923,50 @@ Result<int64_t> RecordService::Count(const std::string& collection_id) {
   ASSIGN_OR_RETURN(auto opened, Open(collection_id));
   std::shared_lock data(opened.second->data_mu);
   return static_cast<int64_t>(opened.second->store.size());
+}
+
+Result<SearchResult> RecordService::Search(
+    const std::string& collection_id, const SearchRequest& request,
+    const std::map<std::string, bool, std::less<>>& bm25_keys) {
+  ASSIGN_OR_RETURN(auto opened, Open(collection_id));
+  SearchResult result;
+  result.collection = opened.second;
+  result.lock = std::shared_lock(result.collection->data_mu);
+  const RecordStore& store = result.collection->store;
+  size_t dim = store.dim();
+  if (dim == 0 && opened.first.dimension) dim = static_cast<size_t>(*opened.first.dimension);
+  const size_t ef =
+      static_cast<size_t>(std::max<int64_t>(opened.first.configuration.hnsw.ef_search, 1));
+  SearchExecutor executor(store, result.collection->search, dim, ef, bm25_keys);
+  for (const SearchQuery& q : request.searches) {
+    ASSIGN_OR_RETURN(auto hits, executor.Run(q));
+    auto& out = result.per_search.emplace_back();
+    out.reserve(hits.size());
+    for (const auto& h : hits) {
+      out.push_back(ViewOf(store, h.offset));
+      out.back().distance = h.score;
+    }
+  }
+  const auto& paths = executor.paths();
+  auto count = [](const char* kind, const char* path, int64_t n) {
+    if (n == 0) return;
+    Metrics()
+        .GetCounter("chromahouse_search_plan_total",
+                    "Search steps by how they were answered: knn leaves (dense graph or exact "
+                    "scan, sparse index or filtered scoring) and filters (metadata index or "
+                    "record scan)",
+                    {{"step", kind}, {"path", path}})
+        .Add(n);
+  };
+  count("dense_knn", "graph", paths.dense_graph);
+  count("dense_knn", "exact", paths.dense_exact);
+  count("sparse_knn", "index", paths.sparse_index);
+  count("sparse_knn", "filtered", paths.sparse_filtered);
+  count("filter", "metadata_index", paths.filter_index);
+  count("filter", "scan", paths.filter_scan);
+  hnsw_queries_.fetch_add(paths.dense_graph);
+  brute_force_queries_.fetch_add(paths.dense_exact);
+  return result;
 }
 
 }  // namespace chromahouse

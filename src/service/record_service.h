@@ -23,6 +23,7 @@
 #include <deque>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -35,6 +36,7 @@
 #include "common/clock.h"
 #include "common/worker_pool.h"
 #include "core/record_requests.h"
+#include "core/search.h"
 #include "service/catalog_service.h"
 #include "storage/storage.h"
 
@@ -45,6 +47,12 @@ struct GetResult {
   std::shared_ptr<LoadedCollection> collection;
   std::shared_lock<std::shared_mutex> lock;
   std::vector<RecordView> records;
+};
+
+struct SearchResult {
+  std::shared_ptr<LoadedCollection> collection;
+  std::shared_lock<std::shared_mutex> lock;
+  std::vector<std::vector<RecordView>> per_search;  // `distance` holds the score
 };
 
 struct QueryResult {
@@ -97,6 +105,10 @@ class RecordService {
   Result<GetResult> Get(const std::string& collection_id, const GetRequest& request);
   Result<QueryResult> Query(const std::string& collection_id, const QueryRequest& request);
   Result<int64_t> Count(const std::string& collection_id);
+  // Chroma's hybrid search (service/search_executor.h). `bm25_keys`: the sparse keys whose
+  // schema says `bm25`.
+  Result<SearchResult> Search(const std::string& collection_id, const SearchRequest& request,
+                              const std::map<std::string, bool, std::less<>>& bm25_keys);
   // Whether the record store answers (the readiness probe).
   Status Ready() { return storage_->Ping(); }
 
