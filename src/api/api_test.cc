@@ -162,7 +162,6 @@ TEST_F(ApiTest, CloudOnlyRoutesAnswerLikeTheLocalServer) {
   HttpResponse created = Call("POST", kColls, R"({"name":"docs"})");
   std::string id = created.body.substr(7, 36);
   std::string coll = std::string(kColls) + "/" + id;
-  EXPECT_EQ(Call("POST", coll + "/search", R"({"searches":[]})").status, 501);
   EXPECT_EQ(Call("GET", coll + "/functions/f").status, 404);
 }
 

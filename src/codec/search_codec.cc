@@ -367,11 +367,11 @@ Result<SearchRequest> DecodeSearch(std::string_view body) {
   }
   if (!obj["read_level"].get(f) && !f.is_null()) {
     std::string_view level;
-    if (f.get_string().get(level) ||
-        (level != "index_and_wal" && level != "index_only" && level != "index_and_bounded_wal")) {
+    if (f.get_string().get(level)) return TypeError("read_level", f, "a string");
+    if (level != "index_and_wal" && level != "index_only" && level != "index_and_bounded_wal") {
       return ShapeError("read_level",
-                        "unknown variant " + DescribeElement(f) +
-                            ", expected one of `index_and_wal`, `index_only`, "
+                        "unknown variant `" + std::string(level) +
+                            "`, expected one of `index_and_wal`, `index_only`, "
                             "`index_and_bounded_wal`");
     }
   }

@@ -18,6 +18,8 @@ TEST(Metadata, RoundTripsEveryValueKindThroughStoredJson) {
   m["ia"] = std::vector<int64_t>{1, 2};
   m["fa"] = std::vector<double>{1.0, 3.5};
   m["ba"] = std::vector<bool>{true, false};
+  m["sv"] = SparseValue(SparseVector{{3, 4294967295u}, {0.1f, -2.5f}, {}});
+  m["st"] = SparseValue(SparseVector{{7}, {1e-20f}, {"tok\"en"}});
   std::string json = MetadataToJson(m);
   auto back = MetadataFromJson(json);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
