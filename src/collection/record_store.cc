@@ -61,6 +61,32 @@ void RecordStore::IndexSparse(uint32_t offset, const Metadata& metadata, bool in
   }
 }
 
+void RecordStore::UnindexDocument(uint32_t offset) {
+  if (!document_index_ready_.load(std::memory_order_relaxed)) return;
+  const auto& doc = documents_.Get(offset);
+  if (!doc) return;
+  document_index_->Remove(offset, *doc, [this, offset](uint32_t o) -> const std::string* {
+    if (o == offset || !IsLive(o)) return nullptr;
+    const auto& d = documents_.Get(o);
+    return d ? &*d : nullptr;
+  });
+}
+
+const DocumentIndex& RecordStore::document_index() const {
+  if (document_index_ready_.load(std::memory_order_acquire)) return *document_index_;
+  std::lock_guard lock(document_index_mu_);
+  if (!document_index_) {
+    auto index = std::make_unique<DocumentIndex>();
+    for (uint32_t o = 0; o < live_.size(); ++o) {
+      if (!live_[o]) continue;
+      if (const auto& doc = documents_.Get(o)) index->Insert(o, *doc);
+    }
+    document_index_ = std::move(index);
+    document_index_ready_.store(true, std::memory_order_release);
+  }
+  return *document_index_;
+}
+
 const SparseIndex* RecordStore::sparse_index(std::string_view key) const {
   auto it = sparse_.find(key);
   return it == sparse_.end() ? nullptr : it->second.get();
@@ -68,6 +94,7 @@ const SparseIndex* RecordStore::sparse_index(std::string_view key) const {
 
 void RecordStore::Release(uint32_t offset) {
   record_bytes_ -= RecordBytes(offset);
+  UnindexDocument(offset);
   if (const auto& m = metadata(offset)) {
     metadata_index_.Remove(offset, *m);
     IndexSparse(offset, *m, false);
@@ -84,6 +111,7 @@ void RecordStore::Release(uint32_t offset) {
 void RecordStore::Store(uint32_t offset, const RecordRow& row) {
   if (live_[offset]) {
     record_bytes_ -= RecordBytes(offset);
+    UnindexDocument(offset);
     if (const auto& m = metadata(offset)) {
       metadata_index_.Remove(offset, *m);
       IndexSparse(offset, *m, false);
@@ -95,6 +123,9 @@ void RecordStore::Store(uint32_t offset, const RecordRow& row) {
   }
   ids_[offset] = row.id;
   documents_.Set(offset, row.document);
+  if (document_index_ready_.load(std::memory_order_relaxed) && row.document) {
+    document_index_->Insert(offset, *row.document);
+  }
   uris_.Set(offset, row.uri);
   metadatas_.Set(offset, row.metadata);
   versions_[offset] = row.version;
@@ -239,6 +270,9 @@ std::vector<Neighbor> RecordStore::Nearest(const float* query,
 size_t RecordStore::MemoryBytes() const {
   size_t sparse_bytes = 0;
   for (const auto& [key, index] : sparse_) sparse_bytes += index->MemoryBytes();
+  if (document_index_ready_.load(std::memory_order_acquire)) {
+    sparse_bytes += document_index_->MemoryBytes();
+  }
   return vectors_.capacity() * sizeof(float) + record_bytes_ +
          ids_.capacity() * (sizeof(std::string) + 2 * sizeof(uint64_t) + 1) +
          documents_.MemoryBytes() + uris_.MemoryBytes() + metadatas_.MemoryBytes() +

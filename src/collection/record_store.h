@@ -9,9 +9,11 @@
 // readers shared, Apply exclusive.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,6 +26,7 @@
 #include "common/aligned_allocator.h"
 #include "common/offset_bitmap.h"
 #include "core/record.h"
+#include "filter/document_index.h"
 #include "filter/metadata_index.h"
 #include "index/distance.h"
 #include "index/sparse_index.h"
@@ -97,6 +100,11 @@ class RecordStore {
   // nullopt when the index cannot answer (the caller then scans).
   std::optional<OffsetBitmap> FilterBitmap(const Where& where) const;
 
+  // The trigram index of the documents (filter/document_index.h), built at the first call (a
+  // collection that never sees a document filter never pays for it) and kept up to date by
+  // Apply from then on. Safe to call from readers sharing the collection's lock.
+  const DocumentIndex& document_index() const;
+
   // The inverted index of the sparse vectors under metadata key `key` (every key holding one
   // has an index), or nullptr when no live record has one there.
   const SparseIndex* sparse_index(std::string_view key) const;
@@ -115,6 +123,8 @@ class RecordStore {
   size_t RecordBytes(uint32_t offset) const;
   // Adds to / removes from the sparse indexes the sparse vectors of `metadata` at `offset`.
   void IndexSparse(uint32_t offset, const Metadata& metadata, bool insert);
+  // Takes the document at `offset` out of the document index (if built).
+  void UnindexDocument(uint32_t offset);
 
   Metric metric_;
   size_t dim_ = 0;
@@ -142,6 +152,12 @@ class RecordStore {
   std::unordered_map<std::string, uint64_t> tombstones_;
   MetadataIndex metadata_index_;  // over the metadata of live records
   std::map<std::string, std::unique_ptr<SparseIndex>, std::less<>> sparse_;  // by metadata key
+  // Built by the first reader that needs it (document_index()); `document_index_mu_` guards
+  // the building, `document_index_ready_` says it is done (then Apply keeps it current under
+  // the owner's exclusive lock).
+  mutable std::mutex document_index_mu_;
+  mutable std::unique_ptr<DocumentIndex> document_index_;
+  mutable std::atomic<bool> document_index_ready_{false};
 };
 
 }  // namespace chromahouse

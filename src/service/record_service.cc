@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "collection/filter_planner.h"
 #include "collection/index_snapshot.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -71,6 +72,34 @@ RecordView ViewOf(const RecordStore& store, uint32_t offset) {
   v.uri = &store.uri(offset);
   v.metadata = &store.metadata(offset);
   return v;
+}
+
+// Counts how filters were answered (chromahouse_filter_plan_total).
+void CountFilterPlan(const FilterPlanner::Counts& counts) {
+  auto add = [](const char* path, int64_t n) {
+    if (n == 0) return;
+    Metrics()
+        .GetCounter("chromahouse_filter_plan_total",
+                    "Filter steps by how they were answered: subtrees by the metadata index, "
+                    "document conditions narrowed by the document index, records checked one "
+                    "by one",
+                    {{"path", path}})
+        .Add(n);
+  };
+  add("metadata_index", counts.metadata_index);
+  add("document_index", counts.document_index);
+  add("record_checked", counts.records_checked);
+}
+
+// The live offsets matching `where` and `where_document` (either may be absent).
+OffsetBitmap FilterMatching(const RecordStore& store, const std::optional<Where>& where,
+                            const std::optional<Where>& where_document) {
+  FilterPlanner planner(store);
+  OffsetBitmap out = where && where_document
+                         ? planner.Evaluate(Where::And({*where, *where_document}))
+                         : planner.Evaluate(where ? *where : *where_document);
+  CountFilterPlan(planner.counts());
+  return out;
 }
 
 // Upper bound on the rows of one group commit (one INSERT).
@@ -767,28 +796,9 @@ std::vector<uint32_t> RecordService::Select(const RecordStore& store,
     offsets = store.OffsetsInInsertionOrder();
   }
   if (!where && !where_document) return offsets;
-  // Metadata conditions come from the metadata index when it can answer them; whatever is left
-  // (document conditions) is checked record by record on the smaller set.
-  bool where_done = false;
-  if (where) {
-    if (auto indexed = store.FilterByIndex(*where, offsets)) {
-      offsets = std::move(*indexed);
-      where_done = true;
-    }
-  }
-  if (where_done && !where_document) return offsets;
-  std::vector<uint32_t> out;
-  out.reserve(offsets.size());
-  for (uint32_t o : offsets) {
-    const auto& md = store.metadata(o);
-    const auto& doc = store.document(o);
-    const Metadata* mp = md ? &*md : nullptr;
-    const std::string* dp = doc ? &*doc : nullptr;
-    if (where && !where_done && !Matches(*where, mp, dp)) continue;
-    if (where_document && !Matches(*where_document, mp, dp)) continue;
-    out.push_back(o);
-  }
-  return out;
+  OffsetBitmap matching = FilterMatching(store, where, where_document);
+  std::erase_if(offsets, [&matching](uint32_t o) { return !matching.Contains(o); });
+  return offsets;
 }
 
 Result<int64_t> RecordService::Delete(const std::string& collection_id,
@@ -884,11 +894,11 @@ Result<QueryResult> RecordService::Query(const std::string& collection_id,
   }
   if (store.size() == 0) return result;  // nothing to search
   const bool filtered = req.ids || req.where || req.where_document;
-  // The allowed set, as the metadata index computes it when it can answer the filter alone
-  // (no order needed: the nearest decide).
+  // The allowed set (no order needed: the nearest decide).
   std::optional<OffsetBitmap> allowed;
-  if (req.where && !req.ids && !req.where_document) allowed = store.FilterBitmap(*req.where);
-  if (filtered && !allowed) {
+  if (filtered && !req.ids) {
+    allowed = FilterMatching(store, req.where, req.where_document);
+  } else if (filtered) {
     allowed = OffsetBitmap::FromOffsets(Select(store, req.ids, req.where, req.where_document));
   }
   const size_t ef = static_cast<size_t>(std::max<int64_t>(opened.first.configuration.hnsw.ef_search, 1));
@@ -952,9 +962,8 @@ Result<SearchResult> RecordService::Search(
     if (n == 0) return;
     Metrics()
         .GetCounter("chromahouse_search_plan_total",
-                    "Search steps by how they were answered: knn leaves (dense graph or exact "
-                    "scan, sparse index or filtered scoring) and filters (metadata index or "
-                    "record scan)",
+                    "Search rank leaves by how they were answered: dense (graph or exact scan), "
+                    "sparse (index or the filter's records scored one by one)",
                     {{"step", kind}, {"path", path}})
         .Add(n);
   };
@@ -962,8 +971,8 @@ Result<SearchResult> RecordService::Search(
   count("dense_knn", "exact", paths.dense_exact);
   count("sparse_knn", "index", paths.sparse_index);
   count("sparse_knn", "filtered", paths.sparse_filtered);
-  count("filter", "metadata_index", paths.filter_index);
-  count("filter", "scan", paths.filter_scan);
+  CountFilterPlan({paths.filter_metadata_index, paths.filter_document_index,
+                   paths.filter_records_checked});
   hnsw_queries_.fetch_add(paths.dense_graph);
   brute_force_queries_.fetch_add(paths.dense_exact);
   return result;

@@ -6,8 +6,7 @@
 #include <limits>
 #include <unordered_map>
 
-#include "filter/evaluator.h"
-#include "filter/metadata_index.h"
+#include "collection/filter_planner.h"
 
 namespace chromahouse {
 
@@ -112,23 +111,13 @@ std::optional<MetadataValue> ValueOf(const RecordStore& store, uint32_t offset,
 }  // namespace
 
 std::optional<OffsetBitmap> SearchExecutor::Allowed(const Where& filter) {
-  if (MetadataIndex::Handles(filter)) {
-    if (auto bits = store_.FilterBitmap(filter)) {
-      ++paths_.filter_index;
-      return bits;
-    }
-  }
-  ++paths_.filter_scan;
-  std::vector<uint32_t> offsets;
-  for (uint32_t o = 0; o < store_.capacity(); ++o) {
-    if (!store_.IsLive(o)) continue;
-    const auto& md = store_.metadata(o);
-    const auto& doc = store_.document(o);
-    if (Matches(filter, md ? &*md : nullptr, doc ? &*doc : nullptr, &store_.id(o))) {
-      offsets.push_back(o);
-    }
-  }
-  return OffsetBitmap::FromOffsets(offsets);
+  FilterPlanner planner(store_);
+  OffsetBitmap out = planner.Evaluate(filter);
+  const auto& c = planner.counts();
+  paths_.filter_metadata_index += c.metadata_index;
+  paths_.filter_document_index += c.document_index;
+  paths_.filter_records_checked += c.records_checked;
+  return out;
 }
 
 Result<SearchExecutor::Domain> SearchExecutor::Knn(const KnnRank& knn,

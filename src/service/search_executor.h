@@ -2,8 +2,8 @@
 // loaded collection, under the collection's read lock (held by the caller).
 //
 // One plan per search:
-//   1. The filter becomes the allowed set, once: from the metadata index when it can answer
-//      it, else by checking each live record (ids under "#id", documents under "#document").
+//   1. The filter becomes the allowed set, once (collection/filter_planner.h: the metadata and
+//      document indexes where they answer, records checked one by one where not).
 //   2. Each `$knn` leaf takes its `limit` best among the allowed records: a dense query through
 //      the collection's vector search (its planner picks the graph, the filtered graph or an
 //      exact scan), a sparse query through the key's inverted index (core of SparseIndex:
@@ -56,8 +56,10 @@ class SearchExecutor {
     int64_t dense_exact = 0;        // an exact scan
     int64_t sparse_index = 0;       // the posting lists (MaxScore)
     int64_t sparse_filtered = 0;    // the allowed records scored one by one
-    int64_t filter_index = 0;       // filters answered by the metadata index
-    int64_t filter_scan = 0;        // filters checked record by record
+    // The filters' plans (collection/filter_planner.h).
+    int64_t filter_metadata_index = 0;
+    int64_t filter_document_index = 0;
+    int64_t filter_records_checked = 0;
   };
   const Paths& paths() const { return paths_; }
 
