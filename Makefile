@@ -100,6 +100,7 @@ bench: build npm-deps
 	./$(BUILD_DIR)/codec_bench --n 10000 --out bench/results/codec.json
 	./$(BUILD_DIR)/warmup_bench --n $${BENCH_N:-100000} --out bench/results/warmup.json
 	./$(BUILD_DIR)/query_bench --n $${BENCH_N:-100000} --out bench/results/query.json
+	./$(BUILD_DIR)/search_bench --n $${BENCH_N:-100000} --m $${BENCH_SEARCH_M:-1000000} --out bench/results/search.json
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 1
 	node bench/e2e_bench.mjs --n $${BENCH_N:-100000} --clients 4
 	node bench/e2e_bench.mjs --n 20000 --dim 1024 --batch 32 --queries 50 --clients 1

@@ -27,10 +27,8 @@ void ForEachBit(const std::vector<uint64_t>& words, Fn&& fn) {
 }  // namespace
 
 FilterPlanner::Words FilterPlanner::All() const {
-  Words all((store_.capacity() + 63) / 64, 0);
-  for (uint32_t o = 0; o < store_.capacity(); ++o) {
-    if (store_.IsLive(o)) all[o >> 6] |= uint64_t{1} << (o & 63);
-  }
+  Words all = store_.live_words();
+  all.resize((store_.capacity() + 63) / 64, 0);
   return all;
 }
 

@@ -60,6 +60,8 @@ class RecordStore {
   // One past the largest offset in use.
   size_t capacity() const { return ids_.size(); }
   bool IsLive(uint32_t offset) const { return offset < live_.size() && live_[offset]; }
+  // The live offsets as bitmap words (bit o of word o / 64), capacity() bits.
+  const std::vector<uint64_t>& live_words() const { return live_bits_; }
   Metric metric() const { return metric_; }
 
   // Offset of a live record, or nullopt.
