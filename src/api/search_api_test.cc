@@ -116,6 +116,8 @@ TEST_F(SearchApiTest, ChromasWorkedExamples) {
   rows = Search(coll, R"({"rank":{"$sum":[)" + knn("[0,0]", "3") + R"(,{"$val":1}]},)" + kSelectScore + "}");
   EXPECT_EQ(Ids(rows), (std::vector<std::string>{"A", "B", "C"}));
   EXPECT_EQ(rows[2].score, 5.0f);
+  // A limit beyond the collection is the whole collection.
+  EXPECT_EQ(Search(coll, R"({"rank":)" + knn("[0,0]", "4294967295") + "}").size(), 3u);
   // No rank: insertion order, scored by position in the page.
   rows = Search(coll, R"({"limit":{"offset":1,"limit":5},)" + std::string(kSelectScore) + "}");
   EXPECT_EQ(Ids(rows), (std::vector<std::string>{"B", "C"}));

@@ -124,6 +124,8 @@ Result<SearchExecutor::Domain> SearchExecutor::Knn(const KnnRank& knn,
                                                    const OffsetBitmap* allowed) {
   Domain out;
   out.fallback = knn.default_score;
+  // More than the collection holds changes nothing (and would size buffers by the request).
+  const size_t limit = std::min<size_t>(knn.limit, store_.size());
   std::vector<std::pair<uint32_t, float>> ranked;  // best first
   if (const auto* dense = std::get_if<std::vector<float>>(&knn.query)) {
     if (dim_ != 0 && dense->size() != dim_) {
@@ -131,21 +133,21 @@ Result<SearchExecutor::Domain> SearchExecutor::Knn(const KnnRank& knn,
                                      std::to_string(dim_) + ", got " +
                                      std::to_string(dense->size()));
     }
-    if (store_.dim() != 0 && store_.size() > 0 && knn.limit > 0) {
+    if (store_.dim() != 0 && limit > 0) {
       SearchPath path;
-      auto neighbors = search_.Search(store_, dense->data(), knn.limit, allowed, ef_, &path);
+      auto neighbors = search_.Search(store_, dense->data(), limit, allowed, ef_, &path);
       if (path == SearchPath::kHnsw) ++paths_.dense_graph;
       else ++paths_.dense_exact;
       for (auto [distance, o] : neighbors) ranked.emplace_back(o, distance);
     }
   } else {
     const auto& sparse = std::get<SparseVector>(knn.query);
-    if (const SparseIndex* index = store_.sparse_index(knn.key); index && knn.limit > 0) {
+    if (const SparseIndex* index = store_.sparse_index(knn.key); index && limit > 0) {
       auto bm25 = bm25_keys_.find(knn.key);
       std::optional<size_t> records;
       if (bm25 != bm25_keys_.end() && bm25->second) records = store_.size();
       SparseIndex::Stats stats;
-      for (auto [o, dot] : index->TopK(sparse, knn.limit, allowed, records, &stats)) {
+      for (auto [o, dot] : index->TopK(sparse, limit, allowed, records, &stats)) {
         ranked.emplace_back(o, 1.0f - float(dot));
       }
       if (stats.scored_allowed) ++paths_.sparse_filtered;
