@@ -15,9 +15,10 @@ RUN_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
   libgmock-dev uuid-dev libxxhash-dev libpq-dev clickhouse-server clickhouse-client
 # …and those only the tests, benchmarks and fuzzers need (`make test`, `make build`): clang for
 # the fuzzers, ZooKeeper and docker-compose for the cluster and container tests, PostgreSQL's
-# server for the catalog tests, hnswlib for the index benchmark's baseline.
+# server for the catalog tests, hnswlib for the index benchmark's baseline, Chromium for the
+# console's browser test.
 TEST_PACKAGES := libhnswlib-dev clang libclang-rt-14-dev llvm docker-compose zookeeper \
-  postgresql-15
+  postgresql-15 chromium
 # Every Debian package of the project (the one list; tests/docker/validate.sh checks the
 # Dockerfile against it).
 APT_PACKAGES := $(RUN_PACKAGES) $(TEST_PACKAGES)

@@ -9,7 +9,10 @@
 namespace chromahouse {
 
 Api::Api(ApiOptions options, CatalogService* catalog, RecordService* records)
-    : options_(std::move(options)), catalog_(catalog), records_(records) {
+    : options_(std::move(options)),
+      catalog_(catalog),
+      records_(records),
+      console_(options_.console, options_.console_dir) {
   AddSystemRoutes();
   AddTenantRoutes();
   AddCollectionRoutes();
@@ -185,6 +188,11 @@ HttpResponse Api::Handle(const HttpRequest& original) const {
     req = &trimmed;
   }
   const HttpRequest& request = *req;
+  // The console's static files are public: everything they show comes through the API below.
+  if (auto page = console_.Serve(request)) {
+    ApplyCors(request, &*page);
+    return *page;
+  }
   HttpResponse res;
   std::optional<Identity> identity;
   const bool preflight = request.method == "OPTIONS" && !options_.cors_allow_origins.empty();
@@ -192,10 +200,15 @@ HttpResponse Api::Handle(const HttpRequest& original) const {
     auto who = options_.authenticator->Authenticate(request);
     if (!who.ok()) {
       res = AuthErrorResponse(who.status());
-      res.headers.emplace_back("www-authenticate",
-                               options_.authenticator->kind() == Authenticator::Kind::kBasic
-                                   ? R"(Basic realm="chromahouse")"
-                                   : "Bearer");
+      // Not to a browser's script (the console asks for credentials itself; a challenge would
+      // make the browser pop up its own password dialog).
+      const std::string_view mode = request.Header("sec-fetch-mode");
+      if (mode.empty() || mode == "navigate") {
+        res.headers.emplace_back("www-authenticate",
+                                 options_.authenticator->kind() == Authenticator::Kind::kBasic
+                                     ? R"(Basic realm="chromahouse")"
+                                     : "Bearer");
+      }
       res.omit_body = request.method == "HEAD";
       ApplyCors(request, &res);
       return res;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/auth.h"
+#include "api/console.h"
 #include "api/http_types.h"
 #include "api/router.h"
 #include "service/catalog_service.h"
@@ -24,6 +25,10 @@ struct ApiOptions {
   // Request bytes of writes in progress (waiting for or in their group commit); a write that
   // would go beyond answers 429. One write alone is always admitted.
   int64_t max_pending_write_bytes = 512 * 1024 * 1024;
+  // The web console at /console/ (api/console.h): served at all, and from which folder
+  // (empty = the files embedded at build time).
+  bool console = true;
+  std::string console_dir;
 };
 
 class Api {
@@ -60,6 +65,7 @@ class Api {
   CatalogService* catalog_;
   RecordService* records_;
   Router router_;
+  Console console_;
   mutable std::atomic<int64_t> pending_write_bytes_{0};
 };
 

@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "api/console_files.h"
 #include "api/test_support.h"
 
 namespace chromahouse {
@@ -41,13 +42,66 @@ class ApiTest : public ::testing::Test {
 };
 
 TEST_F(ApiTest, UnknownPathIs404WithEmptyBodyAndTraceId) {
-  for (const char* path : {"/api/v2/nope", "/api/v2/heartbeat/", "/", "/api/v2//heartbeat"}) {
+  for (const char* path : {"/api/v2/nope", "/api/v2/heartbeat/", "/consoles", "/api/v2//heartbeat"}) {
     HttpResponse r = Call("GET", path);
     EXPECT_EQ(r.status, 404) << path;
     EXPECT_TRUE(r.body.empty());
     EXPECT_FALSE(r.json);
     EXPECT_TRUE(HasHeader(r, "chroma-trace-id"));
   }
+}
+
+TEST_F(ApiTest, ConsoleIsServedWithItsTypesCachingAndContentSecurityPolicy) {
+  HttpResponse r = Call("GET", "/");
+  EXPECT_EQ(r.status, 302);
+  std::string value;
+  ASSERT_TRUE(HasHeader(r, "location", &value));
+  EXPECT_EQ(value, "/console/");
+  EXPECT_EQ(Call("GET", "/console").status, 302);
+
+  r = Call("GET", "/console/");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_FALSE(r.json);
+  ASSERT_TRUE(HasHeader(r, "content-type", &value));
+  EXPECT_EQ(value, "text/html; charset=utf-8");
+  EXPECT_NE(r.body.find("<html"), std::string::npos);
+  ASSERT_TRUE(HasHeader(r, "content-security-policy", &value));
+  EXPECT_EQ(value, Console::kContentSecurityPolicy);
+  EXPECT_NE(value.find("script-src 'self'"), std::string::npos);
+  ASSERT_TRUE(HasHeader(r, "cache-control", &value));
+  EXPECT_EQ(value, "no-cache");
+  std::string etag;
+  ASSERT_TRUE(HasHeader(r, "etag", &etag));
+  EXPECT_EQ(Call("GET", "/console/index.html").body, r.body);
+  HttpResponse again = Call("GET", "/console/", "", {{"if-none-match", etag}});
+  EXPECT_EQ(again.status, 304);
+  EXPECT_TRUE(again.body.empty());
+
+  // Every embedded file, with the type its extension says.
+  for (const EmbeddedFile& f : ConsoleFiles()) {
+    HttpResponse file = Call("GET", "/console/" + std::string(f.path));
+    EXPECT_EQ(file.status, 200) << f.path;
+    EXPECT_EQ(file.body, f.data) << f.path;
+    ASSERT_TRUE(HasHeader(file, "content-type", &value)) << f.path;
+    if (f.path.ends_with(".js")) {
+      EXPECT_EQ(value, "text/javascript; charset=utf-8");
+    } else if (f.path.ends_with(".css")) {
+      EXPECT_EQ(value, "text/css; charset=utf-8");
+    }
+  }
+  EXPECT_EQ(Call("GET", "/console/nope.js").status, 404);
+  EXPECT_EQ(Call("GET", "/console/../README.md").status, 404);
+  EXPECT_EQ(Call("POST", "/console/index.html").status, 405);
+  HttpResponse head = Call("HEAD", "/console/");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.omit_body);
+}
+
+TEST_F(ApiTest, ConsoleCanBeTurnedOff) {
+  options_.console = false;
+  api_ = services_.MakeApi(options_);
+  EXPECT_EQ(Call("GET", "/").status, 404);
+  EXPECT_EQ(Call("GET", "/console/").status, 404);
 }
 
 TEST_F(ApiTest, WrongMethodIs405WithAllowHeader) {

@@ -56,6 +56,11 @@ const std::vector<SettingInfo>& Settings() {
       {"persist_path", "CHROMA_PERSIST_PATH", "--path",
        "data directory (embedded ClickHouse data, lock file)"},
       {"allow_reset", "CHROMA_ALLOW_RESET", "--allow-reset", "enable POST /api/v2/reset"},
+      {"console", "CHROMAHOUSE_CONSOLE", "--console",
+       "serve the web console at /console/ (true or false)"},
+      {"console_dir", "CHROMAHOUSE_CONSOLE_DIR", "--console-dir",
+       "serve the console's files from this folder instead of the copy built into the binary "
+       "(for working on the console); empty = the built-in copy"},
       {"cors_allow_origins", "CHROMA_CORS_ALLOW_ORIGINS", "--cors-allow-origins",
        "allowed CORS origins (JSON list or comma-separated; \"*\" for any); empty = CORS off"},
       {"max_payload_size_bytes", "CHROMA_MAX_PAYLOAD_SIZE_BYTES", "--max-payload-size-bytes",
@@ -152,6 +157,10 @@ Status ApplySetting(const std::string& key, const std::string& value, const std:
     c->persist_path = value;
   } else if (key == "allow_reset") {
     ASSIGN_OR_RETURN(c->allow_reset, ParseBool(key, value));
+  } else if (key == "console") {
+    ASSIGN_OR_RETURN(c->console, ParseBool(key, value));
+  } else if (key == "console_dir") {
+    c->console_dir = value;
   } else if (key == "cors_allow_origins") {
     c->cors_allow_origins = ParseList(value);
   } else if (key == "max_payload_size_bytes") {

@@ -21,6 +21,8 @@ struct Config {
   std::string host = "127.0.0.1";
   int port = 8000;
   bool allow_reset = false;
+  bool console = true;      // the web console at /console/
+  std::string console_dir;  // serve the console from this folder (development); empty = embedded
   std::vector<std::string> cors_allow_origins;  // empty = CORS off
   int64_t max_payload_size_bytes = 40 * 1024 * 1024;
   int64_t max_batch_size = 5461;  // reported by pre-flight-checks

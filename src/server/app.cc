@@ -117,6 +117,30 @@ void RegisterServiceMetrics(RecordService* records, HttpServer* http) {
                  });
 }
 
+// The instance's identity, start time and cache budget (read by the console's overview).
+void RegisterInstanceMetrics(const std::string& storage, const std::string& catalog,
+                             int instance_id, int64_t cache_budget_bytes) {
+  Registry& m = Metrics();
+  const double started = static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count());
+  m.SetCollector("chromahouse_info", "This instance: version, storage, catalog, instance id",
+                 "gauge", [=](const Registry::Emit& emit) {
+                   emit({{"version", kVersion},
+                         {"instance_id", std::to_string(instance_id)},
+                         {"storage", storage},
+                         {"catalog", catalog}},
+                        1);
+                 });
+  m.SetCollector("chromahouse_start_time_seconds", "When this instance started (Unix time)",
+                 "gauge", [started](const Registry::Emit& emit) { emit({}, started); });
+  m.SetCollector("chromahouse_cache_budget_bytes",
+                 "Memory for loaded collections (cache_memory_limit_bytes, or its default)",
+                 "gauge", [cache_budget_bytes](const Registry::Emit& emit) {
+                   emit({}, static_cast<double>(cache_budget_bytes));
+                 });
+}
+
 // The record store of `config`: an external ClickHouse, or an embedded one started here.
 struct ClickHouseRecords {
   std::unique_ptr<EmbeddedClickHouse> embedded;
@@ -331,6 +355,8 @@ int RunServer(const Config& config) {
   api_options.max_batch_size = config.max_batch_size;
   api_options.cors_allow_origins = config.cors_allow_origins;
   api_options.max_pending_write_bytes = config.max_pending_write_bytes;
+  api_options.console = config.console;
+  api_options.console_dir = config.console_dir;
   Api api(api_options, &catalog, &records);
 
   HttpServerOptions http_options;
@@ -376,6 +402,14 @@ int RunServer(const Config& config) {
   auto catalog_described = catalog_store->Describe();
   LOG_INFO("catalog: {}", catalog_described.ok() ? *catalog_described
                                                  : catalog_described.status().message());
+  if (config.console) {
+    LOG_INFO("console: http://{}:{}/console/{}", config.host, http.port(),
+             config.console_dir.empty() ? "" : " (files from " + config.console_dir + ")");
+  }
+  // What the console's overview shows of this instance.
+  RegisterInstanceMetrics(described.ok() ? *described : "unknown",
+                          catalog_described.ok() ? *catalog_described : "unknown", instance_id,
+                          static_cast<int64_t>(cache_budget));
 
   int sig = 0;
   sigwait(&signals, &sig);
