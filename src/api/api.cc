@@ -200,10 +200,9 @@ HttpResponse Api::Handle(const HttpRequest& original) const {
     auto who = options_.authenticator->Authenticate(request);
     if (!who.ok()) {
       res = AuthErrorResponse(who.status());
-      // Not to a browser's script (the console asks for credentials itself; a challenge would
-      // make the browser pop up its own password dialog).
-      const std::string_view mode = request.Header("sec-fetch-mode");
-      if (mode.empty() || mode == "navigate") {
+      // Not to the console (it asks for credentials itself; a challenge would make the browser
+      // pop up its own password dialog). The console marks its calls with this header.
+      if (!request.HasHeader("x-chromahouse-console")) {
         res.headers.emplace_back("www-authenticate",
                                  options_.authenticator->kind() == Authenticator::Kind::kBasic
                                      ? R"(Basic realm="chromahouse")"
