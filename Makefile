@@ -16,9 +16,9 @@ RUN_PACKAGES := build-essential cmake ninja-build pkg-config git curl ca-certifi
 # …and those only the tests, benchmarks and fuzzers need (`make test`, `make build`): clang for
 # the fuzzers, ZooKeeper and docker-compose for the cluster and container tests, PostgreSQL's
 # server for the catalog tests, hnswlib for the index benchmark's baseline, Chromium for the
-# console's browser test.
+# console's browser test, clang-format for the style check.
 TEST_PACKAGES := libhnswlib-dev clang libclang-rt-14-dev llvm docker-compose zookeeper \
-  postgresql-15 chromium
+  postgresql-15 chromium clang-format
 # Every Debian package of the project (the one list; tests/docker/validate.sh checks the
 # Dockerfile against it).
 APT_PACKAGES := $(RUN_PACKAGES) $(TEST_PACKAGES)

@@ -127,16 +127,16 @@ int main(int argc, char** argv) {
     std::vector<char> buf(data.size() * 20);
     BufferPool pool(size_t{64} << 20);
     enc_s = Best(o.reps, [&] {
-      encoded = EncodeGetResponse(views, include, false,
-                                  pool.Take(EncodedSizeEstimate(views, include)));
+      encoded =
+          EncodeGetResponse(views, include, false, pool.Take(EncodedSizeEstimate(views, include)));
       pool.Give(std::move(encoded));
     });
     fresh_s = Best(o.reps, [&] { encoded = EncodeGetResponse(views, include); });
     // A fresh buffer from the pool: its pages mapped in one call (Prefault).
     fresh_pool_s = Best(o.reps, [&] {
       BufferPool empty(0);
-      encoded = EncodeGetResponse(views, include, false,
-                                  empty.Take(EncodedSizeEstimate(views, include)));
+      encoded =
+          EncodeGetResponse(views, include, false, empty.Take(EncodedSizeEstimate(views, include)));
     });
     floor_s = Best(o.reps, [&] {
       char* p = buf.data();
@@ -227,12 +227,13 @@ int main(int argc, char** argv) {
       {"encode get response with embeddings (MB/s)", Fmt("%.0f", enc_mbs),
        Fmt("%.0f", floor_mbs) + " (std::to_chars alone)", Fmt("%.2f×", enc_mbs / floor_mbs),
        "≥ 200 MB/s", enc_mbs >= 200 ? "PASS" : "MISS"},
-      {"… into a new buffer from the pool, pages mapped at once (first response of its size) (MB/s)",
+      {"… into a new buffer from the pool, pages mapped at once (first response of its size) "
+       "(MB/s)",
        Fmt("%.0f", fresh_pool_mbs), Fmt("%.0f", floor_mbs) + " (std::to_chars alone)",
        Fmt("%.2f×", fresh_pool_mbs / floor_mbs), "", ""},
       {"… into a plain new string, pages faulted one by one (MB/s)", Fmt("%.0f", fresh_mbs),
-       Fmt("%.0f", floor_mbs) + " (std::to_chars alone)", Fmt("%.2f×", fresh_mbs / floor_mbs),
-       "", ""},
+       Fmt("%.0f", floor_mbs) + " (std::to_chars alone)", Fmt("%.2f×", fresh_mbs / floor_mbs), "",
+       ""},
       {"decode add body, float arrays (MB/s)", Fmt("%.0f", dec_mbs),
        Fmt("%.0f", parse_mbs) + " (simdjson DOM parse)", Fmt("%.2f×", dec_mbs / parse_mbs),
        "≥ 400 MB/s", dec_mbs >= 400 ? "PASS" : "MISS"},
@@ -240,10 +241,10 @@ int main(int argc, char** argv) {
        Fmt("%.0f", parse64_mbs) + " (simdjson DOM parse)", Fmt("%.2f×", dec64_mbs / parse64_mbs),
        "≥ 400 MB/s", dec64_mbs >= 400 ? "PASS" : "MISS"},
   };
-  std::printf("# bodies: get response %.1f MB; add bodies of %zu records: %zu, %.1f MB (arrays), "
-              "%.1f MB (base64)\n\n",
-              encoded.size() / 1e6, batch, arrays_bodies.size(), arrays_bytes / 1e6,
-              b64_bytes / 1e6);
+  std::printf(
+      "# bodies: get response %.1f MB; add bodies of %zu records: %zu, %.1f MB (arrays), "
+      "%.1f MB (base64)\n\n",
+      encoded.size() / 1e6, batch, arrays_bodies.size(), arrays_bytes / 1e6, b64_bytes / 1e6);
   std::printf("| measure | chromahouse | baseline, same run | ratio | target |\n");
   std::printf("|---|---:|---:|---:|---|\n");
   for (const Row& r : rows) {
@@ -256,10 +257,11 @@ int main(int argc, char** argv) {
     out << "{\"n\": " << o.n << ", \"dim\": " << o.dim << ", \"encode_mb_s\": " << JsonNum(enc_mbs)
         << ", \"encode_fresh_buffer_mb_s\": " << JsonNum(fresh_mbs)
         << ", \"encode_new_pool_buffer_mb_s\": " << JsonNum(fresh_pool_mbs)
-        << ", \"to_chars_mb_s\": " << JsonNum(floor_mbs) << ", \"decode_arrays_mb_s\": "
-        << JsonNum(dec_mbs) << ", \"simdjson_arrays_mb_s\": " << JsonNum(parse_mbs)
-        << ", \"decode_base64_mb_s\": " << JsonNum(dec64_mbs) << ", \"simdjson_base64_mb_s\": "
-        << JsonNum(parse64_mbs) << "}\n";
+        << ", \"to_chars_mb_s\": " << JsonNum(floor_mbs)
+        << ", \"decode_arrays_mb_s\": " << JsonNum(dec_mbs)
+        << ", \"simdjson_arrays_mb_s\": " << JsonNum(parse_mbs)
+        << ", \"decode_base64_mb_s\": " << JsonNum(dec64_mbs)
+        << ", \"simdjson_base64_mb_s\": " << JsonNum(parse64_mbs) << "}\n";
   }
   return 0;
 }

@@ -125,8 +125,8 @@ class GaussianMixture {
     s = SplitMix64(s) ^ index;
     Rng rng(SplitMix64(s));
     const double u = rng.Uniform();
-    size_t k = size_t(std::upper_bound(cumulative_.begin(), cumulative_.end(), u) -
-                      cumulative_.begin());
+    size_t k =
+        size_t(std::upper_bound(cumulative_.begin(), cumulative_.end(), u) - cumulative_.begin());
     if (k >= spec_.clusters) k = spec_.clusters - 1;
     const float* c = centres_.data() + k * spec_.dim;
     const float* sp = spreads_.data() + k * spec_.dim;
@@ -178,7 +178,8 @@ inline std::vector<uint32_t> ExactTopK(Metric metric, const std::vector<float>& 
   MatrixView view{data.data(), n, dim, dim};
   std::vector<uint32_t> ids(q * k, UINT32_MAX);
   GaussianMixture::ParallelFor(q, threads, [&](size_t i) {
-    std::vector<Neighbor> top = BruteForceSearch(metric, queries.data() + i * dim, view, k, nullptr);
+    std::vector<Neighbor> top =
+        BruteForceSearch(metric, queries.data() + i * dim, view, k, nullptr);
     for (size_t j = 0; j < top.size() && j < k; ++j) ids[i * k + j] = top[j].second;
   });
   return ids;

@@ -31,15 +31,13 @@
 #include <unordered_set>
 #include <vector>
 
+#include "bench_util.h"
 #include "collection/record_store.h"
 #include "collection/vector_search.h"
-#include "bench_util.h"
 #include "data.h"
 
 namespace chromahouse::bench {
 namespace {
-
-
 
 constexpr size_t kK = 10;
 constexpr size_t kEf = 100;
@@ -83,17 +81,12 @@ Options Parse(int argc, char** argv) {
   return o;
 }
 
-
 std::string Micros(double seconds) {
   const double us = seconds * 1e6;
   if (us >= 1000) return Fmt("%.2f ms", us / 1000);
   if (us >= 10) return Fmt("%.0f µs", us);
   return Fmt("%.1f µs", us);
 }
-
-
-
-
 
 struct Result {
   double selectivity = 0;
@@ -107,9 +100,10 @@ int Main(int argc, char** argv) {
   const Options o = Parse(argc, argv);
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   const std::string load_start = LoadAverage();
-  std::printf("# filtered_bench: n=%zu dim=%zu queries=%zu metric=l2 M=16 ef_construction=100 "
-              "ef=%zu k=%zu; load average at start: %s\n",
-              o.n, o.dim, o.queries, kEf, kK, load_start.c_str());
+  std::printf(
+      "# filtered_bench: n=%zu dim=%zu queries=%zu metric=l2 M=16 ef_construction=100 "
+      "ef=%zu k=%zu; load average at start: %s\n",
+      o.n, o.dim, o.queries, kEf, kK, load_start.c_str());
   std::fflush(stdout);
 
   // Data.
@@ -153,9 +147,10 @@ int Main(int argc, char** argv) {
   }
   auto b1 = Clock::now();
   const double build_s = Seconds(b0, b1);
-  std::printf("# graph build (OnApplied + IndexSome(4096) loop): %.2fs, %.0f inserts/s; "
-              "indexed %zu, pending %zu\n",
-              build_s, double(o.n) / build_s, search.indexed(), search.pending());
+  std::printf(
+      "# graph build (OnApplied + IndexSome(4096) loop): %.2fs, %.0f inserts/s; "
+      "indexed %zu, pending %zu\n",
+      build_s, double(o.n) / build_s, search.indexed(), search.pending());
   std::fflush(stdout);
 
   // Offsets and their buckets.
@@ -240,17 +235,19 @@ int Main(int argc, char** argv) {
   const double base_p50 = results.front().p50;
   bool all_pass = true;
   double min_recall = 1.0;
-  std::printf("\n| selectivity | allowed records | path(s) taken | recall@10 | p50 latency | "
-              "p99 latency | ratio to unfiltered p50 | target (recall ≥ 0.95) |\n"
-              "|---:|---:|---|---:|---:|---:|---:|---|\n");
+  std::printf(
+      "\n| selectivity | allowed records | path(s) taken | recall@10 | p50 latency | "
+      "p99 latency | ratio to unfiltered p50 | target (recall ≥ 0.95) |\n"
+      "|---:|---:|---|---:|---:|---:|---:|---|\n");
   for (const Result& r : results) {
     const bool pass = r.recall >= 0.95;
     all_pass = all_pass && pass;
     min_recall = std::min(min_recall, r.recall);
-    std::printf("| %s | %zu | %s | %.4f | %s | %s | %.2f× | %s |\n",
-                r.selectivity >= 1.0 ? "100% (unfiltered)" : Fmt("%g%%", r.selectivity * 100).c_str(),
-                r.allowed, paths(r).c_str(), r.recall, Micros(r.p50).c_str(),
-                Micros(r.p99).c_str(), r.p50 / base_p50, pass ? "PASS" : "MISS");
+    std::printf(
+        "| %s | %zu | %s | %.4f | %s | %s | %.2f× | %s |\n",
+        r.selectivity >= 1.0 ? "100% (unfiltered)" : Fmt("%g%%", r.selectivity * 100).c_str(),
+        r.allowed, paths(r).c_str(), r.recall, Micros(r.p50).c_str(), Micros(r.p99).c_str(),
+        r.p50 / base_p50, pass ? "PASS" : "MISS");
   }
 
   // JSON.
@@ -261,23 +258,22 @@ int Main(int argc, char** argv) {
             ", \"allowed\": " + std::to_string(r.allowed) +
             ", \"paths\": {\"brute_force\": " + std::to_string(r.brute) +
             ", \"hnsw\": " + std::to_string(r.hnsw) + ", \"none\": " + std::to_string(r.none) +
-            "}, \"recall_at_10\": " + JsonNum(r.recall) +
-            ", \"p50_seconds\": " + JsonNum(r.p50) + ", \"p99_seconds\": " + JsonNum(r.p99) +
-            ", \"mean_seconds\": " + JsonNum(r.mean) +
+            "}, \"recall_at_10\": " + JsonNum(r.recall) + ", \"p50_seconds\": " + JsonNum(r.p50) +
+            ", \"p99_seconds\": " + JsonNum(r.p99) + ", \"mean_seconds\": " + JsonNum(r.mean) +
             ", \"p50_ratio_to_unfiltered\": " + JsonNum(r.p50 / base_p50) +
             ", \"target\": \"recall >= 0.95\", \"verdict\": " +
             JsonStr(r.recall >= 0.95 ? "PASS" : "MISS") + "}";
   }
   std::string json = "{\n  \"benchmark\": \"filtered\",\n";
-  json += "  \"params\": {\"n\": " + std::to_string(o.n) + ", \"dim\": " + std::to_string(o.dim) +
-          ", \"queries\": " + std::to_string(o.queries) +
-          ", \"metric\": \"l2\", \"M\": 16, \"ef_construction\": 100, \"ef\": " +
-          std::to_string(kEf) + ", \"k\": " + std::to_string(kK) +
-          ", \"clusters\": " + std::to_string(spec.clusters) +
-          ", \"buckets\": " + std::to_string(kBuckets) +
-          ", \"brute_force_max\": " + std::to_string(PlannerOptions{}.brute_force_max) +
-          ", \"brute_force_max_floats\": " + std::to_string(PlannerOptions{}.brute_force_max_floats) +
-          ", \"smoke\": " + (o.smoke ? "true" : "false") + "},\n";
+  json +=
+      "  \"params\": {\"n\": " + std::to_string(o.n) + ", \"dim\": " + std::to_string(o.dim) +
+      ", \"queries\": " + std::to_string(o.queries) +
+      ", \"metric\": \"l2\", \"M\": 16, \"ef_construction\": 100, \"ef\": " + std::to_string(kEf) +
+      ", \"k\": " + std::to_string(kK) + ", \"clusters\": " + std::to_string(spec.clusters) +
+      ", \"buckets\": " + std::to_string(kBuckets) +
+      ", \"brute_force_max\": " + std::to_string(PlannerOptions{}.brute_force_max) +
+      ", \"brute_force_max_floats\": " + std::to_string(PlannerOptions{}.brute_force_max_floats) +
+      ", \"smoke\": " + (o.smoke ? "true" : "false") + "},\n";
   json += "  \"clock\": \"wall\", \"load_average\": {\"start\": " + JsonStr(load_start) +
           ", \"end\": " + JsonStr(LoadAverage()) + "},\n";
   json += "  \"build_seconds\": " + JsonNum(build_s) + ",\n";

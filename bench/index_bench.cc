@@ -32,9 +32,9 @@
 // speed check).
 #include <cpuid.h>
 #include <immintrin.h>
-#include <x86intrin.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include <algorithm>
 #include <atomic>
@@ -83,8 +83,6 @@
 namespace chromahouse::bench {
 namespace {
 
-
-
 double ThreadCpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -107,7 +105,6 @@ class Stopwatch {
   Clock::time_point wall_;
   double cpu_;
 };
-
 
 constexpr size_t kM = 16;
 constexpr size_t kEfConstruction = 100;
@@ -163,8 +160,8 @@ Options Parse(int argc, char** argv) {
                  "JSON results (default bench/results/index_<metric>.json; with --smoke, in /tmp)");
   app.add_flag("--smoke", o.smoke,
                "quick check: n = 2000, 50 queries, one rep unless given; fails below recall 0.9");
-  app.add_flag_callback("--no-hnswlib-2t", [&o] { o.hnswlib_2t = false; },
-                        "skip hnswlib's two-thread build");
+  app.add_flag_callback(
+      "--no-hnswlib-2t", [&o] { o.hnswlib_2t = false; }, "skip hnswlib's two-thread build");
   app.add_flag("--wall", o.wall, "time single-thread phases on the wall clock, not on CPU time");
   ParseFlags(app, argc, argv);
   if (o.smoke) {
@@ -352,8 +349,8 @@ class Hnswlib {
   size_t BookkeepingBytes() const {
     const auto& h = *index_;
     return h.link_list_locks_.size() * sizeof(std::mutex) +
-           h.link_list_update_locks_.size() * sizeof(std::mutex) +
-           h.label_lookup_.size() * 32 + h.label_lookup_.bucket_count() * sizeof(void*) +
+           h.link_list_update_locks_.size() * sizeof(std::mutex) + h.label_lookup_.size() * 32 +
+           h.label_lookup_.bucket_count() * sizeof(void*) +
            h.max_elements_ * sizeof(hnswlib::vl_type);
   }
 
@@ -421,7 +418,6 @@ double InterpolatedQps(const std::vector<SweepPoint>& pts, double target, bool* 
   return NAN;
 }
 
-
 std::string Rate(double v) {
   char buf[64];
   if (v >= 1e6) std::snprintf(buf, sizeof(buf), "%.2fM", v / 1e6);
@@ -429,8 +425,6 @@ std::string Rate(double v) {
   else std::snprintf(buf, sizeof(buf), "%.0f", v);
   return buf;
 }
-
-
 
 int Main(int argc, char** argv) {
   const Options o = Parse(argc, argv);
@@ -449,14 +443,17 @@ int Main(int argc, char** argv) {
 #endif
   const std::string our_isa(ActiveKernels().isa);
 
-  std::printf("# index_bench: n=%zu dim=%zu queries=%zu metric=%s seed=%llu clusters=%zu M=%zu "
-              "ef_construction=%zu k=%zu reps=%d\n",
-              o.n, o.dim, o.queries, metric_name.c_str(), (unsigned long long)o.seed, o.clusters,
-              kM, kEfConstruction, kK, o.reps);
-  std::printf("# cpu: %s, %u hardware threads; chromahouse kernels: %s; hnswlib 0.6.2 kernels: %s\n",
-              CpuModel().c_str(), hw, our_isa.c_str(), hnswlib_isa.c_str());
+  std::printf(
+      "# index_bench: n=%zu dim=%zu queries=%zu metric=%s seed=%llu clusters=%zu M=%zu "
+      "ef_construction=%zu k=%zu reps=%d\n",
+      o.n, o.dim, o.queries, metric_name.c_str(), (unsigned long long)o.seed, o.clusters, kM,
+      kEfConstruction, kK, o.reps);
+  std::printf(
+      "# cpu: %s, %u hardware threads; chromahouse kernels: %s; hnswlib 0.6.2 kernels: %s\n",
+      CpuModel().c_str(), hw, our_isa.c_str(), hnswlib_isa.c_str());
   std::printf("# single-thread timings: %s; load average at start: %s\n",
-              o.wall ? "wall clock" : "thread CPU time (--wall for wall clock)", load_start.c_str());
+              o.wall ? "wall clock" : "thread CPU time (--wall for wall clock)",
+              load_start.c_str());
   std::fflush(stdout);
 
   // Data and ground truth.
@@ -469,8 +466,7 @@ int Main(int argc, char** argv) {
   spec.spread = o.spread;
   GaussianMixture mixture(spec);
   const std::vector<float> data = mixture.Generate(GaussianMixture::kDataStream, o.n, hw);
-  const std::vector<float> queries =
-      mixture.Generate(GaussianMixture::kQueryStream, o.queries, hw);
+  const std::vector<float> queries = mixture.Generate(GaussianMixture::kQueryStream, o.queries, hw);
   auto t1 = Clock::now();
   bool gt_cached = false;
   std::string gt_path;
@@ -538,9 +534,10 @@ int Main(int argc, char** argv) {
   }
   const size_t ours_rss = size_t(std::max<ptrdiff_t>(0, ours_rss_signed));
   const size_t theirs_rss = size_t(std::max<ptrdiff_t>(0, theirs_rss_signed));
-  std::printf("# one-thread builds, interleaved in batches of %zu: chromahouse %.2fs (wall %.2fs), "
-              "hnswlib %.2fs (wall %.2fs)\n",
-              kBuildBatch, ours_build_s, ours_build_wall, theirs_build_s, theirs_build_wall);
+  std::printf(
+      "# one-thread builds, interleaved in batches of %zu: chromahouse %.2fs (wall %.2fs), "
+      "hnswlib %.2fs (wall %.2fs)\n",
+      kBuildBatch, ours_build_s, ours_build_wall, theirs_build_s, theirs_build_wall);
   std::fflush(stdout);
 
   // Query sweep, single thread. Each ef runs `reps` times, ours and hnswlib interleaved; the
@@ -548,7 +545,8 @@ int Main(int argc, char** argv) {
   std::vector<uint32_t> got(o.queries * kK);
   auto run_ours = [&](size_t ef) {
     Stopwatch sw;
-    for (size_t i = 0; i < o.queries; ++i) ours.Search(queries.data() + i * o.dim, ef, &got[i * kK]);
+    for (size_t i = 0; i < o.queries; ++i)
+      ours.Search(queries.data() + i * o.dim, ef, &got[i * kK]);
     return sw.SingleThread();
   };
   auto run_theirs = [&](size_t ef) {
@@ -574,8 +572,9 @@ int Main(int argc, char** argv) {
   }
 
   // Report.
-  std::printf("\n| ef | chromahouse recall@10 | chromahouse QPS | hnswlib recall@10 | hnswlib QPS | "
-              "QPS ratio |\n|---:|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "\n| ef | chromahouse recall@10 | chromahouse QPS | hnswlib recall@10 | hnswlib QPS | "
+      "QPS ratio |\n|---:|---:|---:|---:|---:|---:|\n");
   for (size_t i = 0; i < o.efs.size(); ++i) {
     std::printf("| %zu | %.4f | %s | %.4f | %s | %.2f× |\n", o.efs[i], ours_pts[i].recall,
                 Rate(ours_pts[i].qps).c_str(), theirs_pts[i].recall,
@@ -604,18 +603,19 @@ int Main(int argc, char** argv) {
       return Rate(p[size_t(i)].qps) + " QPS (ef " + std::to_string(p[size_t(i)].ef) + ", r " +
              Fmt("%.3f", p[size_t(i)].recall) + ")";
     };
-    const double ratio = (a >= 0 && b >= 0) ? ours_pts[size_t(a)].qps / theirs_pts[size_t(b)].qps
-                                            : NAN;
-    const std::string verdict = std::isnan(ratio) ? (a < 0 ? "MISS" : "n/a")
-                                                  : (ratio >= 1.2 ? "PASS" : "MISS");
+    const double ratio =
+        (a >= 0 && b >= 0) ? ours_pts[size_t(a)].qps / theirs_pts[size_t(b)].qps : NAN;
+    const std::string verdict =
+        std::isnan(ratio) ? (a < 0 ? "MISS" : "n/a") : (ratio >= 1.2 ? "PASS" : "MISS");
     const std::string key = "query_qps_recall_" + Fmt("%.2f", target);
     rows.push_back({"query QPS @ recall@10 ≥ " + Fmt("%.2f", target) + ", 1 thread",
                     cell(ours_pts, a), cell(theirs_pts, b),
                     std::isnan(ratio) ? "—" : Fmt("%.2f×", ratio), "≥ 1.20×", verdict});
-    add_json(key, a >= 0 ? ours_pts[size_t(a)].qps : NAN, b >= 0 ? theirs_pts[size_t(b)].qps : NAN,
-             ratio, ">= 1.2x", verdict,
-             ", \"chromahouse_ef\": " + (a >= 0 ? std::to_string(ours_pts[size_t(a)].ef) : "null") +
-                 ", \"hnswlib_ef\": " + (b >= 0 ? std::to_string(theirs_pts[size_t(b)].ef) : "null"));
+    add_json(
+        key, a >= 0 ? ours_pts[size_t(a)].qps : NAN, b >= 0 ? theirs_pts[size_t(b)].qps : NAN,
+        ratio, ">= 1.2x", verdict,
+        ", \"chromahouse_ef\": " + (a >= 0 ? std::to_string(ours_pts[size_t(a)].ef) : "null") +
+            ", \"hnswlib_ef\": " + (b >= 0 ? std::to_string(theirs_pts[size_t(b)].ef) : "null"));
     // The same at exactly `target`, free of the ef grid's steps (a check on the row above).
     bool ca = false, cb = false;
     const double ia = InterpolatedQps(ours_pts, target, &ca);
@@ -652,8 +652,9 @@ int Main(int argc, char** argv) {
     const double ours2 = double(o.n) / ours_build2_s;
     // Against our own one-thread build's wall time (both wall clock).
     const double own_ratio = ours2 * ours_build_wall / double(o.n);
-    const std::string verdict =
-        std::isnan(ours_build2_s) ? "n/a" : own_ratio >= 1.7 ? "PASS" : "MISS";
+    const std::string verdict = std::isnan(ours_build2_s) ? "n/a"
+                                : own_ratio >= 1.7        ? "PASS"
+                                                          : "MISS";
     rows.push_back({"build, 2 threads (inserts/s)",
                     std::isnan(ours_build2_s)
                         ? std::string("not run (one core)")
@@ -680,8 +681,8 @@ int Main(int argc, char** argv) {
   const double theirs_book = double(theirs.BookkeepingBytes()) / double(o.n);
   rows.push_back({"bytes/vector, RSS growth over the build (cross-check)",
                   Fmt("%.1f", double(ours_rss) / double(o.n)),
-                  Fmt("%.1f", double(theirs_rss) / double(o.n)) + " (+" +
-                      Fmt("%.1f", theirs_book) + " locks/labels est.)",
+                  Fmt("%.1f", double(theirs_rss) / double(o.n)) + " (+" + Fmt("%.1f", theirs_book) +
+                      " locks/labels est.)",
                   Fmt("%.3f×", double(ours_rss) / double(theirs_rss)), "info", ""});
 
   std::printf("\n| measure | chromahouse | hnswlib | ratio | target |\n|---|---:|---:|---:|---|\n");
@@ -704,19 +705,20 @@ int Main(int argc, char** argv) {
   std::string json = "{\n  \"benchmark\": \"index\",\n";
   json += "  \"params\": {\"n\": " + std::to_string(o.n) + ", \"dim\": " + std::to_string(o.dim) +
           ", \"queries\": " + std::to_string(o.queries) + ", \"metric\": " + JsonStr(metric_name) +
-          ", \"seed\": " + std::to_string(o.seed) + ", \"clusters\": " +
-          std::to_string(o.clusters) + ", \"decay\": " + JsonNum(o.decay) +
+          ", \"seed\": " + std::to_string(o.seed) +
+          ", \"clusters\": " + std::to_string(o.clusters) + ", \"decay\": " + JsonNum(o.decay) +
           ", \"spread\": " + JsonNum(o.spread) + ", \"M\": " + std::to_string(kM) +
-          ", \"ef_construction\": " + std::to_string(kEfConstruction) + ", \"k\": " +
-          std::to_string(kK) + ", \"reps\": " + std::to_string(o.reps) +
+          ", \"ef_construction\": " + std::to_string(kEfConstruction) +
+          ", \"k\": " + std::to_string(kK) + ", \"reps\": " + std::to_string(o.reps) +
           ", \"smoke\": " + (o.smoke ? "true" : "false") + "},\n";
-  json += "  \"env\": {\"cpu\": " + JsonStr(CpuModel()) + ", \"hardware_threads\": " +
-          std::to_string(hw) + ", \"chromahouse_kernels\": " + JsonStr(our_isa) +
+  json += "  \"env\": {\"cpu\": " + JsonStr(CpuModel()) +
+          ", \"hardware_threads\": " + std::to_string(hw) +
+          ", \"chromahouse_kernels\": " + JsonStr(our_isa) +
           ", \"hnswlib\": \"Debian libhnswlib-dev 0.6.2\", \"hnswlib_kernels\": " +
           JsonStr(hnswlib_isa) + "},\n";
   json += "  \"clock\": " + JsonStr(o.wall ? "wall" : "thread_cpu") +
-          ", \"load_average\": {\"start\": " + JsonStr(load_start) + ", \"end\": " +
-          JsonStr(LoadAverage()) + "},\n";
+          ", \"load_average\": {\"start\": " + JsonStr(load_start) +
+          ", \"end\": " + JsonStr(LoadAverage()) + "},\n";
   json += "  \"build_seconds\": {\"chromahouse_1t\": " + JsonNum(ours_build_s) +
           ", \"chromahouse_1t_wall\": " + JsonNum(ours_build_wall) +
           ", \"hnswlib_1t\": " + JsonNum(theirs_build_s) +
@@ -750,7 +752,8 @@ int Main(int argc, char** argv) {
       max_theirs = std::max(max_theirs, theirs_pts[i].recall);
     }
     if (max_ours < 0.9 || max_theirs < 0.9) {
-      std::fprintf(stderr, "index_bench --smoke: best recall chromahouse %.3f, hnswlib %.3f < 0.9\n",
+      std::fprintf(stderr,
+                   "index_bench --smoke: best recall chromahouse %.3f, hnswlib %.3f < 0.9\n",
                    max_ours, max_theirs);
       return 1;
     }

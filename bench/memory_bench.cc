@@ -115,9 +115,10 @@ struct Options {
 Options Parse(int argc, char** argv) {
   Options o;
   std::string ids = "short";
-  CLI::App app{"memory_bench: resident memory of a loaded collection against its payload, over "
-               "evict / reload cycles",
-               "memory_bench"};
+  CLI::App app{
+      "memory_bench: resident memory of a loaded collection against its payload, over "
+      "evict / reload cycles",
+      "memory_bench"};
   FlagDefaults(app);
   app.add_option("--n", o.n, "records ingested and loaded");
   app.add_option("--dim", o.dim, "vector dimension");
@@ -129,8 +130,9 @@ Options Parse(int argc, char** argv) {
   app.add_option("--settle-ms", o.settle_ms, "settling time before each measurement (ms)");
   app.add_flag("--purge", o.purge,
                "after each measurement also purge jemalloc's unused pages and read VmRSS again");
-  app.add_flag_callback("--no-breakdown", [&o] { o.breakdown = false; },
-                        "skip the breakdown of a loaded collection into its parts");
+  app.add_flag_callback(
+      "--no-breakdown", [&o] { o.breakdown = false; },
+      "skip the breakdown of a loaded collection into its parts");
   app.add_option("--out", o.out,
                  "JSON results (default bench/results/memory_<n>.json; with --smoke, in /tmp)");
   app.add_flag("--smoke", o.smoke,
@@ -207,7 +209,8 @@ void ReadStatus(size_t* rss, size_t* anon, size_t* hwm) {
   std::string line;
   while (std::getline(in, line)) {
     auto field = [&](const char* key, size_t* out) {
-      if (line.rfind(key, 0) == 0) *out = size_t(std::strtoull(line.c_str() + std::strlen(key), nullptr, 10)) * 1024;
+      if (line.rfind(key, 0) == 0)
+        *out = size_t(std::strtoull(line.c_str() + std::strlen(key), nullptr, 10)) * 1024;
     };
     field("VmRSS:", rss);
     field("RssAnon:", anon);
@@ -220,7 +223,8 @@ size_t ReadLazyFree() {
   std::ifstream in("/proc/self/smaps_rollup");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("LazyFree:", 0) == 0) return size_t(std::strtoull(line.c_str() + 9, nullptr, 10)) * 1024;
+    if (line.rfind("LazyFree:", 0) == 0)
+      return size_t(std::strtoull(line.c_str() + 9, nullptr, 10)) * 1024;
   }
   return 0;
 }
@@ -250,7 +254,8 @@ Sample Measure(const std::string& label) {
   s.muzzy = JeGet<size_t>((kAllArenas + ".pmuzzy").c_str()) * page;
   const unsigned arenas = JeGet<unsigned>("arenas.narenas");
   for (unsigned i = 0; i < arenas; ++i) {
-    const size_t d = JeGet<size_t>(("stats.arenas." + std::to_string(i) + ".pdirty").c_str()) * page;
+    const size_t d =
+        JeGet<size_t>(("stats.arenas." + std::to_string(i) + ".pdirty").c_str()) * page;
     if (d > (size_t{1} << 20)) {
       if (!s.dirty_by_arena.empty()) s.dirty_by_arena += " ";
       s.dirty_by_arena += std::to_string(i) + ":" + Fmt("%.0f", double(d) / 1048576.0);
@@ -305,7 +310,7 @@ struct LoadRun {
   double load_seconds = 0;   // the request that missed the cache (storage read + apply)
   double index_seconds = 0;  // background graph build, until pending == 0
   long load_faults = 0, index_faults = 0;
-  size_t peak_rss = 0;   // VmHWM at the end of the load request (reset just before)
+  size_t peak_rss = 0;     // VmHWM at the end of the load request (reset just before)
   size_t cache_bytes = 0;  // what the cache's budget accounting sees (RecordStore::MemoryBytes)
   int64_t indexed = 0;
   bool query_ok = false;
@@ -313,22 +318,22 @@ struct LoadRun {
 
 struct Breakdown {
   bool done = false;
-  size_t rows = 0;          // storage.LoadRecords result (transient during a load)
-  size_t store = 0;         // RecordStore after Apply(rows)
+  size_t rows = 0;                // storage.LoadRecords result (transient during a load)
+  size_t store = 0;               // RecordStore after Apply(rows)
   size_t store_memory_bytes = 0;  // RecordStore::MemoryBytes() (the cache budget's figure)
   size_t matrix_alloc = 0, matrix_touched = 0;  // RecordStore's float matrix
   size_t id_map = 0, id_map_buckets = 0;        // replica of the id → offset map
-  size_t columns = 0;       // replica of the per-offset columns (incl. heap id strings)
-  size_t id_heap = 0;       // of which heap blocks of ids longer than the inline buffer
-  size_t doc_heap = 0;      // documents too long for the inline buffer
-  size_t order = 0;         // replica of the insertion-order vector
-  size_t store_other = 0;   // store − the parts above
-  size_t hnsw_fixed = 0;    // HnswIndex::Create + Reserve(n), measured
+  size_t columns = 0;      // replica of the per-offset columns (incl. heap id strings)
+  size_t id_heap = 0;      // of which heap blocks of ids longer than the inline buffer
+  size_t doc_heap = 0;     // documents too long for the inline buffer
+  size_t order = 0;        // replica of the insertion-order vector
+  size_t store_other = 0;  // store − the parts above
+  size_t hnsw_fixed = 0;   // HnswIndex::Create + Reserve(n), measured
   size_t hnsw_vectors = 0, hnsw_links0 = 0, hnsw_node = 0;  // computed parts of hnsw_fixed
-  size_t upper_slots = 0, upper_alloc = 0;  // replayed levels
-  size_t nodes_by_level[4] = {0, 0, 0, 0};  // levels 0, 1, 2, >= 3
-  size_t is_pending = 0;    // VectorSearch's per-offset flags
-  size_t scratch = 0;       // search scratch: visited marks of the indexer and query threads
+  size_t upper_slots = 0, upper_alloc = 0;                  // replayed levels
+  size_t nodes_by_level[4] = {0, 0, 0, 0};                  // levels 0, 1, 2, >= 3
+  size_t is_pending = 0;                                    // VectorSearch's per-offset flags
+  size_t scratch = 0;  // search scratch: visited marks of the indexer and query threads
   size_t stride = 0;
   double store_touched = 0, hnsw_touched = 0;
 };
@@ -364,14 +369,16 @@ int Main(int argc, char** argv) {
   const bool background = JeGet<bool>("opt.background_thread");
   const bool retain = JeGet<bool>("opt.retain");
   const char* thp = JeGet<const char*>("opt.thp");
-  std::printf("# memory_bench: n=%zu dim=%zu cycles=%zu batch=%zu ids=%s docs=%s settle=%zums; "
-              "load average at start: %s\n",
-              o.n, o.dim, o.cycles, o.batch, o.uuid_ids ? "uuid" : "short",
-              o.docs ? "yes" : "no", o.settle_ms, load_start.c_str());
-  std::printf("# jemalloc %s (malloc is jemalloc: %s): dirty_decay_ms=%zd muzzy_decay_ms=%zd "
-              "oversize_threshold=%zu narenas=%u background_thread=%d retain=%d thp=%s\n",
-              je_version ? je_version : "?", jemalloc_ok ? "yes" : "NO", dirty_decay, muzzy_decay,
-              oversize, narenas, int(background), int(retain), thp ? thp : "?");
+  std::printf(
+      "# memory_bench: n=%zu dim=%zu cycles=%zu batch=%zu ids=%s docs=%s settle=%zums; "
+      "load average at start: %s\n",
+      o.n, o.dim, o.cycles, o.batch, o.uuid_ids ? "uuid" : "short", o.docs ? "yes" : "no",
+      o.settle_ms, load_start.c_str());
+  std::printf(
+      "# jemalloc %s (malloc is jemalloc: %s): dirty_decay_ms=%zd muzzy_decay_ms=%zd "
+      "oversize_threshold=%zu narenas=%u background_thread=%d retain=%d thp=%s\n",
+      je_version ? je_version : "?", jemalloc_ok ? "yes" : "NO", dirty_decay, muzzy_decay, oversize,
+      narenas, int(background), int(retain), thp ? thp : "?");
   std::fflush(stdout);
   if (!jemalloc_ok) {
     std::fprintf(stderr, "memory_bench: jemalloc is not the process's allocator\n");
@@ -523,10 +530,11 @@ int Main(int argc, char** argv) {
                    probe_id.c_str());
       all_ok = false;
     }
-    std::printf("# %s: load %.2fs (%ld minor faults, peak RSS %s MiB), graph %.2fs "
-                "(%ld faults, %lld indexed)\n",
-                label.c_str(), run.load_seconds, run.load_faults, MiBs(run.peak_rss).c_str(),
-                run.index_seconds, run.index_faults, static_cast<long long>(run.indexed));
+    std::printf(
+        "# %s: load %.2fs (%ld minor faults, peak RSS %s MiB), graph %.2fs "
+        "(%ld faults, %lld indexed)\n",
+        label.c_str(), run.load_seconds, run.load_faults, MiBs(run.peak_rss).c_str(),
+        run.index_seconds, run.index_faults, static_cast<long long>(run.indexed));
     std::fflush(stdout);
     loads.push_back(run);
     settle(o.settle_ms);
@@ -547,8 +555,7 @@ int Main(int argc, char** argv) {
       if (cs.collections == 1 && cs.evictions > before) break;
       // The indexer may still hold the collection for a moment after pending reached 0.
       if (attempt >= 500) {
-        std::fprintf(stderr, "memory_bench: %s: the collection was never evicted\n",
-                     label.c_str());
+        std::fprintf(stderr, "memory_bench: %s: the collection was never evicted\n", label.c_str());
         all_ok = false;
         break;
       }
@@ -696,15 +703,14 @@ int Main(int argc, char** argv) {
   // (or their expectation, n / (M − 1) levels of (1 + M) slots, without the breakdown).
   double upper_links = 0;
   if (graph) {
-    upper_links = b.done ? double(b.upper_slots) * 4.0
-                         : double(o.n) / double(M - 1) * double(M + 1) * 4.0;
+    upper_links =
+        b.done ? double(b.upper_slots) * 4.0 : double(o.n) / double(M - 1) * double(M + 1) * 4.0;
   }
   const double links0 = graph ? double(o.n) * double(1 + 2 * M) * 4.0 : 0.0;
   const double ideal = vectors_bytes + links0 + upper_links;
   const double loaded_rss = double(loaded.vm_rss) - double(base.vm_rss);
-  const double loaded_live =
-      (double(loaded.vm_rss) - double(loaded.dirty + loaded.muzzy)) -
-      (double(base.vm_rss) - double(base.dirty + base.muzzy));
+  const double loaded_live = (double(loaded.vm_rss) - double(loaded.dirty + loaded.muzzy)) -
+                             (double(base.vm_rss) - double(base.dirty + base.muzzy));
   const double loaded_alloc = double(loaded.allocated) - double(base.allocated);
   const double ratio = loaded_rss / ideal;
   const double ratio_live = loaded_live / ideal;
@@ -721,9 +727,11 @@ int Main(int argc, char** argv) {
   const bool ratio_pass = ratio <= kRatioTarget;
   const bool growth_pass = growth_frac < kGrowthTarget;
 
-  std::printf("\n| checkpoint | VmRSS MiB | − B MiB | jemalloc allocated MiB | jemalloc resident "
-              "MiB | dirty + muzzy MiB (arena:MiB) | LazyFree MiB | VmRSS after purge MiB | minor faults since previous | t (s) |\n"
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "\n| checkpoint | VmRSS MiB | − B MiB | jemalloc allocated MiB | jemalloc resident "
+      "MiB | dirty + muzzy MiB (arena:MiB) | LazyFree MiB | VmRSS after purge MiB | minor faults "
+      "since previous | t (s) |\n"
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   long prev_flt = 0;
   for (const Sample& s : samples) {
     std::printf("| %s | %s | %s | %s | %s | %s%s | %s | %s | %ld | %.1f |\n", s.label.c_str(),
@@ -736,12 +744,13 @@ int Main(int argc, char** argv) {
     prev_flt = s.minflt;
   }
 
-  std::printf("\n| load | storage read + apply | minor faults | peak VmHWM MiB | graph build | "
-              "faults during build | cache budget sees MiB |\n|---|---:|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "\n| load | storage read + apply | minor faults | peak VmHWM MiB | graph build | "
+      "faults during build | cache budget sees MiB |\n|---|---:|---:|---:|---:|---:|---:|\n");
   for (const LoadRun& r : loads) {
-    std::printf("| %s | %.2f s | %ld | %s | %.1f s | %ld | %s |\n", r.label.c_str(),
-                r.load_seconds, r.load_faults, MiBs(r.peak_rss).c_str(), r.index_seconds,
-                r.index_faults, MiBs(r.cache_bytes).c_str());
+    std::printf("| %s | %.2f s | %ld | %s | %.1f s | %ld | %s |\n", r.label.c_str(), r.load_seconds,
+                r.load_faults, MiBs(r.peak_rss).c_str(), r.index_seconds, r.index_faults,
+                MiBs(r.cache_bytes).c_str());
   }
 
   std::printf("\n| measure | value | target | verdict |\n|---|---:|---|---|\n");
@@ -751,26 +760,32 @@ int Main(int argc, char** argv) {
               MiBs(loaded_live).c_str(), loaded_live / double(o.n));
   std::printf("| same, jemalloc stats.allocated difference | %s MiB (%.0f B/record) | | |\n",
               MiBs(loaded_alloc).c_str(), loaded_alloc / double(o.n));
-  std::printf("| ideal: vectors %s + level-0 links %s + upper links %s | %s MiB (%.0f B/record) | | |\n",
-              MiBs(vectors_bytes).c_str(), MiBs(links0).c_str(), MiBs(upper_links).c_str(),
-              MiBs(ideal).c_str(), ideal / double(o.n));
+  std::printf(
+      "| ideal: vectors %s + level-0 links %s + upper links %s | %s MiB (%.0f B/record) | | |\n",
+      MiBs(vectors_bytes).c_str(), MiBs(links0).c_str(), MiBs(upper_links).c_str(),
+      MiBs(ideal).c_str(), ideal / double(o.n));
   std::printf("| ratio loaded / ideal | %.3f | ≤ %.2f | %s |\n", ratio, kRatioTarget,
               ratio_pass ? "PASS" : "MISS");
   std::printf("| ratio without allocator dirty pages | %.3f | | |\n", ratio_live);
   if (o.purge) {
-    std::printf("| loaded collection, both VmRSS right after a jemalloc purge | %s MiB (%.0f "
-                "B/record), ratio %.3f | | |\n",
-                MiBs(loaded_purged).c_str(), loaded_purged / double(o.n), ratio_purged);
+    std::printf(
+        "| loaded collection, both VmRSS right after a jemalloc purge | %s MiB (%.0f "
+        "B/record), ratio %.3f | | |\n",
+        MiBs(loaded_purged).c_str(), loaded_purged / double(o.n), ratio_purged);
   }
   std::printf("| VmRSS after reload 1 / %zu (max) | %s / %s (%s) MiB | | |\n", o.cycles,
               MiBs(r_first).c_str(), MiBs(r_last).c_str(), MiBs(r_max).c_str());
-  std::printf("| growth reload 1 → %zu, of the loaded collection | %s MiB, %+.2f %% (max %+.2f %%) | "
-              "< %.0f %% | %s |\n",
-              o.cycles, SignedMiBs(growth).c_str(), growth_frac * 100, growth_max_frac * 100,
-              kGrowthTarget * 100, growth_pass ? "PASS" : "MISS");
-  std::printf("| VmRSS after the last eviction − B | %s MiB | | |\n", SignedMiBs(evicted_last).c_str());
-  std::printf("| cache budget accounting of the loaded collection (RecordStore::MemoryBytes) | "
-              "%s MiB | | |\n", MiBs(loads.front().cache_bytes).c_str());
+  std::printf(
+      "| growth reload 1 → %zu, of the loaded collection | %s MiB, %+.2f %% (max %+.2f %%) | "
+      "< %.0f %% | %s |\n",
+      o.cycles, SignedMiBs(growth).c_str(), growth_frac * 100, growth_max_frac * 100,
+      kGrowthTarget * 100, growth_pass ? "PASS" : "MISS");
+  std::printf("| VmRSS after the last eviction − B | %s MiB | | |\n",
+              SignedMiBs(evicted_last).c_str());
+  std::printf(
+      "| cache budget accounting of the loaded collection (RecordStore::MemoryBytes) | "
+      "%s MiB | | |\n",
+      MiBs(loads.front().cache_bytes).c_str());
 
   if (b.done) {
     const double n = double(o.n);
@@ -779,20 +794,22 @@ int Main(int argc, char** argv) {
     // reuses pages that were resident already).
     auto row = [&](const char* what, double alloc, double touched, const std::string& how) {
       const std::string t = touched < 0 ? "| " : MiBs(touched) + " | " + Fmt("%.1f", touched / n);
-      std::printf("| %s | %s | %.1f | %s | %s |\n", what, MiBs(alloc).c_str(), alloc / n,
-                  t.c_str(), how.c_str());
+      std::printf("| %s | %s | %.1f | %s | %s |\n", what, MiBs(alloc).c_str(), alloc / n, t.c_str(),
+                  how.c_str());
     };
     // Without documents, uris and metadata: a 4-byte slot each (collection/sparse_column.h).
     const double column_bytes =
         double(sizeof(std::string) + 3 * sizeof(uint32_t) + 2 * sizeof(uint64_t) + 1);
-    std::printf("\n| part of a loaded collection | MiB allocated | B/record | MiB touched | "
-                "B/record | how |\n|---|---:|---:|---:|---:|---|\n");
+    std::printf(
+        "\n| part of a loaded collection | MiB allocated | B/record | MiB touched | "
+        "B/record | how |\n|---|---:|---:|---:|---:|---|\n");
     row("RecordStore: float32 matrix", double(b.matrix_alloc), double(b.matrix_touched),
         "computed: reserved for the counted rows; n × dim × 4 touched");
     row("RecordStore: per-offset columns (id string, document, uri, metadata, 2 versions, live)",
         double(b.columns), n * column_bytes + double(b.id_heap + b.doc_heap),
         Fmt("replica, measured; sizeof %.0f B per record + heap strings", column_bytes));
-    row("  of which heap blocks of ids > 15 chars", double(b.id_heap), double(b.id_heap), "nallocx");
+    row("  of which heap blocks of ids > 15 chars", double(b.id_heap), double(b.id_heap),
+        "nallocx");
     row("  of which heap blocks of documents > 15 chars", double(b.doc_heap), double(b.doc_heap),
         "nallocx");
     row("RecordStore: insertion order (created, offset)", double(b.order), n * 16,
@@ -828,14 +845,16 @@ int Main(int argc, char** argv) {
     row("measured: jemalloc allocated after load − B", loaded_alloc, -1, "");
     row("measured: VmRSS after load − B", loaded_rss, -1, "");
     if (o.purge) row("measured: VmRSS after load − B, both purged", loaded_purged, -1, "");
-    row("storage.LoadRecords result (for comparison: loads stream batches of 4,096)", double(b.rows), -1, "measured");
+    row("storage.LoadRecords result (for comparison: loads stream batches of 4,096)",
+        double(b.rows), -1, "measured");
     b.store_touched = store_touched;
     b.hnsw_touched = hnsw_touched;
   }
-  std::printf("\n# writer cache accounting at the end of ingest: %s MiB; reader: %lld misses, "
-              "%lld evictions, %d eviction retries\n",
-              MiBs(writer_cache_bytes).c_str(), static_cast<long long>(reader_stats.misses),
-              static_cast<long long>(reader_stats.evictions), evict_retries);
+  std::printf(
+      "\n# writer cache accounting at the end of ingest: %s MiB; reader: %lld misses, "
+      "%lld evictions, %d eviction retries\n",
+      MiBs(writer_cache_bytes).c_str(), static_cast<long long>(reader_stats.misses),
+      static_cast<long long>(reader_stats.evictions), evict_retries);
 
   // JSON.
   std::ostringstream j;
@@ -879,7 +898,8 @@ int Main(int argc, char** argv) {
     << ", \"loaded_rss_bytes\": " << JsonNum(loaded_rss)
     << ", \"loaded_rss_less_dirty_bytes\": " << JsonNum(loaded_live)
     << ", \"loaded_allocated_bytes\": " << JsonNum(loaded_alloc)
-    << ", \"ideal_bytes\": " << JsonNum(ideal) << ", \"ideal_vectors_bytes\": " << JsonNum(vectors_bytes)
+    << ", \"ideal_bytes\": " << JsonNum(ideal)
+    << ", \"ideal_vectors_bytes\": " << JsonNum(vectors_bytes)
     << ", \"ideal_links0_bytes\": " << JsonNum(links0)
     << ", \"ideal_upper_links_bytes\": " << JsonNum(upper_links)
     << ", \"ratio\": " << JsonNum(ratio) << ", \"ratio_less_dirty\": " << JsonNum(ratio_live)
@@ -905,16 +925,16 @@ int Main(int argc, char** argv) {
   } else {
     j << "{\"load_records_transient\": " << b.rows << ", \"record_store\": " << b.store
       << ", \"record_store_memory_bytes\": " << b.store_memory_bytes
-      << ", \"matrix_allocated\": " << b.matrix_alloc << ", \"matrix_touched\": " << b.matrix_touched
-      << ", \"columns\": " << b.columns << ", \"id_heap\": " << b.id_heap
-      << ", \"document_heap\": " << b.doc_heap << ", \"insertion_order\": " << b.order
-      << ", \"id_map\": " << b.id_map << ", \"id_map_buckets\": " << b.id_map_buckets
-      << ", \"store_other\": " << b.store_other << ", \"hnsw_fixed\": " << b.hnsw_fixed
-      << ", \"hnsw_vectors\": " << b.hnsw_vectors << ", \"hnsw_stride\": " << b.stride
-      << ", \"hnsw_links0\": " << b.hnsw_links0 << ", \"hnsw_node_arrays\": " << b.hnsw_node
-      << ", \"hnsw_upper_slots\": " << b.upper_slots << ", \"hnsw_upper_allocated\": " << b.upper_alloc
-      << ", \"is_pending\": " << b.is_pending << ", \"scratch\": " << b.scratch
-      << ", \"store_touched\": " << JsonNum(b.store_touched)
+      << ", \"matrix_allocated\": " << b.matrix_alloc
+      << ", \"matrix_touched\": " << b.matrix_touched << ", \"columns\": " << b.columns
+      << ", \"id_heap\": " << b.id_heap << ", \"document_heap\": " << b.doc_heap
+      << ", \"insertion_order\": " << b.order << ", \"id_map\": " << b.id_map
+      << ", \"id_map_buckets\": " << b.id_map_buckets << ", \"store_other\": " << b.store_other
+      << ", \"hnsw_fixed\": " << b.hnsw_fixed << ", \"hnsw_vectors\": " << b.hnsw_vectors
+      << ", \"hnsw_stride\": " << b.stride << ", \"hnsw_links0\": " << b.hnsw_links0
+      << ", \"hnsw_node_arrays\": " << b.hnsw_node << ", \"hnsw_upper_slots\": " << b.upper_slots
+      << ", \"hnsw_upper_allocated\": " << b.upper_alloc << ", \"is_pending\": " << b.is_pending
+      << ", \"scratch\": " << b.scratch << ", \"store_touched\": " << JsonNum(b.store_touched)
       << ", \"hnsw_touched\": " << JsonNum(b.hnsw_touched) << "}\n";
   }
   j << "}\n";

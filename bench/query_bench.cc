@@ -47,10 +47,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <simdjson.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <simdjson.h>
 
 #include <algorithm>
 #include <atomic>
@@ -120,9 +120,10 @@ struct Options {
 
 Options Parse(int argc, char** argv) {
   Options o;
-  CLI::App app{"query_bench: query and get latency end to end over HTTP against build/chromahouse, "
-               "next to the same searches in-process",
-               "query_bench"};
+  CLI::App app{
+      "query_bench: query and get latency end to end over HTTP against build/chromahouse, "
+      "next to the same searches in-process",
+      "query_bench"};
   FlagDefaults(app);
   app.add_option("--n", o.n, "records ingested");
   app.add_option("--dim", o.dim, "vector dimension");
@@ -180,7 +181,6 @@ std::string Rate(double v) {
   if (v >= 1e4) return Fmt("%.1fk", v / 1e3);
   return Fmt("%.0f", v);
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // HTTP: a keep-alive connection and requests encoded once, ahead of the timed loops.
@@ -283,7 +283,8 @@ std::string Call(Connection& c, const Endpoint& ep, const char* method, const st
   Response r = c.Send(EncodeRequest(ep, method, target, body));
   if (!r.ok()) {
     Fail(std::string(method) + " " + target + ": " +
-         (r.status == 0 ? r.error : "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 300)));
+         (r.status == 0 ? r.error
+                        : "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 300)));
   }
   return std::move(r.body);
 }
@@ -317,8 +318,9 @@ class ServerProcess {
       tcp::acceptor probe(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
       port_ = probe.local_endpoint().port();
     }
-    std::vector<std::string> args = {binary_, "run", "--host", "127.0.0.1", "--port",
-                                     std::to_string(port_), "--path", dir_ + "/data"};
+    std::vector<std::string> args = {binary_,     "run",         "--host",
+                                     "127.0.0.1", "--port",      std::to_string(port_),
+                                     "--path",    dir_ + "/data"};
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -362,8 +364,8 @@ class ServerProcess {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    Fail("the server did not answer /api/v2/heartbeat within " + Fmt("%.0f", timeout_s) +
-         " s:\n" + LogTail());
+    Fail("the server did not answer /api/v2/heartbeat within " + Fmt("%.0f", timeout_s) + " s:\n" +
+         LogTail());
   }
 
   // SIGTERM (the server then stops its ClickHouse), waits up to a minute, then SIGKILL.
@@ -607,10 +609,9 @@ HttpRun RunRequests(const Endpoint& ep, const std::vector<std::string>& requests
     run.response_bytes += s.response.body.size();
     if (!s.response.ok()) {
       if (run.failures++ == 0) {
-        run.first_error = s.response.status == 0
-                              ? s.response.error
-                              : "HTTP " + std::to_string(s.response.status) + " " +
-                                    s.response.body.substr(0, 300);
+        run.first_error = s.response.status == 0 ? s.response.error
+                                                 : "HTTP " + std::to_string(s.response.status) +
+                                                       " " + s.response.body.substr(0, 300);
       }
       continue;
     }
@@ -704,9 +705,10 @@ int Main(int argc, char** argv) {
   const Options o = Parse(argc, argv);
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   const std::string load_start = LoadAverage();
-  std::printf("# query_bench: n=%zu dim=%zu (l2) queries=%zu passes=%zu k=%zu, default collection "
-              "parameters; %u hardware threads; load average at start: %s\n",
-              o.n, o.dim, o.queries, o.passes, kK, hw, load_start.c_str());
+  std::printf(
+      "# query_bench: n=%zu dim=%zu (l2) queries=%zu passes=%zu k=%zu, default collection "
+      "parameters; %u hardware threads; load average at start: %s\n",
+      o.n, o.dim, o.queries, o.passes, kK, hw, load_start.c_str());
   std::fflush(stdout);
 
   // The server starts (its ClickHouse takes seconds) while the data is generated.
@@ -796,8 +798,9 @@ int Main(int argc, char** argv) {
         Fail("unexpected indexing_status: " + status);
       }
       if (unindexed == 0) {
-        if (total != int64_t(o.n)) Fail("indexing_status counts " + std::to_string(total) +
-                                        " records, not " + std::to_string(o.n));
+        if (total != int64_t(o.n))
+          Fail("indexing_status counts " + std::to_string(total) + " records, not " +
+               std::to_string(o.n));
         break;
       }
       if (Seconds(t0, Clock::now()) > 3600) Fail("the graph was not complete after an hour");
@@ -805,17 +808,18 @@ int Main(int argc, char** argv) {
     }
   }
   const double indexed_s = Seconds(t0, Clock::now());
-  std::printf("# ingest: %zu records in %zu add requests: %.2f s (%.0f records/s; %.2f s of it "
-              "encoding JSON here); graph complete %.2f s after the first add\n",
-              o.n, (o.n + kAddBatch - 1) / kAddBatch, ingest_s, double(o.n) / ingest_s, encode_s,
-              indexed_s);
+  std::printf(
+      "# ingest: %zu records in %zu add requests: %.2f s (%.0f records/s; %.2f s of it "
+      "encoding JSON here); graph complete %.2f s after the first add\n",
+      o.n, (o.n + kAddBatch - 1) / kAddBatch, ingest_s, double(o.n) / ingest_s, encode_s,
+      indexed_s);
   std::fflush(stdout);
   // The index snapshot the server writes after indexing (from kSnapshotMinRecords records on,
   // its default) would overlap the first timed run: wait for it (up to a minute).
   if (o.n >= kSnapshotMinRecords) {
     auto counter = [](const std::string& metrics, const char* result) {
-      const std::string key = std::string("\nchromahouse_index_snapshots_written_total{result=\"") +
-                              result + "\"} ";
+      const std::string key =
+          std::string("\nchromahouse_index_snapshots_written_total{result=\"") + result + "\"} ";
       const size_t at = metrics.find(key);
       return at == std::string::npos ? 0.0 : std::atof(metrics.c_str() + at + key.size());
     };
@@ -828,7 +832,9 @@ int Main(int argc, char** argv) {
       if (ok + failed < 1) std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     std::printf("# index snapshot %s after %.1f s more\n",
-                ok >= 1 ? "written" : failed >= 1 ? "write FAILED" : "NOT written",
+                ok >= 1       ? "written"
+                : failed >= 1 ? "write FAILED"
+                              : "NOT written",
                 Seconds(w0, Clock::now()));
     std::fflush(stdout);
   }
@@ -864,10 +870,11 @@ int Main(int argc, char** argv) {
     while (search.IndexStep(store, int(hw), &runner)) {
     }
   }
-  std::printf("# in-process RecordStore + VectorSearch (M %zu, ef_construction %zu, ef %zu): "
-              "built in %.2f s with %u threads, %zu indexed\n",
-              params.max_neighbors, params.ef_construction, params.ef_search,
-              Seconds(t0, Clock::now()), hw, search.indexed());
+  std::printf(
+      "# in-process RecordStore + VectorSearch (M %zu, ef_construction %zu, ef %zu): "
+      "built in %.2f s with %u threads, %zu indexed\n",
+      params.max_neighbors, params.ef_construction, params.ef_search, Seconds(t0, Clock::now()), hw,
+      search.indexed());
   std::fflush(stdout);
 
   const Where where{MetadataCondition{"bucket", MetadataOp::kEq, MetadataValue(kFilterBucket)}};
@@ -1004,16 +1011,15 @@ int Main(int argc, char** argv) {
     if (!requests.empty()) {
       add_failures(RunRequests(ep, requests, std::min<size_t>(requests.size(), 20), 1, nullptr));
       size_t records = 0;
-      HttpRun run = RunRequests(ep, requests, requests.size(), 1,
-                                [&](size_t i, const std::string& body) {
-                                  std::vector<uint32_t> got =
-                                      CheckGetAnswer(get_parser, body, data, o.dim);
-                                  std::vector<uint32_t> want = batches[i];
-                                  std::sort(got.begin(), got.end());
-                                  std::sort(want.begin(), want.end());
-                                  if (got != want) Fail("get by ids returned other records");
-                                  records += got.size();
-                                });
+      HttpRun run =
+          RunRequests(ep, requests, requests.size(), 1, [&](size_t i, const std::string& body) {
+            std::vector<uint32_t> got = CheckGetAnswer(get_parser, body, data, o.dim);
+            std::vector<uint32_t> want = batches[i];
+            std::sort(got.begin(), got.end());
+            std::sort(want.begin(), want.end());
+            if (got != want) Fail("get by ids returned other records");
+            records += got.size();
+          });
       add_failures(run);
       g.requests = requests.size();
       g.records = records;
@@ -1031,8 +1037,8 @@ int Main(int argc, char** argv) {
     // The whole collection in one request: the best of `whole_reps`.
     const std::vector<std::string> requests = {
         EncodeRequest(ep, "POST", coll + "/get", "{\"include\":[\"embeddings\"]}")};
-    GetRun g{"whole_one_request", "whole collection, one request (best of " +
-                                      std::to_string(whole_reps) + ")"};
+    GetRun g{"whole_one_request",
+             "whole collection, one request (best of " + std::to_string(whole_reps) + ")"};
     g.lat.wall = 1e300;
     for (size_t r = 0; r < whole_reps; ++r) {
       size_t records = 0;
@@ -1056,22 +1062,21 @@ int Main(int argc, char** argv) {
     // The whole collection in pages of kPage (limit/offset), one after the other: best of reps.
     std::vector<std::string> requests;
     for (size_t off = 0; off < o.n; off += kPage) {
-      requests.push_back(EncodeRequest(ep, "POST", coll + "/get",
-                                       "{\"include\":[\"embeddings\"],\"limit\":" +
-                                           std::to_string(kPage) + ",\"offset\":" +
-                                           std::to_string(off) + "}"));
+      requests.push_back(
+          EncodeRequest(ep, "POST", coll + "/get",
+                        "{\"include\":[\"embeddings\"],\"limit\":" + std::to_string(kPage) +
+                            ",\"offset\":" + std::to_string(off) + "}"));
     }
     GetRun g{"whole_paged", "whole collection, pages of " + std::to_string(kPage) +
                                 " (limit/offset; best of " + std::to_string(whole_reps) + ")"};
     g.lat.wall = 1e300;
     for (size_t r = 0; r < whole_reps; ++r) {
       std::vector<uint32_t> all;
-      HttpRun run = RunRequests(ep, requests, requests.size(), 1,
-                                [&](size_t, const std::string& body) {
-                                  std::vector<uint32_t> got =
-                                      CheckGetAnswer(get_parser, body, data, o.dim);
-                                  all.insert(all.end(), got.begin(), got.end());
-                                });
+      HttpRun run =
+          RunRequests(ep, requests, requests.size(), 1, [&](size_t, const std::string& body) {
+            std::vector<uint32_t> got = CheckGetAnswer(get_parser, body, data, o.dim);
+            all.insert(all.end(), got.begin(), got.end());
+          });
       add_failures(run);
       if (run.failures == 0 && all != every) Fail("paged get returned other records (or order)");
       if (run.lat.wall < g.lat.wall) {
@@ -1098,19 +1103,18 @@ int Main(int argc, char** argv) {
     if (server_exit != 0) {
       ++failures;
       if (first_error.empty()) {
-        first_error = "the server exited with status " + std::to_string(server_exit) +
-                      " after SIGTERM";
+        first_error =
+            "the server exited with status " + std::to_string(server_exit) + " after SIGTERM";
       }
     }
   }
 
   // Report.
-  auto diff = [](double http, double base) {
-    return Fmt("%+.3f ms", (http - base) * 1e3);
-  };
-  std::printf("\n| query (k = %zu, ef %zu) | in-process, 1 thread | HTTP, 1 connection | "
-              "HTTP, 4 connections |\n|---|---:|---:|---:|\n",
-              kK, params.ef_search);
+  auto diff = [](double http, double base) { return Fmt("%+.3f ms", (http - base) * 1e3); };
+  std::printf(
+      "\n| query (k = %zu, ef %zu) | in-process, 1 thread | HTTP, 1 connection | "
+      "HTTP, 4 connections |\n|---|---:|---:|---:|\n",
+      kK, params.ef_search);
   for (const QuerySet& s : sets) {
     const Latencies& b = s.in_process.lat;
     auto lat_row = [&](const char* what, double base, double one, double four) {
@@ -1127,7 +1131,9 @@ int Main(int argc, char** argv) {
     std::printf("| %s recall@10 | %.4f | %.4f | %.4f |\n", s.label, s.in_process.recall,
                 s.one.recall, s.four.recall);
     std::printf("| %s path (in-process) | %s | | |\n", s.label,
-                (s.in_process.hnsw ? "HNSW" : s.in_process.brute_force ? "brute force" : "none"));
+                (s.in_process.hnsw          ? "HNSW"
+                 : s.in_process.brute_force ? "brute force"
+                                            : "none"));
   }
 
   // Where the 1-connection round trip of an unfiltered query goes.
@@ -1135,9 +1141,10 @@ int Main(int argc, char** argv) {
     const QuerySet& u = sets[0];
     const double search = u.in_process.lat.p50(), http = u.one.lat.p50();
     const double hb = heartbeat_lat.p50(), fl = floor_lat.p50();
-    std::printf("\n| 1 connection, unfiltered query (p50 of %zu each) | p50 | p99 | share of the HTTP "
-                "p50 |\n|---|---:|---:|---:|\n",
-                reference_total);
+    std::printf(
+        "\n| 1 connection, unfiltered query (p50 of %zu each) | p50 | p99 | share of the HTTP "
+        "p50 |\n|---|---:|---:|---:|\n",
+        reference_total);
     auto row = [&](const char* what, double p50, double p99) {
       std::printf("| %s | %s | %s | %.0f %% |\n", what, Millis(p50).c_str(),
                   std::isnan(p99) ? "" : Millis(p99).c_str(), 100 * p50 / http);
@@ -1161,28 +1168,28 @@ int Main(int argc, char** argv) {
   for (const QuerySet& s : sets) {
     const double d1 = s.one.lat.p50() - s.in_process.lat.p50();
     const double d4 = s.four.lat.p50() - s.in_process.lat.p50();
-    targets.push_back({std::string("p50_overhead_") + s.key,
-                       std::string("HTTP p50 ≤ in-process p50 + 0.3 ms, ") + s.label +
-                           ", 1 connection",
-                       diff(s.one.lat.p50(), s.in_process.lat.p50()) + " (" +
-                           Millis(s.one.lat.p50()) + " vs " + Millis(s.in_process.lat.p50()) +
-                           "); 4 connections: " + Fmt("%+.3f ms", d4 * 1e3),
-                       d1 <= kTargetOverheadSeconds});
+    targets.push_back(
+        {std::string("p50_overhead_") + s.key,
+         std::string("HTTP p50 ≤ in-process p50 + 0.3 ms, ") + s.label + ", 1 connection",
+         diff(s.one.lat.p50(), s.in_process.lat.p50()) + " (" + Millis(s.one.lat.p50()) + " vs " +
+             Millis(s.in_process.lat.p50()) + "); 4 connections: " + Fmt("%+.3f ms", d4 * 1e3),
+         d1 <= kTargetOverheadSeconds});
     min_recall = std::min({min_recall, s.one.recall, s.four.recall});
   }
   if (std::isnan(min_recall)) min_recall = 0;
   targets.push_back({"recall", "recall@10 ≥ 0.9 over HTTP, every run", Fmt("min %.4f", min_recall),
                      min_recall >= kMinRecall});
-  targets.push_back({"failed_requests", "failed HTTP requests = 0", std::to_string(failures),
-                     failures == 0});
+  targets.push_back(
+      {"failed_requests", "failed HTTP requests = 0", std::to_string(failures), failures == 0});
   std::printf("\n| target | measured | verdict |\n|---|---|---|\n");
   for (const Target& t : targets) {
     std::printf("| %s | %s | %s |\n", t.what.c_str(), t.measured.c_str(), t.pass ? "PASS" : "MISS");
   }
 
-  std::printf("\n| get, include embeddings (1 connection) | requests | records | response MB | "
-              "p50 per request | records/s | MB/s | to_chars of the same floats, in-process | "
-              "ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "\n| get, include embeddings (1 connection) | requests | records | response MB | "
+      "p50 per request | records/s | MB/s | to_chars of the same floats, in-process | "
+      "ratio |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const GetRun& g : gets) {
     const double rps = double(g.records) / g.lat.wall;
     const double base_rps = double(g.key == std::string("by_ids") ? g.records : o.n) / g.format_s;
@@ -1195,20 +1202,22 @@ int Main(int argc, char** argv) {
   // JSON.
   std::string j = "{\n  \"benchmark\": \"query\",\n";
   j += "  \"params\": {\"n\": " + std::to_string(o.n) + ", \"dim\": " + std::to_string(o.dim) +
-       ", \"queries\": " + std::to_string(o.queries) + ", \"passes\": " +
-       std::to_string(o.passes) + ", \"k\": " + std::to_string(kK) +
+       ", \"queries\": " + std::to_string(o.queries) + ", \"passes\": " + std::to_string(o.passes) +
+       ", \"k\": " + std::to_string(kK) +
        ", \"metric\": \"l2\", \"M\": " + std::to_string(params.max_neighbors) +
-       ", \"ef_construction\": " + std::to_string(params.ef_construction) + ", \"ef\": " +
-       std::to_string(params.ef_search) + ", \"clusters\": " + std::to_string(spec.clusters) +
-       ", \"buckets\": " + std::to_string(kBuckets) + ", \"smoke\": " +
-       (o.smoke ? "true" : "false") + "},\n";
-  j += "  \"server\": {\"url\": " + JsonStr(ep.url()) + ", \"started\": " +
-       (server ? "true" : "false") + ", \"start_s\": " + JsonNum(start_s) + ", \"exit_status\": " +
-       std::to_string(server_exit) + "},\n";
-  j += "  \"load_average\": {\"start\": " + JsonStr(load_start) + ", \"end\": " +
-       JsonStr(LoadAverage()) + "},\n";
-  j += "  \"ingest\": {\"seconds\": " + JsonNum(ingest_s) + ", \"records_per_s\": " +
-       JsonNum(double(o.n) / ingest_s) + ", \"graph_complete_s\": " + JsonNum(indexed_s) + "},\n";
+       ", \"ef_construction\": " + std::to_string(params.ef_construction) +
+       ", \"ef\": " + std::to_string(params.ef_search) +
+       ", \"clusters\": " + std::to_string(spec.clusters) +
+       ", \"buckets\": " + std::to_string(kBuckets) +
+       ", \"smoke\": " + (o.smoke ? "true" : "false") + "},\n";
+  j += "  \"server\": {\"url\": " + JsonStr(ep.url()) +
+       ", \"started\": " + (server ? "true" : "false") + ", \"start_s\": " + JsonNum(start_s) +
+       ", \"exit_status\": " + std::to_string(server_exit) + "},\n";
+  j += "  \"load_average\": {\"start\": " + JsonStr(load_start) +
+       ", \"end\": " + JsonStr(LoadAverage()) + "},\n";
+  j += "  \"ingest\": {\"seconds\": " + JsonNum(ingest_s) +
+       ", \"records_per_s\": " + JsonNum(double(o.n) / ingest_s) +
+       ", \"graph_complete_s\": " + JsonNum(indexed_s) + "},\n";
   j += "  \"queries\": {\n";
   for (size_t i = 0; i < sets.size(); ++i) {
     const QuerySet& s = sets[i];
@@ -1217,10 +1226,11 @@ int Main(int argc, char** argv) {
              ", \"failures\": " + std::to_string(r.failures) + "}";
     };
     j += "    " + JsonStr(s.key) + ": {\"in_process\": {" + Json(s.in_process.lat) +
-         ", \"recall_at_10\": " + JsonNum(s.in_process.recall) + ", \"hnsw\": " +
-         std::to_string(s.in_process.hnsw) + ", \"brute_force\": " +
-         std::to_string(s.in_process.brute_force) + "},\n      \"http_1_connection\": " +
-         http_run(s.one) + ",\n      \"http_4_connections\": " + http_run(s.four) +
+         ", \"recall_at_10\": " + JsonNum(s.in_process.recall) +
+         ", \"hnsw\": " + std::to_string(s.in_process.hnsw) +
+         ", \"brute_force\": " + std::to_string(s.in_process.brute_force) +
+         "},\n      \"http_1_connection\": " + http_run(s.one) +
+         ",\n      \"http_4_connections\": " + http_run(s.four) +
          ",\n      \"p50_overhead_1_connection_s\": " +
          JsonNum(s.one.lat.p50() - s.in_process.lat.p50()) +
          ", \"p50_overhead_4_connections_s\": " +
@@ -1233,18 +1243,17 @@ int Main(int argc, char** argv) {
   for (size_t i = 0; i < gets.size(); ++i) {
     const GetRun& g = gets[i];
     j += "    " + JsonStr(g.key) + ": {\"requests\": " + std::to_string(g.requests) +
-         ", \"records\": " + std::to_string(g.records) + ", \"bytes\": " +
-         std::to_string(g.bytes) + ", \"seconds\": " + JsonNum(g.lat.wall) + ", \"p50_s\": " +
-         JsonNum(g.lat.p50()) + ", \"records_per_s\": " +
-         JsonNum(double(g.records) / g.lat.wall) + ", \"mb_per_s\": " +
-         JsonNum(double(g.bytes) / 1e6 / g.lat.wall) + ", \"to_chars_s\": " +
-         JsonNum(g.format_s) + "}" + (i + 1 < gets.size() ? ",\n" : "\n");
+         ", \"records\": " + std::to_string(g.records) + ", \"bytes\": " + std::to_string(g.bytes) +
+         ", \"seconds\": " + JsonNum(g.lat.wall) + ", \"p50_s\": " + JsonNum(g.lat.p50()) +
+         ", \"records_per_s\": " + JsonNum(double(g.records) / g.lat.wall) +
+         ", \"mb_per_s\": " + JsonNum(double(g.bytes) / 1e6 / g.lat.wall) +
+         ", \"to_chars_s\": " + JsonNum(g.format_s) + "}" + (i + 1 < gets.size() ? ",\n" : "\n");
   }
   j += "  },\n  \"targets\": {\n";
   for (size_t i = 0; i < targets.size(); ++i) {
     j += "    " + JsonStr(targets[i].key) + ": {\"target\": " + JsonStr(targets[i].what) +
-         ", \"measured\": " + JsonStr(targets[i].measured) + ", \"verdict\": " +
-         JsonStr(targets[i].pass ? "PASS" : "MISS") + "}" +
+         ", \"measured\": " + JsonStr(targets[i].measured) +
+         ", \"verdict\": " + JsonStr(targets[i].pass ? "PASS" : "MISS") + "}" +
          (i + 1 < targets.size() ? ",\n" : "\n");
   }
   j += "  }\n}\n";

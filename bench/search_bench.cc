@@ -80,7 +80,8 @@ Options Parse(int argc, char** argv) {
     if (!app.count("--vocabulary")) o.vocabulary = 3000;
   }
   if (o.out.empty()) {
-    o.out = o.smoke ? "/tmp/chromahouse-bench-cache/search_smoke.json" : "bench/results/search.json";
+    o.out =
+        o.smoke ? "/tmp/chromahouse-bench-cache/search_smoke.json" : "bench/results/search.json";
   }
   return o;
 }
@@ -158,7 +159,8 @@ RankExpr Rrf(RankExpr a, RankExpr b) {
     div.children = {Val(1), Nary(RankOp::kSum, {std::move(r), Val(60)})};
     return div;
   };
-  return Nary(RankOp::kMul, {Nary(RankOp::kSum, {term(std::move(a)), term(std::move(b))}), Val(-1)});
+  return Nary(RankOp::kMul,
+              {Nary(RankOp::kSum, {term(std::move(a)), term(std::move(b))}), Val(-1)});
 }
 
 struct Figures {
@@ -186,9 +188,10 @@ std::vector<uint32_t> TopAscending(std::vector<std::pair<float, uint32_t>> all, 
 int Main(int argc, char** argv) {
   const Options o = Parse(argc, argv);
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  std::printf("# search_bench: n=%zu m=%zu dim=%zu queries=%zu vocabulary=%zu k=%zu; load "
-              "average at start: %s\n",
-              o.n, o.m, o.dim, o.queries, o.vocabulary, kK, LoadAverage().c_str());
+  std::printf(
+      "# search_bench: n=%zu m=%zu dim=%zu queries=%zu vocabulary=%zu k=%zu; load "
+      "average at start: %s\n",
+      o.n, o.m, o.dim, o.queries, o.vocabulary, kK, LoadAverage().c_str());
   std::fflush(stdout);
   bool failed = false;
 
@@ -210,7 +213,8 @@ int Main(int argc, char** argv) {
       RecordRow& r = rows[i];
       r.id = "d" + std::to_string(i);
       r.version = r.created = i + 1;
-      r.embedding.assign(data.begin() + ptrdiff_t(i * o.dim), data.begin() + ptrdiff_t((i + 1) * o.dim));
+      r.embedding.assign(data.begin() + ptrdiff_t(i * o.dim),
+                         data.begin() + ptrdiff_t((i + 1) * o.dim));
       std::vector<uint32_t> words(20 + zipf.rng()() % 100);
       for (auto& w : words) w = zipf.Next();
       SparseValue value(Bm25Vector(words));
@@ -229,9 +233,10 @@ int Main(int argc, char** argv) {
   while (search.IndexSome(store, 4096, int(hw))) {
   }
   const SparseIndex* index = store.sparse_index("bm25");
-  std::printf("# part 1: %zu documents, graph and sparse index built in %.1fs; sparse index "
-              "%.1f MiB\n",
-              store.size(), Seconds(t0, Clock::now()), double(index->MemoryBytes()) / (1 << 20));
+  std::printf(
+      "# part 1: %zu documents, graph and sparse index built in %.1fs; sparse index "
+      "%.1f MiB\n",
+      store.size(), Seconds(t0, Clock::now()), double(index->MemoryBytes()) / (1 << 20));
   std::fflush(stdout);
 
   std::map<std::string, bool, std::less<>> bm25_keys{{"bm25", true}};
@@ -240,7 +245,8 @@ int Main(int argc, char** argv) {
   std::vector<std::vector<double>> t(3), te(3);
   std::vector<double> recalls[3];
   for (size_t q = 0; q < o.queries; ++q) {
-    std::vector<float> dense(qdata.begin() + ptrdiff_t(q * o.dim), qdata.begin() + ptrdiff_t((q + 1) * o.dim));
+    std::vector<float> dense(qdata.begin() + ptrdiff_t(q * o.dim),
+                             qdata.begin() + ptrdiff_t((q + 1) * o.dim));
     // Three words of the middle of the vocabulary (the very frequent ones are stopwords).
     std::vector<uint32_t> qwords;
     while (qwords.size() < 3) {
@@ -366,10 +372,11 @@ int Main(int argc, char** argv) {
   auto b0 = Clock::now();
   const DocumentIndex& doc_index = docs.document_index();
   const double build = Seconds(b0, Clock::now());
-  std::printf("# part 2: %zu documents (%.1f MiB of text); trigram index built in %.2fs, %.1f "
-              "MiB\n",
-              docs.size(), double(doc_bytes) / (1 << 20), build,
-              double(doc_index.MemoryBytes()) / (1 << 20));
+  std::printf(
+      "# part 2: %zu documents (%.1f MiB of text); trigram index built in %.2fs, %.1f "
+      "MiB\n",
+      docs.size(), double(doc_bytes) / (1 << 20), build,
+      double(doc_index.MemoryBytes()) / (1 << 20));
   std::printf("%-12s %10s %12s %12s %8s\n", "selectivity", "matches", "index", "scan", "ratio");
   struct ContainsFigure {
     double share;
@@ -412,8 +419,9 @@ int Main(int argc, char** argv) {
 
   std::filesystem::create_directories(std::filesystem::path(o.out).parent_path());
   std::ofstream out(o.out);
-  out << "{\"n\":" << o.n << ",\"m\":" << o.m << ",\"dim\":" << o.dim << ",\"queries\":" << o.queries
-      << ",\"load_average\":" << JsonStr(LoadAverage()) << ",\"rank\":[";
+  out << "{\"n\":" << o.n << ",\"m\":" << o.m << ",\"dim\":" << o.dim
+      << ",\"queries\":" << o.queries << ",\"load_average\":" << JsonStr(LoadAverage())
+      << ",\"rank\":[";
   for (size_t f = 0; f < figures.size(); ++f) {
     const auto& g = figures[f];
     out << (f ? "," : "") << "{\"name\":" << JsonStr(g.name) << ",\"p50_s\":" << JsonNum(g.p50)

@@ -69,9 +69,10 @@ struct Options {
 
 Options Parse(int argc, char** argv) {
   Options o;
-  CLI::App app{"warmup_bench: warm-up of a collection from ClickHouse with and without an index "
-               "snapshot, against a plain SELECT of the same rows",
-               "warmup_bench"};
+  CLI::App app{
+      "warmup_bench: warm-up of a collection from ClickHouse with and without an index "
+      "snapshot, against a plain SELECT of the same rows",
+      "warmup_bench"};
   FlagDefaults(app);
   // Applied in command-line order: --smoke sets n, dim and queries, a later flag sets them again.
   app.add_option("--n", o.n, "records written and loaded")->trigger_on_parse();
@@ -81,18 +82,20 @@ Options Parse(int argc, char** argv) {
   app.add_option("--clickhouse-url", o.clickhouse_url,
                  "use this ClickHouse instead of an embedded clickhouse-server");
   app.add_option("--out", o.out, "also write the results to this JSON file");
-  app.add_flag_callback("--smoke",
-                        [&o] {
-                          o.smoke = true;
-                          o.n = 20000;
-                          o.dim = 32;
-                          o.queries = 50;
-                        },
-                        "quick check: n = 20,000, dim 32, 50 queries; fails unless the snapshot "
-                        "is adopted")
+  app.add_flag_callback(
+         "--smoke",
+         [&o] {
+           o.smoke = true;
+           o.n = 20000;
+           o.dim = 32;
+           o.queries = 50;
+         },
+         "quick check: n = 20,000, dim 32, 50 queries; fails unless the snapshot "
+         "is adopted")
       ->trigger_on_parse();
   ParseFlags(app, argc, argv);
-  if (o.threads == 0) o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (o.threads == 0)
+    o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (o.n < VectorSearch::kIndexMinRecords || o.dim == 0 || o.queries == 0) {
     Usage("need --n >= 1024, --dim >= 1, --queries >= 1");
   }
@@ -112,7 +115,7 @@ struct LoadTimes {
   double graph = 0;        // … → nothing left to index
   SearchPath first_path = SearchPath::kNone;
   size_t pending_at_first = 0;  // records the first query scanned exactly (not in the graph yet)
-  double recall = 0;       // recall@10 of the held-out queries once the graph is complete
+  double recall = 0;            // recall@10 of the held-out queries once the graph is complete
   size_t indexed = 0;
   std::vector<std::vector<std::string>> answers;  // ids per query
 };
@@ -121,8 +124,8 @@ struct LoadTimes {
 // the caller decides when its memory goes.
 std::unique_ptr<CollectionCache> WarmUp(ClickHouseStorage& storage, const std::string& collection,
                                         const HnswParams& params, const std::vector<float>& queries,
-                                        const std::vector<uint32_t>& truth, size_t dim,
-                                        int threads, LoadTimes* t) {
+                                        const std::vector<uint32_t>& truth, size_t dim, int threads,
+                                        LoadTimes* t) {
   auto cache = std::make_unique<CollectionCache>(&storage, 0);
   const auto start = Clock::now();
   auto got = cache->Get(collection, params);
@@ -202,8 +205,7 @@ int main(int argc, char** argv) {
   spec.dim = o.dim;
   GaussianMixture mixture(spec);
   const std::vector<float> data = mixture.Generate(GaussianMixture::kDataStream, o.n, hw);
-  const std::vector<float> queries =
-      mixture.Generate(GaussianMixture::kQueryStream, o.queries, hw);
+  const std::vector<float> queries = mixture.Generate(GaussianMixture::kQueryStream, o.queries, hw);
   bool cached = false;
   const std::vector<uint32_t> truth =
       CachedGroundTruth(Metric::kL2, data, queries, o.dim, 10, hw, &cached, nullptr);
@@ -231,15 +233,16 @@ int main(int argc, char** argv) {
   // shorter collection).
   auto plain_read = [&](bool streamed) {
     size_t bytes = 0;
-    Check(raw.ExecuteStreaming("bench read",
-                               "SELECT id, ver, created, deleted, embedding, document, uri, "
-                               "metadata FROM " + database + ".records WHERE collection = '" +
-                                   collection + "' FORMAT RowBinary",
-                               [&](std::string_view chunk) {
-                                 bytes += chunk.size();
-                                 return Status::Ok();
-                               },
-                               0, streamed),
+    Check(raw.ExecuteStreaming(
+              "bench read",
+              "SELECT id, ver, created, deleted, embedding, document, uri, "
+              "metadata FROM " +
+                  database + ".records WHERE collection = '" + collection + "' FORMAT RowBinary",
+              [&](std::string_view chunk) {
+                bytes += chunk.size();
+                return Status::Ok();
+              },
+              0, streamed),
           "plain read");
     return bytes;
   };
@@ -293,9 +296,7 @@ int main(int argc, char** argv) {
                 Seconds(t1, Clock::now()));
   }
   LoadTimes warm;
-  {
-    auto cache = WarmUp(storage, collection, params, queries, truth, o.dim, o.threads, &warm);
-  }
+  { auto cache = WarmUp(storage, collection, params, queries, truth, o.dim, o.threads, &warm); }
   // 6. A fork of the collection (CatalogService::ForkCollection's storage steps: its rows and its
   // snapshot copied inside ClickHouse), then the fork's warm-up as another instance would do it.
   const std::string fork_collection = "warmup-fork";
@@ -335,33 +336,35 @@ int main(int argc, char** argv) {
   std::printf("snapshot: %.1f MiB (%.1f B/record), encoded %.2f s, written %.2f s\n",
               double(snapshot_bytes) / 1048576.0, double(snapshot_bytes) / double(o.n), encode_s,
               write_s);
-  std::printf("graph complete with a snapshot: %.1fx sooner; records the first query scanned "
-              "exactly: %zu without, %zu with\n",
-              cold.graph / warm.graph, cold.pending_at_first, warm.pending_at_first);
+  std::printf(
+      "graph complete with a snapshot: %.1fx sooner; records the first query scanned "
+      "exactly: %zu without, %zu with\n",
+      cold.graph / warm.graph, cold.pending_at_first, warm.pending_at_first);
   std::printf("recall@10 (ef 100): rebuilt %.3f, adopted %.3f; same answers: %s\n", cold.recall,
               warm.recall, warm.answers == cold.answers ? "yes" : "NO");
 
   if (!o.out.empty()) {
     std::string j = "{\n  \"bench\": \"warmup\", \"n\": " + std::to_string(o.n) +
                     ", \"dim\": " + std::to_string(o.dim) + ",\n";
-    j += "  \"plain_select_s\": " + JsonNum(plain_s) + ", \"plain_select_buffered_s\": " +
-         JsonNum(buffered_s) + ", \"plain_select_bytes\": " + std::to_string(plain_bytes) +
-         ",\n";
+    j += "  \"plain_select_s\": " + JsonNum(plain_s) +
+         ", \"plain_select_buffered_s\": " + JsonNum(buffered_s) +
+         ", \"plain_select_bytes\": " + std::to_string(plain_bytes) + ",\n";
     auto times = [&](const char* name, const LoadTimes& t) {
       return std::string("  \"") + name + "\": {\"load_s\": " + JsonNum(t.load) +
-             ", \"first_query_s\": " + JsonNum(t.first_query) + ", \"graph_s\": " +
-             JsonNum(t.graph) + ", \"recall_at_10\": " + JsonNum(t.recall) + "},\n";
+             ", \"first_query_s\": " + JsonNum(t.first_query) +
+             ", \"graph_s\": " + JsonNum(t.graph) + ", \"recall_at_10\": " + JsonNum(t.recall) +
+             "},\n";
     };
     j += times("without_snapshot", cold);
     j += times("with_snapshot", warm);
     j += times("fork_warm_up", forked);
     j += "  \"fork_copy_rows_s\": " + JsonNum(copy_s) + ", \"fork_copy_s\": " + JsonNum(fork_s) +
          ",\n";
-    j += "  \"snapshot_bytes\": " + std::to_string(snapshot_bytes) + ", \"encode_s\": " +
-         JsonNum(encode_s) + ", \"write_s\": " + JsonNum(write_s) + ", \"insert_s\": " +
-         JsonNum(insert_s) + ",\n  \"same_answers\": " +
-         (warm.answers == cold.answers ? "true" : "false") + ", \"load_average\": " +
-         JsonStr(LoadAverage()) + "\n}\n";
+    j += "  \"snapshot_bytes\": " + std::to_string(snapshot_bytes) +
+         ", \"encode_s\": " + JsonNum(encode_s) + ", \"write_s\": " + JsonNum(write_s) +
+         ", \"insert_s\": " + JsonNum(insert_s) +
+         ",\n  \"same_answers\": " + (warm.answers == cold.answers ? "true" : "false") +
+         ", \"load_average\": " + JsonStr(LoadAverage()) + "\n}\n";
     std::FILE* f = std::fopen(o.out.c_str(), "w");
     if (f) {
       std::fputs(j.c_str(), f);
@@ -372,9 +375,10 @@ int main(int argc, char** argv) {
   if (embedded) embedded->Stop();
   if (!dir.empty()) std::filesystem::remove_all(dir);
   if (!stats_ok) {
-    std::fprintf(stderr, "warmup_bench: the snapshot was not adopted as it should be "
-                         "(path %d, indexed %zu of %zu, same answers %d; the fork: snapshot "
-                         "copied %d, path %d, indexed %zu, same answers %d)\n",
+    std::fprintf(stderr,
+                 "warmup_bench: the snapshot was not adopted as it should be "
+                 "(path %d, indexed %zu of %zu, same answers %d; the fork: snapshot "
+                 "copied %d, path %d, indexed %zu, same answers %d)\n",
                  int(warm.first_path), warm.indexed, o.n, int(warm.answers == cold.answers),
                  int(*snapshot_copied), int(forked.first_path), forked.indexed,
                  int(forked.answers == cold.answers));

@@ -580,11 +580,12 @@ template <typename Request, typename Decode, typename Same>
 void CheckV1Request(std::string_view body, const Request& v1, Decode decode, Same same,
                     const char* what) {
   Result<Request> v2 = decode(body, WhereDialect::kV2);
-  FUZZ_CHECK(!v2.ok() || same(*v2, v1), std::string("v1 and v2 decode a ") + what +
-                                            " body differently: " +
-                                            std::string(body.substr(0, 300)));
+  FUZZ_CHECK(!v2.ok() || same(*v2, v1),
+             std::string("v1 and v2 decode a ") + what +
+                 " body differently: " + std::string(body.substr(0, 300)));
   const std::optional<std::string> rewritten = V2BodyOfV1(body);
-  FUZZ_CHECK(rewritten.has_value(), std::string("v1 accepted a ") + what + " body that is no object");
+  FUZZ_CHECK(rewritten.has_value(),
+             std::string("v1 accepted a ") + what + " body that is no object");
   Result<Request> again = decode(*rewritten, WhereDialect::kV2);
   FUZZ_CHECK(again.ok(), std::string("the v2 rewrite of an accepted v1 ") + what +
                              " body is rejected: " + StatusText(again.status()) + " for " +
@@ -620,8 +621,10 @@ void CheckV1Response(const std::string& v2, const std::string& v1, const char* e
              std::string(encoder) + " wrote no object");
   FUZZ_CHECK(!ParseOutput(parser1, v1, name.c_str()).get_object().get(root1),
              name + " wrote no object");
-  FUZZ_CHECK(root1.size() == root2.size() + 1, name + " has other keys than the v2 response plus "
-                                                      "\"data\": " + v1.substr(0, 300));
+  FUZZ_CHECK(root1.size() == root2.size() + 1, name +
+                                                   " has other keys than the v2 response plus "
+                                                   "\"data\": " +
+                                                   v1.substr(0, 300));
   simdjson::dom::element data;
   FUZZ_CHECK(!root1.at_key("data").get(data) && data.is_null(), name + ": \"data\" is not null");
   simdjson::dom::element unused;
@@ -630,9 +633,9 @@ void CheckV1Response(const std::string& v2, const std::string& v1, const char* e
     const std::string_view key = field.key == "include" ? "included" : field.key;
     simdjson::dom::element value;
     FUZZ_CHECK(!root1.at_key(key).get(value), name + " lacks \"" + std::string(key) + "\"");
-    FUZZ_CHECK(simdjson::minify(value) == simdjson::minify(field.value),
-               name + ": \"" + std::string(key) + "\" differs from the v2 response: " +
-                   v1.substr(0, 300));
+    FUZZ_CHECK(
+        simdjson::minify(value) == simdjson::minify(field.value),
+        name + ": \"" + std::string(key) + "\" differs from the v2 response: " + v1.substr(0, 300));
   }
 }
 
@@ -835,8 +838,9 @@ void CheckCollectionV1(const Collection& c) {
                  StatusText(again.status()) + " for " + body.substr(0, 300));
   HnswConfig hnsw;
   ApplyHnsw(*again->configuration->hnsw, &hnsw);
-  FUZZ_CHECK(hnsw == c.configuration.hnsw,
-             "WriteCollectionV1's configuration decodes to other parameters: " + body.substr(0, 300));
+  FUZZ_CHECK(
+      hnsw == c.configuration.hnsw,
+      "WriteCollectionV1's configuration decodes to other parameters: " + body.substr(0, 300));
 }
 
 void CheckCreateCollection(const CreateCollectionRequest& req) {
@@ -1021,8 +1025,8 @@ void Run(Decoder decoder, std::string_view body) {
         return;
       }
       CheckV1Request(
-          body, *r, [](std::string_view b, WhereDialect d) { return DecodeQuery(b, d); },
-          SameQuery, "query");
+          body, *r, [](std::string_view b, WhereDialect d) { return DecodeQuery(b, d); }, SameQuery,
+          "query");
       CheckQuery(body, *r);
       return CheckV1QueryResponse(r->query_embeddings.size(), r->include);
     }

@@ -48,8 +48,7 @@ Status Api::CheckBatchSize(size_t records) const {
                     std::to_string(options_.max_batch_size) + " or less.");
 }
 
-Status Api::CheckSchemaFilters(const std::string& collection_id,
-                               const std::optional<Where>& where,
+Status Api::CheckSchemaFilters(const std::string& collection_id, const std::optional<Where>& where,
                                const std::optional<Where>& where_document) const {
   if (!where && !where_document) return Status::Ok();
   auto c = catalog_->GetCollection(collection_id);

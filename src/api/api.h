@@ -1,6 +1,6 @@
 // Api: the whole HTTP surface of the server as one object — the route tables of API.md §2 (v2)
-// and §7 (v1), authentication and scoping, CORS — on top of the services. Thread-safe: Handle() may run on many
-// threads at once.
+// and §7 (v1), authentication and scoping, CORS — on top of the services. Thread-safe: Handle() may
+// run on many threads at once.
 #pragma once
 
 #include <atomic>
@@ -20,7 +20,7 @@ namespace chromahouse {
 struct ApiOptions {
   bool allow_reset = false;
   int64_t max_batch_size = 5461;
-  std::vector<std::string> cors_allow_origins;  // empty = CORS off
+  std::vector<std::string> cors_allow_origins;   // empty = CORS off
   const Authenticator* authenticator = nullptr;  // null = no authentication
   // Request bytes of writes in progress (waiting for or in their group commit); a write that
   // would go beyond answers 429. One write alone is always admitted.

@@ -14,9 +14,7 @@ namespace {
 
 class ApiTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    api_ = services_.MakeApi(options_);
-  }
+  void SetUp() override { api_ = services_.MakeApi(options_); }
 
   HttpResponse Call(std::string method, const std::string& target, std::string body = "",
                     std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -24,7 +22,8 @@ class ApiTest : public ::testing::Test {
         testing::MakeRequest(std::move(method), target, std::move(body), std::move(headers)));
   }
 
-  static bool HasHeader(const HttpResponse& r, const std::string& name, std::string* value = nullptr) {
+  static bool HasHeader(const HttpResponse& r, const std::string& name,
+                        std::string* value = nullptr) {
     for (const auto& [k, v] : r.headers) {
       if (k == name) {
         if (value) *value = v;
@@ -34,7 +33,8 @@ class ApiTest : public ::testing::Test {
     return false;
   }
 
-  static constexpr const char* kColls = "/api/v2/tenants/default_tenant/databases/default_database/collections";
+  static constexpr const char* kColls =
+      "/api/v2/tenants/default_tenant/databases/default_database/collections";
 
   ApiOptions options_;
   testing::InMemoryServices services_;
@@ -42,7 +42,8 @@ class ApiTest : public ::testing::Test {
 };
 
 TEST_F(ApiTest, UnknownPathIs404WithEmptyBodyAndTraceId) {
-  for (const char* path : {"/api/v2/nope", "/api/v2/heartbeat/", "/consoles", "/api/v2//heartbeat"}) {
+  for (const char* path :
+       {"/api/v2/nope", "/api/v2/heartbeat/", "/consoles", "/api/v2//heartbeat"}) {
     HttpResponse r = Call("GET", path);
     EXPECT_EQ(r.status, 404) << path;
     EXPECT_TRUE(r.body.empty());
@@ -156,8 +157,9 @@ TEST_F(ApiTest, ContentTypeRules) {
   EXPECT_EQ(with_type("application/vnd.api+json"), 409);  // accepted, then a duplicate
   EXPECT_EQ(Call("POST", "/api/v2/tenants", R"({"name":"t_ct2"})").status, 200);  // no header
   HttpResponse r = Call("POST", "/api/v2/tenants", "x", {{"content-type", "text/plain"}});
-  EXPECT_EQ(r.body,
-            R"({"error":"ChromaError","message":"Expected request with `Content-Type: application/json`"})");
+  EXPECT_EQ(
+      r.body,
+      R"({"error":"ChromaError","message":"Expected request with `Content-Type: application/json`"})");
 }
 
 TEST_F(ApiTest, MalformedJsonIs400AndWrongShapeIs422) {
@@ -182,21 +184,26 @@ TEST_F(ApiTest, CollectionLifecycleOverHttp) {
   HttpResponse created = Call("POST", kColls, R"({"name":"docs","metadata":{"f":2.0,"i":3}})");
   ASSERT_EQ(created.status, 200) << created.body;
   EXPECT_NE(created.body.find(R"("metadata":{"f":2.0,"i":3})"), std::string::npos);
-  EXPECT_NE(created.body.find(
-                R"("configuration_json":{"hnsw":{"space":"l2","ef_construction":100,"ef_search":100,"max_neighbors":16,"resize_factor":1.2,"sync_threshold":1000},"spann":null,"embedding_function":null})"),
-            std::string::npos)
+  EXPECT_NE(
+      created.body.find(
+          R"("configuration_json":{"hnsw":{"space":"l2","ef_construction":100,"ef_search":100,"max_neighbors":16,"resize_factor":1.2,"sync_threshold":1000},"spann":null,"embedding_function":null})"),
+      std::string::npos)
       << created.body;
   std::string id = created.body.substr(7, 36);
   EXPECT_EQ(Call("POST", kColls, R"({"name":"docs"})").status, 409);
   EXPECT_EQ(Call("GET", std::string(kColls) + "/docs").status, 200);
   EXPECT_EQ(Call("GET", std::string(kColls) + "/by-id/" + id).status, 200);
   EXPECT_EQ(Call("GET", std::string(kColls) + "/by-id/nope").status, 400);
-  EXPECT_EQ(Call("GET", "/api/v2/tenants/default_tenant/databases/default_database/collections_count").body, "1");
+  EXPECT_EQ(
+      Call("GET", "/api/v2/tenants/default_tenant/databases/default_database/collections_count")
+          .body,
+      "1");
   EXPECT_EQ(Call("PUT", std::string(kColls) + "/" + id, R"({"new_name":"docs2"})").status, 200);
   EXPECT_EQ(Call("PUT", std::string(kColls) + "/not-a-uuid", R"({})").status, 400);
   HttpResponse missing = Call("GET", std::string(kColls) + "/docs");
   EXPECT_EQ(missing.status, 404);
-  EXPECT_EQ(missing.body, R"({"error":"NotFoundError","message":"Collection [docs] does not exist"})");
+  EXPECT_EQ(missing.body,
+            R"({"error":"NotFoundError","message":"Collection [docs] does not exist"})");
   EXPECT_EQ(Call("DELETE", std::string(kColls) + "/docs2").status, 200);
   EXPECT_EQ(Call("GET", std::string(kColls)).body, "[]");
 }
@@ -220,8 +227,7 @@ TEST_F(ApiTest, CloudOnlyRoutesAnswerLikeTheLocalServer) {
 }
 
 TEST_F(ApiTest, ForkCopiesTheCollectionAndCountsItsLineage) {
-  HttpResponse created =
-      Call("POST", kColls, R"({"name":"docs","metadata":{"topic":"cats"}})");
+  HttpResponse created = Call("POST", kColls, R"({"name":"docs","metadata":{"topic":"cats"}})");
   std::string source = std::string(kColls) + "/" + created.body.substr(7, 36);
   EXPECT_EQ(Call("GET", source + "/fork_count").body, R"({"count":0})");
   ASSERT_EQ(Call("POST", source + "/add",
@@ -262,13 +268,14 @@ TEST_F(ApiTest, ForkCopiesTheCollectionAndCountsItsLineage) {
   EXPECT_NE(clash.body.find("Collection [other] already exists"), std::string::npos) << clash.body;
   EXPECT_EQ(Call("POST", source + "/fork", R"({"new_name":"x"})").status, 400);
   EXPECT_EQ(Call("POST", source + "/fork", R"({})").status, 422);
-  EXPECT_EQ(Call("GET", std::string(kColls) + "/00000000-0000-0000-0000-000000000001/fork_count")
-                .status,
-            404);
-  EXPECT_EQ(Call("POST", std::string(kColls) + "/00000000-0000-0000-0000-000000000001/fork",
-                 R"({"new_name":"x"})")
-                .body,
-            R"({"error":"NotFoundError","message":"Collection [00000000-0000-0000-0000-000000000001] does not exist"})");
+  EXPECT_EQ(
+      Call("GET", std::string(kColls) + "/00000000-0000-0000-0000-000000000001/fork_count").status,
+      404);
+  EXPECT_EQ(
+      Call("POST", std::string(kColls) + "/00000000-0000-0000-0000-000000000001/fork",
+           R"({"new_name":"x"})")
+          .body,
+      R"({"error":"NotFoundError","message":"Collection [00000000-0000-0000-0000-000000000001] does not exist"})");
   EXPECT_EQ(Call("POST",
                  "/api/v2/tenants/default_tenant/databases/db/collections/" +
                      created.body.substr(7, 36) + "/fork",
@@ -289,13 +296,15 @@ TEST_F(ApiTest, ForkCopiesTheCollectionAndCountsItsLineage) {
 TEST_F(ApiTest, IndexingStatusCountsRecords) {
   HttpResponse created = Call("POST", kColls, R"({"name":"indexed"})");
   std::string coll = std::string(kColls) + "/" + created.body.substr(7, 36);
-  EXPECT_EQ(Call("GET", coll + "/indexing_status").body,
-            R"({"op_indexing_progress":1.0,"num_unindexed_ops":0,"num_indexed_ops":0,"total_ops":0})");
+  EXPECT_EQ(
+      Call("GET", coll + "/indexing_status").body,
+      R"({"op_indexing_progress":1.0,"num_unindexed_ops":0,"num_indexed_ops":0,"total_ops":0})");
   ASSERT_EQ(Call("POST", coll + "/add", R"({"ids":["a","b"],"embeddings":[[1,2],[3,4]]})").status,
             201);
   // Two records: too few for a graph, so searched exactly and reported as indexed.
-  EXPECT_EQ(Call("GET", coll + "/indexing_status").body,
-            R"({"op_indexing_progress":1.0,"num_unindexed_ops":0,"num_indexed_ops":2,"total_ops":2})");
+  EXPECT_EQ(
+      Call("GET", coll + "/indexing_status").body,
+      R"({"op_indexing_progress":1.0,"num_unindexed_ops":0,"num_indexed_ops":2,"total_ops":2})");
 }
 
 // Chroma 1.5.9 answers a v2 query whose `ids` name a missing record with a 500 InternalError.
@@ -307,8 +316,9 @@ TEST_F(ApiTest, QueryByAnUnknownIdIsAnInternalErrorAsInChroma) {
   HttpResponse r = Call("POST", coll + "/query",
                         R"({"query_embeddings":[[1,2]],"ids":["a","gone"],"n_results":1})");
   EXPECT_EQ(r.status, 500);
-  EXPECT_EQ(r.body,
-            R"({"error":"InternalError","message":"Error executing plan: Internal error: Error finding id"})");
+  EXPECT_EQ(
+      r.body,
+      R"({"error":"InternalError","message":"Error executing plan: Internal error: Error finding id"})");
   r = Call("POST", coll + "/query",
            R"({"query_embeddings":[[1,2]],"ids":["a"],"n_results":1,"include":[]})");
   EXPECT_EQ(r.status, 200);
@@ -319,30 +329,37 @@ TEST_F(ApiTest, QueryByAnUnknownIdIsAnInternalErrorAsInChroma) {
 TEST_F(ApiTest, CollectionsCarryChromasSchemaAndAGivenSchemaDrivesTheIndex) {
   HttpResponse plain = Call("POST", kColls, R"({"name":"plain_schema"})");
   ASSERT_EQ(plain.status, 200);
-  const std::string threads =
-      std::to_string(std::max(1u, std::thread::hardware_concurrency()));
-  const std::string hnsw = R"("hnsw":{"ef_construction":100,"max_neighbors":16,"ef_search":100,"num_threads":)" +
-                           threads + R"(,"batch_size":100,"sync_threshold":1000,"resize_factor":1.2})";
-  EXPECT_NE(plain.body.find(
-                R"("schema":{"defaults":{"string":{"fts_index":{"enabled":false,"config":{}},"string_inverted_index":{"enabled":true,"config":{}}},"float_list":{"vector_index":{"enabled":false,"config":{"space":"l2",)" +
-                hnsw +
-                R"(}}},"sparse_vector":{"sparse_vector_index":{"enabled":false,"config":{"embedding_function":{"type":"unknown"},"bm25":false}}},"int":{"int_inverted_index":{"enabled":true,"config":{}}},"float":{"float_inverted_index":{"enabled":true,"config":{}}},"bool":{"bool_inverted_index":{"enabled":true,"config":{}}}},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"l2","source_key":"#document",)" +
-                hnsw +
-                R"(}}}},"#document":{"string":{"fts_index":{"enabled":true,"config":{}},"string_inverted_index":{"enabled":false,"config":{}}}}}})"),
-            std::string::npos)
+  const std::string threads = std::to_string(std::max(1u, std::thread::hardware_concurrency()));
+  const std::string hnsw =
+      R"("hnsw":{"ef_construction":100,"max_neighbors":16,"ef_search":100,"num_threads":)" +
+      threads + R"(,"batch_size":100,"sync_threshold":1000,"resize_factor":1.2})";
+  EXPECT_NE(
+      plain.body.find(
+          R"("schema":{"defaults":{"string":{"fts_index":{"enabled":false,"config":{}},"string_inverted_index":{"enabled":true,"config":{}}},"float_list":{"vector_index":{"enabled":false,"config":{"space":"l2",)" +
+          hnsw +
+          R"(}}},"sparse_vector":{"sparse_vector_index":{"enabled":false,"config":{"embedding_function":{"type":"unknown"},"bm25":false}}},"int":{"int_inverted_index":{"enabled":true,"config":{}}},"float":{"float_inverted_index":{"enabled":true,"config":{}}},"bool":{"bool_inverted_index":{"enabled":true,"config":{}}}},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"l2","source_key":"#document",)" +
+          hnsw +
+          R"(}}}},"#document":{"string":{"fts_index":{"enabled":true,"config":{}},"string_inverted_index":{"enabled":false,"config":{}}}}}})"),
+      std::string::npos)
       << plain.body;
 
   // Only a schema: its space and embedding function become the collection's.
-  HttpResponse created = Call("POST", kColls, R"({"name":"cosine_by_schema","schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"cosine","embedding_function":{"type":"legacy"},"source_key":"#document"}}}},"tags":{"string":{"string_inverted_index":{"enabled":false,"config":{}}}}}}})");
+  HttpResponse created = Call(
+      "POST", kColls,
+      R"({"name":"cosine_by_schema","schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"cosine","embedding_function":{"type":"legacy"},"source_key":"#document"}}}},"tags":{"string":{"string_inverted_index":{"enabled":false,"config":{}}}}}}})");
   ASSERT_EQ(created.status, 200) << created.body;
-  EXPECT_NE(created.body.find(R"("configuration_json":{"hnsw":{"space":"cosine")"), std::string::npos);
-  EXPECT_NE(created.body.find(R"("embedding_function":{"type":"legacy"}},"schema")"), std::string::npos)
+  EXPECT_NE(created.body.find(R"("configuration_json":{"hnsw":{"space":"cosine")"),
+            std::string::npos);
+  EXPECT_NE(created.body.find(R"("embedding_function":{"type":"legacy"}},"schema")"),
+            std::string::npos)
       << created.body;
   // A key the client configured is kept.
-  EXPECT_NE(created.body.find(R"("tags":{"string":{"string_inverted_index":{"enabled":false,"config":{}}}})"),
+  EXPECT_NE(created.body.find(
+                R"("tags":{"string":{"string_inverted_index":{"enabled":false,"config":{}}}})"),
             std::string::npos);
   std::string coll = std::string(kColls) + "/" + created.body.substr(7, 36);
-  ASSERT_EQ(Call("POST", coll + "/add", R"({"ids":["a","b"],"embeddings":[[2,0],[0,3]]})").status, 201);
+  ASSERT_EQ(Call("POST", coll + "/add", R"({"ids":["a","b"],"embeddings":[[2,0],[0,3]]})").status,
+            201);
   HttpResponse q = Call("POST", coll + "/query",
                         R"({"query_embeddings":[[1,0]],"n_results":2,"include":["distances"]})");
   EXPECT_NE(q.body.find(R"("distances":[[0.0,1.0]])"), std::string::npos) << q.body;
@@ -358,49 +375,100 @@ TEST_F(ApiTest, AGivenSchemaIsKeptAsChromaKeepsItAndModifyPatchesIt) {
     return at == std::string::npos ? std::string("<no ") + after + ">"
                                    : body.substr(at + after.size(), what.size());
   };
-  HttpResponse created = Call("POST", kColls, R"({"name":"own_defaults","schema":{"defaults":{"float_list":{"vector_index":{"enabled":false,"config":{"space":"ip","hnsw":{"ef_construction":50,"ef_search":33}}}},"string":{"fts_index":{"enabled":false,"config":{}},"bogus_index":{"enabled":true,"config":{}}}},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":false,"config":{}}}},"#document":{"string":{"fts_index":{"enabled":false,"config":{}}}}}}})");
+  HttpResponse created = Call(
+      "POST", kColls,
+      R"({"name":"own_defaults","schema":{"defaults":{"float_list":{"vector_index":{"enabled":false,"config":{"space":"ip","hnsw":{"ef_construction":50,"ef_search":33}}}},"string":{"fts_index":{"enabled":false,"config":{}},"bogus_index":{"enabled":true,"config":{}}}},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":false,"config":{}}}},"#document":{"string":{"fts_index":{"enabled":false,"config":{}}}}}}})");
   ASSERT_EQ(created.status, 200) << created.body;
   const std::string& b = created.body;
-  EXPECT_NE(b.find(R"("configuration_json":{"hnsw":{"space":"l2","ef_construction":100,"ef_search":100,)"), std::string::npos) << b;
-  EXPECT_NE(b.find(R"("float_list":{"vector_index":{"enabled":false,"config":{"space":"ip","hnsw":{"ef_construction":50,"max_neighbors":16,"ef_search":33,)"), std::string::npos) << b;
-  EXPECT_NE(b.find(R"("#embedding":{"float_list":{"vector_index":{"enabled":false,"config":{"space":"l2","source_key":"#document",)"), std::string::npos) << b;
+  EXPECT_NE(
+      b.find(
+          R"("configuration_json":{"hnsw":{"space":"l2","ef_construction":100,"ef_search":100,)"),
+      std::string::npos)
+      << b;
+  EXPECT_NE(
+      b.find(
+          R"("float_list":{"vector_index":{"enabled":false,"config":{"space":"ip","hnsw":{"ef_construction":50,"max_neighbors":16,"ef_search":33,)"),
+      std::string::npos)
+      << b;
+  EXPECT_NE(
+      b.find(
+          R"("#embedding":{"float_list":{"vector_index":{"enabled":false,"config":{"space":"l2","source_key":"#document",)"),
+      std::string::npos)
+      << b;
   // Filled up (#document's inverted index, defaults.string's) and unknown names dropped.
-  EXPECT_NE(b.find(R"("#document":{"string":{"fts_index":{"enabled":false,"config":{}},"string_inverted_index":{"enabled":false,"config":{}}}})"), std::string::npos) << b;
-  EXPECT_NE(b.find(R"("string":{"fts_index":{"enabled":false,"config":{}},"string_inverted_index":{"enabled":true,"config":{}}})"), std::string::npos) << b;
+  EXPECT_NE(
+      b.find(
+          R"("#document":{"string":{"fts_index":{"enabled":false,"config":{}},"string_inverted_index":{"enabled":false,"config":{}}}})"),
+      std::string::npos)
+      << b;
+  EXPECT_NE(
+      b.find(
+          R"("string":{"fts_index":{"enabled":false,"config":{}},"string_inverted_index":{"enabled":true,"config":{}}})"),
+      std::string::npos)
+      << b;
   EXPECT_EQ(b.find("bogus_index"), std::string::npos) << b;
 
   // Modify: into the configuration, #embedding and the schema's own defaults (which keep ip/33).
   std::string coll = std::string(kColls) + "/" + b.substr(7, 36);
-  ASSERT_EQ(Call("PUT", coll, R"({"new_configuration":{"hnsw":{"max_neighbors":20}}})").status, 200);
+  ASSERT_EQ(Call("PUT", coll, R"({"new_configuration":{"hnsw":{"max_neighbors":20}}})").status,
+            200);
   HttpResponse got = Call("GET", std::string(kColls) + "/own_defaults");
-  EXPECT_EQ(field(got.body, R"("configuration_json":{"hnsw":{"space":"l2","ef_construction":100,"ef_search":100,"max_neighbors":)", "20"), "20") << got.body;
-  EXPECT_NE(got.body.find(R"("vector_index":{"enabled":false,"config":{"space":"ip","hnsw":{"ef_construction":50,"max_neighbors":20,"ef_search":33,)"), std::string::npos) << got.body;
-  EXPECT_NE(got.body.find(R"("source_key":"#document","hnsw":{"ef_construction":100,"max_neighbors":20,)"), std::string::npos) << got.body;
+  EXPECT_EQ(
+      field(
+          got.body,
+          R"("configuration_json":{"hnsw":{"space":"l2","ef_construction":100,"ef_search":100,"max_neighbors":)",
+          "20"),
+      "20")
+      << got.body;
+  EXPECT_NE(
+      got.body.find(
+          R"("vector_index":{"enabled":false,"config":{"space":"ip","hnsw":{"ef_construction":50,"max_neighbors":20,"ef_search":33,)"),
+      std::string::npos)
+      << got.body;
+  EXPECT_NE(got.body.find(
+                R"("source_key":"#document","hnsw":{"ef_construction":100,"max_neighbors":20,)"),
+            std::string::npos)
+      << got.body;
 
   // The known default embedding function alone asks for nothing: the default schema, no
   // embedding function. Next to another change it is kept.
-  HttpResponse alone = Call("POST", kColls, R"({"name":"ef_alone","schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"embedding_function":{"type":"known","name":"default","config":{}}}}}}}}})");
+  HttpResponse alone = Call(
+      "POST", kColls,
+      R"({"name":"ef_alone","schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"embedding_function":{"type":"known","name":"default","config":{}}}}}}}}})");
   ASSERT_EQ(alone.status, 200) << alone.body;
-  EXPECT_NE(alone.body.find(R"("spann":null,"embedding_function":null})"), std::string::npos) << alone.body;
-  HttpResponse with = Call("POST", kColls, R"({"name":"ef_cosine","schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"cosine","embedding_function":{"type":"known","name":"default","config":{}}}}}}}}})");
+  EXPECT_NE(alone.body.find(R"("spann":null,"embedding_function":null})"), std::string::npos)
+      << alone.body;
+  HttpResponse with = Call(
+      "POST", kColls,
+      R"({"name":"ef_cosine","schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"cosine","embedding_function":{"type":"known","name":"default","config":{}}}}}}}}})");
   ASSERT_EQ(with.status, 200) << with.body;
-  EXPECT_NE(with.body.find(R"("embedding_function":{"type":"known","name":"default","config":{}}},"schema")"), std::string::npos) << with.body;
+  EXPECT_NE(with.body.find(
+                R"("embedding_function":{"type":"known","name":"default","config":{}}},"schema")"),
+            std::string::npos)
+      << with.body;
   // A default-valued configuration next to a schema: the schema decides.
-  HttpResponse both = Call("POST", kColls, R"({"name":"schema_wins","configuration":{"hnsw":{}},"schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"cosine"}}}}}}})");
+  HttpResponse both = Call(
+      "POST", kColls,
+      R"({"name":"schema_wins","configuration":{"hnsw":{}},"schema":{"defaults":{},"keys":{"#embedding":{"float_list":{"vector_index":{"enabled":true,"config":{"space":"cosine"}}}}}}})");
   ASSERT_EQ(both.status, 200) << both.body;
-  EXPECT_NE(both.body.find(R"("configuration_json":{"hnsw":{"space":"cosine")"), std::string::npos) << both.body;
+  EXPECT_NE(both.body.find(R"("configuration_json":{"hnsw":{"space":"cosine")"), std::string::npos)
+      << both.body;
 }
 
 // A schema that disables an inverted index or full-text search makes filters on it fail, with
 // Chroma 1.5.9's messages; other keys and types filter as usual.
 TEST_F(ApiTest, IndexesASchemaDisablesRefuseTheirFilters) {
-  HttpResponse created = Call("POST", kColls, R"({"name":"switches","schema":{"defaults":{"int":{"int_inverted_index":{"enabled":false,"config":{}}}},"keys":{"tags":{"string":{"string_inverted_index":{"enabled":false,"config":{}}}},"m":{"int":{"int_inverted_index":{"enabled":true,"config":{}}}},"#document":{"string":{"fts_index":{"enabled":false,"config":{}}}}}}})");
+  HttpResponse created = Call(
+      "POST", kColls,
+      R"({"name":"switches","schema":{"defaults":{"int":{"int_inverted_index":{"enabled":false,"config":{}}}},"keys":{"tags":{"string":{"string_inverted_index":{"enabled":false,"config":{}}}},"m":{"int":{"int_inverted_index":{"enabled":true,"config":{}}}},"#document":{"string":{"fts_index":{"enabled":false,"config":{}}}}}}})");
   ASSERT_EQ(created.status, 200) << created.body;
   std::string coll = std::string(kColls) + "/" + created.body.substr(7, 36);
-  ASSERT_EQ(Call("POST", coll + "/add",
-                 R"({"ids":["a"],"embeddings":[[1,0]],"metadatas":[{"tags":"x","n":1,"m":2,"s":"y"}],"documents":["hello"]})")
-                .status,
-            201);
+  ASSERT_EQ(
+      Call(
+          "POST", coll + "/add",
+          R"({"ids":["a"],"embeddings":[[1,0]],"metadatas":[{"tags":"x","n":1,"m":2,"s":"y"}],"documents":["hello"]})")
+          .status,
+      201);
   struct Case {
     const char* route;
     const char* body;
@@ -425,8 +493,8 @@ TEST_F(ApiTest, IndexesASchemaDisablesRefuseTheirFilters) {
     HttpResponse r = Call("POST", coll + c.route, c.body);
     if (c.message) {
       EXPECT_EQ(r.status, 400) << c.body;
-      EXPECT_EQ(r.body, std::string(R"({"error":"InvalidArgumentError","message":")") +
-                            c.message + "\"}")
+      EXPECT_EQ(r.body,
+                std::string(R"({"error":"InvalidArgumentError","message":")") + c.message + "\"}")
           << c.body;
     } else {
       EXPECT_EQ(r.status, 200) << c.body << " " << r.body;
@@ -437,9 +505,9 @@ TEST_F(ApiTest, IndexesASchemaDisablesRefuseTheirFilters) {
 TEST_F(ApiTest, CorsWhenConfigured) {
   options_.cors_allow_origins = {"http://app.example"};
   api_ = services_.MakeApi(options_);
-  HttpResponse pre = Call("OPTIONS", "/api/v2/tenants", "",
-                          {{"origin", "http://app.example"},
-                           {"access-control-request-method", "POST"}});
+  HttpResponse pre =
+      Call("OPTIONS", "/api/v2/tenants", "",
+           {{"origin", "http://app.example"}, {"access-control-request-method", "POST"}});
   EXPECT_EQ(pre.status, 200);
   std::string origin;
   ASSERT_TRUE(HasHeader(pre, "access-control-allow-origin", &origin));
@@ -453,9 +521,11 @@ TEST_F(ApiTest, BatchesAboveMaxBatchSizeAre413) {
   api_ = services_.MakeApi(options_);
   HttpResponse created = Call("POST", kColls, R"({"name":"batched"})");
   std::string coll = std::string(kColls) + "/" + created.body.substr(7, 36);
-  HttpResponse big = Call("POST", coll + "/upsert", R"({"ids":["a","b","c"],"embeddings":[[1],[2],[3]]})");
+  HttpResponse big =
+      Call("POST", coll + "/upsert", R"({"ids":["a","b","c"],"embeddings":[[1],[2],[3]]})");
   EXPECT_EQ(big.status, 413);
-  EXPECT_NE(big.body.find("Cannot submit more than 2 embeddings at once (got 3)"), std::string::npos)
+  EXPECT_NE(big.body.find("Cannot submit more than 2 embeddings at once (got 3)"),
+            std::string::npos)
       << big.body;
   EXPECT_EQ(Call("GET", coll + "/count").body, "0");
   EXPECT_EQ(Call("POST", coll + "/add", R"({"ids":["a","b"],"embeddings":[[1],[2]]})").status, 201);

@@ -20,7 +20,8 @@ std::string Lower(std::string_view s) {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -63,7 +64,8 @@ std::optional<std::string> DecodeBase64(std::string_view text) {
 }
 
 bool IsBcryptHash(std::string_view h) {
-  return h.size() == 60 && (h.starts_with("$2a$") || h.starts_with("$2b$") || h.starts_with("$2y$"));
+  return h.size() == 60 &&
+         (h.starts_with("$2a$") || h.starts_with("$2b$") || h.starts_with("$2y$"));
 }
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -120,8 +122,10 @@ Result<std::unique_ptr<Authenticator>> Authenticator::Create(const AuthOptions& 
   } else if (header == "x-chroma-token") {
     auth->accept_bearer_ = false;
   } else if (!header.empty()) {
-    return Status::InvalidArgument("auth_token_transport_header: expected Authorization or "
-                                   "X-Chroma-Token, got '" + options.token_header + "'");
+    return Status::InvalidArgument(
+        "auth_token_transport_header: expected Authorization or "
+        "X-Chroma-Token, got '" +
+        options.token_header + "'");
   }
 
   if (!options.credentials_file.empty()) {
@@ -182,8 +186,7 @@ Status Authenticator::AddUser(User user, const std::string& source) {
     }
   }
   if (kind_ == Kind::kToken && user.tokens.empty()) {
-    return Status::InvalidArgument(source + ": user '" + user.identity.user_id +
-                                   "' has no tokens");
+    return Status::InvalidArgument(source + ": user '" + user.identity.user_id + "' has no tokens");
   }
   if (kind_ == Kind::kBasic && !IsBcryptHash(user.password_hash)) {
     return Status::InvalidArgument(source + ": user '" + user.identity.user_id +
@@ -261,7 +264,8 @@ Result<Identity> Authenticator::AuthenticateToken(const HttpRequest& request) co
         std::string("no credentials: send ") +
         (accept_bearer_ && accept_x_chroma_token_
              ? "`Authorization: Bearer <token>` or `X-Chroma-Token: <token>`"
-             : accept_bearer_ ? "`Authorization: Bearer <token>`" : "`X-Chroma-Token: <token>`"));
+         : accept_bearer_ ? "`Authorization: Bearer <token>`"
+                          : "`X-Chroma-Token: <token>`"));
   }
   auto it = user_by_token_.find(std::string(*token));
   if (it == user_by_token_.end()) return Status::Unauthenticated("invalid token");
@@ -270,7 +274,8 @@ Result<Identity> Authenticator::AuthenticateToken(const HttpRequest& request) co
 
 Result<Identity> Authenticator::AuthenticateBasic(const HttpRequest& request) const {
   if (!request.HasHeader("authorization")) {
-    return Status::Unauthenticated("no credentials: send `Authorization: Basic <base64(user:password)>`");
+    return Status::Unauthenticated(
+        "no credentials: send `Authorization: Basic <base64(user:password)>`");
   }
   std::string value(Trim(request.Header("authorization")));
   if (value.size() < 6 || Lower(value.substr(0, 6)) != "basic ") {
@@ -289,8 +294,8 @@ Result<Identity> Authenticator::AuthenticateBasic(const HttpRequest& request) co
   std::string user = decoded->substr(0, colon);
   auto it = user_by_name_.find(user);
   // Unknown users still pay one bcrypt, so timing does not tell which users exist.
-  const std::string& hash = it == user_by_name_.end() ? users_.front().password_hash
-                                                      : users_[it->second].password_hash;
+  const std::string& hash =
+      it == user_by_name_.end() ? users_.front().password_hash : users_[it->second].password_hash;
   bool ok = VerifyBcrypt(decoded->substr(colon + 1), hash) && it != user_by_name_.end();
   if (!ok) return Status::Unauthenticated("invalid user name or password");
   std::lock_guard lock(verified_mu_);

@@ -69,8 +69,8 @@ TEST(AuthenticatorTest, ConfigurationErrorsNameTheSetting) {
   EXPECT_NE(plain.status().message().find("user 'admin' needs a bcrypt password hash"),
             std::string::npos);
   EXPECT_EQ(plain.status().message().find("admin:admin"), std::string::npos);
-  auto header = Authenticator::Create(
-      {.provider = "token", .credentials = "t", .token_header = "Cookie"});
+  auto header =
+      Authenticator::Create({.provider = "token", .credentials = "t", .token_header = "Cookie"});
   EXPECT_FALSE(header.ok());
   // Chroma's provider class names are accepted.
   auto chroma = Authenticator::Create(
@@ -107,7 +107,8 @@ class AuthApiTest : public ::testing::Test {
   std::unique_ptr<Api> api_;
 };
 
-constexpr const char* kColls = "/api/v2/tenants/default_tenant/databases/default_database/collections";
+constexpr const char* kColls =
+    "/api/v2/tenants/default_tenant/databases/default_database/collections";
 
 TEST_F(AuthApiTest, TokenInEitherHeader) {
   Use({.provider = "token", .credentials = "tok-123"});
@@ -172,7 +173,8 @@ TEST_F(AuthApiTest, UsersFileScopesTenantsAndDatabases) {
   auto admin = std::vector<std::pair<std::string, std::string>>{{"x-chroma-token", "admin-token"}};
   auto alice = std::vector<std::pair<std::string, std::string>>{{"x-chroma-token", "alice-token"}};
   ASSERT_EQ(Call("POST", "/api/v2/tenants", R"({"name":"acme"})", admin).status, 200);
-  ASSERT_EQ(Call("POST", "/api/v2/tenants/acme/databases", R"({"name":"prod"})", admin).status, 200);
+  ASSERT_EQ(Call("POST", "/api/v2/tenants/acme/databases", R"({"name":"prod"})", admin).status,
+            200);
   ASSERT_EQ(Call("POST", "/api/v2/tenants/acme/databases", R"({"name":"dev"})", admin).status, 200);
   HttpResponse theirs = Call("POST", kColls, R"({"name":"admins"})", admin);
   ASSERT_EQ(theirs.status, 200);
@@ -192,8 +194,10 @@ TEST_F(AuthApiTest, UsersFileScopesTenantsAndDatabases) {
   // Everything else is 403 with Chroma's AuthError body.
   HttpResponse other = Get(kColls, alice);
   EXPECT_EQ(other.status, 403);
-  EXPECT_NE(other.body.find(R"({"error":"AuthError","message":"Forbidden: user 'alice' may not access tenant 'default_tenant'"})"),
-            std::string::npos)
+  EXPECT_NE(
+      other.body.find(
+          R"({"error":"AuthError","message":"Forbidden: user 'alice' may not access tenant 'default_tenant'"})"),
+      std::string::npos)
       << other.body;
   EXPECT_EQ(Get("/api/v2/tenants/acme/databases/dev/collections", alice).status, 403);
   EXPECT_EQ(Call("POST", "/api/v2/tenants", R"({"name":"evil"})", alice).status, 403);
@@ -213,7 +217,8 @@ TEST_F(AuthApiTest, UsersFileScopesTenantsAndDatabases) {
 }
 
 TEST_F(AuthApiTest, UsersFileErrors) {
-  std::string dup = WriteTemp("dup.yaml", "users:\n  - id: a\n    tokens: [x]\n  - id: b\n    tokens: [x]\n");
+  std::string dup =
+      WriteTemp("dup.yaml", "users:\n  - id: a\n    tokens: [x]\n  - id: b\n    tokens: [x]\n");
   auto r = Authenticator::Create({.provider = "token", .credentials_file = dup});
   std::filesystem::remove(dup);
   ASSERT_FALSE(r.ok());

@@ -65,11 +65,12 @@ Result<std::string> CollectionIdParam(const RouteContext& ctx) {
 }
 
 void Api::AddTenantRoutes() {
-  router_.Add("POST", "/api/v2/tenants", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
-    ASSIGN_OR_RETURN(std::string name, DecodeNameBody(ctx.request.body));
-    RETURN_IF_ERROR(catalog_->CreateTenant(name));
-    return EmptyObject();
-  });
+  router_.Add("POST", "/api/v2/tenants", true,
+              [this](const RouteContext& ctx) -> Result<HttpResponse> {
+                ASSIGN_OR_RETURN(std::string name, DecodeNameBody(ctx.request.body));
+                RETURN_IF_ERROR(catalog_->CreateTenant(name));
+                return EmptyObject();
+              });
   router_.Add("GET", "/api/v2/tenants/{tenant}", false,
               [this](const RouteContext& ctx) -> Result<HttpResponse> {
                 ASSIGN_OR_RETURN(Tenant t, catalog_->GetTenant(ctx.Param("tenant")));
@@ -105,8 +106,7 @@ void Api::AddTenantRoutes() {
                 return EmptyObject();
               });
   router_.Add("GET", kDb, false, [this](const RouteContext& ctx) -> Result<HttpResponse> {
-    ASSIGN_OR_RETURN(Database d,
-                     catalog_->GetDatabase(ctx.Param("tenant"), ctx.Param("database")));
+    ASSIGN_OR_RETURN(Database d, catalog_->GetDatabase(ctx.Param("tenant"), ctx.Param("database")));
     JsonWriter w;
     WriteDatabase(w, d);
     return JsonResponse(w.Take());
@@ -121,8 +121,8 @@ void Api::AddCollectionRoutes() {
   const std::string base = std::string(kDb) + "/collections";
   router_.Add("GET", base, false, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(Page page, ReadPage(ctx));
-    ASSIGN_OR_RETURN(auto rows, catalog_->ListCollections(ctx.Param("tenant"),
-                                                          ctx.Param("database"), page));
+    ASSIGN_OR_RETURN(auto rows,
+                     catalog_->ListCollections(ctx.Param("tenant"), ctx.Param("database"), page));
     JsonWriter w;
     w.BeginArray();
     for (const auto& c : rows) WriteCollection(w, c);
@@ -141,14 +141,13 @@ void Api::AddCollectionRoutes() {
                                                                        ctx.Param("database")));
                 return JsonResponse(std::to_string(n));
               });
-  router_.Add("GET", base + "/{name}", false,
-              [this](const RouteContext& ctx) -> Result<HttpResponse> {
-                ASSIGN_OR_RETURN(Collection c,
-                                 catalog_->GetCollectionByName(ctx.Param("tenant"),
-                                                               ctx.Param("database"),
-                                                               ctx.Param("name")));
-                return JsonResponse(CollectionJson(c));
-              });
+  router_.Add(
+      "GET", base + "/{name}", false, [this](const RouteContext& ctx) -> Result<HttpResponse> {
+        ASSIGN_OR_RETURN(Collection c,
+                         catalog_->GetCollectionByName(ctx.Param("tenant"), ctx.Param("database"),
+                                                       ctx.Param("name")));
+        return JsonResponse(CollectionJson(c));
+      });
   router_.Add("DELETE", base + "/{name}", false,
               [this](const RouteContext& ctx) -> Result<HttpResponse> {
                 RETURN_IF_ERROR(catalog_->DeleteCollection(
@@ -199,8 +198,9 @@ void Api::AddCollectionRoutes() {
                       "Validation error: collection_id: Invalid collection ID format, expected "
                       "UUID");
                 }
-                ASSIGN_OR_RETURN(Collection c, catalog_->GetCollectionById(
-                                                   ctx.Param("tenant"), ctx.Param("database"), *id));
+                ASSIGN_OR_RETURN(
+                    Collection c,
+                    catalog_->GetCollectionById(ctx.Param("tenant"), ctx.Param("database"), *id));
                 return JsonResponse(CollectionJson(c));
               });
 }

@@ -71,13 +71,10 @@ HttpResponse V1ErrorResponse(const Status& status) {
       return NamedError(409, "UniqueConstraintError", status.message());
     case StatusCode::kPayloadTooLarge:
       return NamedError(413, "BatchSizeExceededError", status.message());
-    case StatusCode::kResourceExhausted:
-      return NamedError(429, "RateLimitError", status.message());
+    case StatusCode::kResourceExhausted: return NamedError(429, "RateLimitError", status.message());
     case StatusCode::kUnauthenticated:
-    case StatusCode::kPermissionDenied:
-      return AuthErrorResponse(status);
-    default:
-      return ErrorResponse(status);
+    case StatusCode::kPermissionDenied: return AuthErrorResponse(status);
+    default: return ErrorResponse(status);
   }
 }
 

@@ -69,14 +69,15 @@ void Api::AddRecordRoutes() {
   router_.Add("POST", coll + "/upsert", true, write(RecordWriteKind::kUpsert, 200));
   router_.Add("POST", coll + "/update", true, write(RecordWriteKind::kUpdate, 200));
 
-  router_.Add("POST", coll + "/delete", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
-    RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
-    ASSIGN_OR_RETURN(DeleteRequest req, DecodeDelete(ctx.request.body));
-    ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
-    RETURN_IF_ERROR(CheckSchemaFilters(id, req.where, req.where_document));
-    ASSIGN_OR_RETURN(int64_t deleted, records_->Delete(id, req));
-    return JsonResponse("{\"deleted\":" + std::to_string(deleted) + "}");
-  });
+  router_.Add("POST", coll + "/delete", true,
+              [this](const RouteContext& ctx) -> Result<HttpResponse> {
+                RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+                ASSIGN_OR_RETURN(DeleteRequest req, DecodeDelete(ctx.request.body));
+                ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+                RETURN_IF_ERROR(CheckSchemaFilters(id, req.where, req.where_document));
+                ASSIGN_OR_RETURN(int64_t deleted, records_->Delete(id, req));
+                return JsonResponse("{\"deleted\":" + std::to_string(deleted) + "}");
+              });
   router_.Add("POST", coll + "/get", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
     ASSIGN_OR_RETURN(GetRequest req, DecodeGet(ctx.request.body));
@@ -87,26 +88,28 @@ void Api::AddRecordRoutes() {
         result.records, req.include, /*v1=*/false,
         BufferPool::Responses().Take(EncodedSizeEstimate(result.records, req.include))));
   });
-  router_.Add("POST", coll + "/query", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
-    RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
-    ASSIGN_OR_RETURN(QueryRequest req, DecodeQuery(ctx.request.body));
-    req.unknown_ids_fail = true;
-    ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
-    RETURN_IF_ERROR(CheckSchemaFilters(id, req.where, req.where_document));
-    ASSIGN_OR_RETURN(QueryResult result, records_->Query(id, req));
-    return JsonResponse(EncodeQueryResponse(
-        result.per_query, req.include, /*v1=*/false,
-        BufferPool::Responses().Take(EncodedSizeEstimate(result.per_query, req.include))));
-  });
-  router_.Add("POST", coll + "/search", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
-    RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
-    ASSIGN_OR_RETURN(SearchRequest req, DecodeSearch(ctx.request.body));
-    ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
-    ASSIGN_OR_RETURN(Collection collection, catalog_->GetCollection(id));
-    ASSIGN_OR_RETURN(auto sparse_keys, CheckSearchAgainstSchema(collection, req));
-    ASSIGN_OR_RETURN(SearchResult result, records_->Search(id, req, sparse_keys));
-    return JsonResponse(EncodeSearchResponse(req, result.per_search));
-  });
+  router_.Add(
+      "POST", coll + "/query", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
+        RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+        ASSIGN_OR_RETURN(QueryRequest req, DecodeQuery(ctx.request.body));
+        req.unknown_ids_fail = true;
+        ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+        RETURN_IF_ERROR(CheckSchemaFilters(id, req.where, req.where_document));
+        ASSIGN_OR_RETURN(QueryResult result, records_->Query(id, req));
+        return JsonResponse(EncodeQueryResponse(
+            result.per_query, req.include, /*v1=*/false,
+            BufferPool::Responses().Take(EncodedSizeEstimate(result.per_query, req.include))));
+      });
+  router_.Add("POST", coll + "/search", true,
+              [this](const RouteContext& ctx) -> Result<HttpResponse> {
+                RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+                ASSIGN_OR_RETURN(SearchRequest req, DecodeSearch(ctx.request.body));
+                ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+                ASSIGN_OR_RETURN(Collection collection, catalog_->GetCollection(id));
+                ASSIGN_OR_RETURN(auto sparse_keys, CheckSearchAgainstSchema(collection, req));
+                ASSIGN_OR_RETURN(SearchResult result, records_->Search(id, req, sparse_keys));
+                return JsonResponse(EncodeSearchResponse(req, result.per_search));
+              });
   // Progress of the background HNSW indexer (Chroma's response shape).
   router_.Add("GET", coll + "/indexing_status", false,
               [this](const RouteContext& ctx) -> Result<HttpResponse> {
@@ -127,23 +130,24 @@ void Api::AddRecordRoutes() {
                 w.EndObject();
                 return JsonResponse(w.Take());
               });
-  router_.Add("GET", coll + "/count", false, [this](const RouteContext& ctx) -> Result<HttpResponse> {
-    RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
-    if (ctx.QueryCount("read_level") > 1) {
-      return Status::InvalidArgument(
-          "Failed to deserialize query string: duplicate field `read_level`");
-    }
-    auto level = ctx.Query("read_level");
-    if (level && *level != "index_and_wal" && *level != "index_only" &&
-        *level != "index_and_bounded_wal") {
-      return Status::InvalidArgument(
-          "Failed to deserialize query string: read_level: unknown variant `" + *level +
-          "`, expected one of `index_and_wal`, `index_only`, `index_and_bounded_wal`");
-    }
-    ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
-    ASSIGN_OR_RETURN(int64_t n, records_->Count(id));
-    return JsonResponse(std::to_string(n));
-  });
+  router_.Add("GET", coll + "/count", false,
+              [this](const RouteContext& ctx) -> Result<HttpResponse> {
+                RETURN_IF_ERROR(ValidateDatabaseSegment(ctx));
+                if (ctx.QueryCount("read_level") > 1) {
+                  return Status::InvalidArgument(
+                      "Failed to deserialize query string: duplicate field `read_level`");
+                }
+                auto level = ctx.Query("read_level");
+                if (level && *level != "index_and_wal" && *level != "index_only" &&
+                    *level != "index_and_bounded_wal") {
+                  return Status::InvalidArgument(
+                      "Failed to deserialize query string: read_level: unknown variant `" + *level +
+                      "`, expected one of `index_and_wal`, `index_only`, `index_and_bounded_wal`");
+                }
+                ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
+                ASSIGN_OR_RETURN(int64_t n, records_->Count(id));
+                return JsonResponse(std::to_string(n));
+              });
 }
 
 }  // namespace chromahouse

@@ -43,7 +43,8 @@ class SearchApiTest : public ::testing::Test {
       std::string schema(simdjson::minify(doc["schema"]));
       std::string keys;
       for (const auto& [key, bm25] : sparse_keys) {
-        keys += "\"" + key + R"(":{"sparse_vector":{"sparse_vector_index":{"enabled":true,"config":{"bm25":)" +
+        keys += "\"" + key +
+                R"(":{"sparse_vector":{"sparse_vector_index":{"enabled":true,"config":{"bm25":)" +
                 (bm25 ? "true" : "false") + "}}}},";
       }
       const size_t at = schema.find("\"keys\":{") + 8;
@@ -94,26 +95,31 @@ const char* kSelectScore = R"("select":{"keys":["#score"]})";
 TEST_F(SearchApiTest, ChromasWorkedExamples) {
   // A=[0,0], B=[1,0], C=[0,2] inserted in that order (l2: squared distances).
   std::string coll = Create("examples");
-  ASSERT_EQ(Call("POST", coll + "/add", R"({"ids":["A","B","C"],"embeddings":[[0,0],[1,0],[0,2]]})").status, 201);
+  ASSERT_EQ(Call("POST", coll + "/add", R"({"ids":["A","B","C"],"embeddings":[[0,0],[1,0],[0,2]]})")
+                .status,
+            201);
   auto knn = [](const std::string& q, const std::string& extra = "") {
     return R"({"$knn":{"query":)" + q + R"(,"limit":)" + extra + "}}";
   };
   auto rows = Search(coll, R"({"rank":)" + knn("[0,0]", "2") + "," + kSelectScore + "}");
   EXPECT_EQ(Ids(rows), (std::vector<std::string>{"A", "B"}));
   EXPECT_EQ(rows[1].score, 1.0f);
-  rows = Search(coll, R"({"rank":)" + knn("[0,2]", R"(3,"return_rank":true)") + "," + kSelectScore + "}");
+  rows = Search(coll,
+                R"({"rank":)" + knn("[0,2]", R"(3,"return_rank":true)") + "," + kSelectScore + "}");
   EXPECT_EQ(Ids(rows), (std::vector<std::string>{"C", "A", "B"}));
   EXPECT_EQ(rows[2].score, 2.0f);
   // Leaves without a default intersect; with defaults they unite (ties in insertion order).
-  EXPECT_TRUE(Search(coll, R"({"rank":{"$sum":[)" + knn("[0,0]", "1") + "," + knn("[1,0]", "1") +
-                               "]}}").empty());
+  EXPECT_TRUE(
+      Search(coll, R"({"rank":{"$sum":[)" + knn("[0,0]", "1") + "," + knn("[1,0]", "1") + "]}}")
+          .empty());
   rows = Search(coll, R"({"rank":{"$sum":[)" + knn("[0,0]", R"(1,"default":10)") + "," +
                           knn("[1,0]", R"(1,"default":10)") + "]}," + kSelectScore + "}");
   EXPECT_EQ(Ids(rows), (std::vector<std::string>{"A", "B"}));
   EXPECT_EQ(rows[0].score, 10.0f);
   // A constant alone ranks nothing; added to a leaf it shifts every score.
   EXPECT_TRUE(Search(coll, R"({"rank":{"$val":3}})").empty());
-  rows = Search(coll, R"({"rank":{"$sum":[)" + knn("[0,0]", "3") + R"(,{"$val":1}]},)" + kSelectScore + "}");
+  rows = Search(
+      coll, R"({"rank":{"$sum":[)" + knn("[0,0]", "3") + R"(,{"$val":1}]},)" + kSelectScore + "}");
   EXPECT_EQ(Ids(rows), (std::vector<std::string>{"A", "B", "C"}));
   EXPECT_EQ(rows[2].score, 5.0f);
   // A limit beyond the collection is the whole collection.
@@ -139,7 +145,8 @@ struct RefKnn {
 };
 
 struct RefExpr {
-  std::string op;  // "$knn", "$val", "$sum", "$mul", "$max", "$min", "$sub", "$div", "$abs", "$exp", "$log"
+  std::string
+      op;  // "$knn", "$val", "$sum", "$mul", "$max", "$min", "$sub", "$div", "$abs", "$exp", "$log"
   RefKnn knn;
   float value = 0;
   std::vector<RefExpr> children;
@@ -222,7 +229,7 @@ RefDomain Reference(const RefExpr& e, const Records& records) {
   if (e.op == "$val") return RefDomain{{}, e.value};
   if (e.op == "$abs" || e.op == "$exp" || e.op == "$log") {
     RefDomain d = Reference(e.children[0], records);
-    float (*f)(float) = e.op == "$abs" ? static_cast<float (*)(float)>(std::fabs)
+    float (*f)(float) = e.op == "$abs"   ? static_cast<float (*)(float)>(std::fabs)
                         : e.op == "$exp" ? static_cast<float (*)(float)>(std::exp)
                                          : static_cast<float (*)(float)>(std::log);
     for (auto& [k, v] : d.scores) v = f(v);
@@ -313,7 +320,10 @@ TEST_F(SearchApiTest, RankExpressionsMatchAReferenceEvaluation) {
     embeddings += std::string(i ? "," : "") + "[" + std::to_string(v[0]) + "," +
                   std::to_string(v[1]) + "," + std::to_string(v[2]) + "]";
   }
-  ASSERT_EQ(Call("POST", coll + "/add", R"({"ids":[)" + ids + R"(],"embeddings":[)" + embeddings + "]}").status, 201);
+  ASSERT_EQ(
+      Call("POST", coll + "/add", R"({"ids":[)" + ids + R"(],"embeddings":[)" + embeddings + "]}")
+          .status,
+      201);
   std::map<std::string, size_t> position;
   for (size_t i = 0; i < records.size(); ++i) position[records[i].first] = i;
 
@@ -338,7 +348,8 @@ TEST_F(SearchApiTest, RankExpressionsMatchAReferenceEvaluation) {
         continue;
       }
       // Scores equal in f32 up to the order of float sums; ids where scores differ clearly.
-      EXPECT_NEAR(got[i].score, w, 1e-4f * std::max(1.0f, std::fabs(w))) << expr.Json() << " at " << i;
+      EXPECT_NEAR(got[i].score, w, 1e-4f * std::max(1.0f, std::fabs(w)))
+          << expr.Json() << " at " << i;
       const bool near_tie =
           (i > 0 && std::fabs(sorted[i - 1].second - w) <= 1e-4f * std::max(1.0f, std::fabs(w))) ||
           (i + 1 < sorted.size() &&
@@ -364,11 +375,19 @@ TEST_F(SearchApiTest, SparseKnnScoresOneMinusTheDotProductAndFollowsWrites) {
   std::string coll = Create("sparse", {{"sp", false}});
   ASSERT_EQ(Call("POST", coll + "/add",
                  R"({"ids":["a","b","c","d"],"embeddings":[[1],[2],[3],[4]],"metadatas":[)"
-                 R"({"sp":)" + Sparse({{1, 1}, {7, 2}}) + R"(,"tag":"x"},)"
-                 R"({"sp":)" + Sparse({{7, 3}}) + R"(,"tag":"y"},)"
-                 R"({"sp":)" + Sparse({{9, 5}}) + R"(},{"tag":"x"}]})").status, 201);
-  const std::string query = R"({"rank":{"$knn":{"query":{"indices":[1,7],"values":[1,1]},"key":"sp","limit":10}},)" +
-                            std::string(kSelectScore);
+                 R"({"sp":)" +
+                     Sparse({{1, 1}, {7, 2}}) +
+                     R"(,"tag":"x"},)"
+                     R"({"sp":)" +
+                     Sparse({{7, 3}}) +
+                     R"(,"tag":"y"},)"
+                     R"({"sp":)" +
+                     Sparse({{9, 5}}) + R"(},{"tag":"x"}]})")
+                .status,
+            201);
+  const std::string query =
+      R"({"rank":{"$knn":{"query":{"indices":[1,7],"values":[1,1]},"key":"sp","limit":10}},)" +
+      std::string(kSelectScore);
   auto rows = Search(coll, query + "}");
   EXPECT_EQ(Ids(rows), (std::vector<std::string>{"a", "b"}));  // c shares nothing, d has none
   EXPECT_EQ(rows[0].score, 1.0f - 3.0f);
@@ -378,30 +397,43 @@ TEST_F(SearchApiTest, SparseKnnScoresOneMinusTheDotProductAndFollowsWrites) {
   rows = Search(coll, query + R"(,"filter":{"#id":{"$nin":["b"]}}})");
   EXPECT_EQ(Ids(rows), (std::vector<std::string>{"a"}));
   // An update replaces the vector, a delete removes it, a metadata without the key drops it.
-  ASSERT_EQ(Call("POST", coll + "/update", R"({"ids":["b"],"metadatas":[{"sp":)" + Sparse({{1, 9}}) + "}]}").status, 200);
+  ASSERT_EQ(Call("POST", coll + "/update",
+                 R"({"ids":["b"],"metadatas":[{"sp":)" + Sparse({{1, 9}}) + "}]}")
+                .status,
+            200);
   ASSERT_EQ(Call("POST", coll + "/delete", R"({"ids":["a"]})").status, 200);
-  ASSERT_EQ(Call("POST", coll + "/upsert", R"({"ids":["c"],"embeddings":[[3]],"metadatas":[{"sp":)" + Sparse({{7, 0.5}}) + "}]}").status, 200);
+  ASSERT_EQ(
+      Call("POST", coll + "/upsert",
+           R"({"ids":["c"],"embeddings":[[3]],"metadatas":[{"sp":)" + Sparse({{7, 0.5}}) + "}]}")
+          .status,
+      200);
   rows = Search(coll, query + "}");
   EXPECT_EQ(Ids(rows), (std::vector<std::string>{"b", "c"}));
   EXPECT_EQ(rows[0].score, 1.0f - 9.0f);
   EXPECT_EQ(rows[1].score, 0.5f);
-  ASSERT_EQ(Call("POST", coll + "/update", R"({"ids":["b"],"metadatas":[{"sp":null}]})").status, 200);
+  ASSERT_EQ(Call("POST", coll + "/update", R"({"ids":["b"],"metadatas":[{"sp":null}]})").status,
+            200);
   EXPECT_EQ(Ids(Search(coll, query + "}")), (std::vector<std::string>{"c"}));
   // The vectors come back in get as Chroma writes them.
   HttpResponse got = Call("POST", coll + "/get", R"({"ids":["c"],"include":["metadatas"]})");
   EXPECT_NE(got.body.find(R"({"sp":{"#type":"sparse_vector","indices":[7],"values":[0.5]}})"),
-            std::string::npos) << got.body;
+            std::string::npos)
+      << got.body;
 }
 
 TEST_F(SearchApiTest, Bm25WeighsTheQueryByInverseDocumentFrequencyAmongAllRecords) {
   // Chroma's worked example (spec: "cat dog cat" / "dog fish", query "cat"), plus a record
   // without a vector that still counts in N.
   std::string coll = Create("bm25", {{"bm25", true}});
-  ASSERT_EQ(Call("POST", coll + "/add",
-                 R"({"ids":["d1","d2","d3"],"embeddings":[[1],[2],[3]],"metadatas":[)"
-                 R"({"bm25":{"#type":"sparse_vector","indices":[1312749093,1751422759],"values":[1.6786885245901642,1.904311073541843]}},)"
-                 R"({"bm25":{"#type":"sparse_vector","indices":[326019215,1312749093],"values":[1.6832038,1.6832038]}},)"
-                 R"({"other":1}]})").status, 201);
+  ASSERT_EQ(
+      Call(
+          "POST", coll + "/add",
+          R"({"ids":["d1","d2","d3"],"embeddings":[[1],[2],[3]],"metadatas":[)"
+          R"({"bm25":{"#type":"sparse_vector","indices":[1312749093,1751422759],"values":[1.6786885245901642,1.904311073541843]}},)"
+          R"({"bm25":{"#type":"sparse_vector","indices":[326019215,1312749093],"values":[1.6832038,1.6832038]}},)"
+          R"({"other":1}]})")
+          .status,
+      201);
   const std::string query =
       R"({"rank":{"$knn":{"query":{"indices":[1751422759],"values":[1.6877434821696136],"tokens":["cat"]},"key":"bm25","limit":10}},)" +
       std::string(kSelectScore) + "}";
@@ -416,23 +448,29 @@ TEST_F(SearchApiTest, Bm25WeighsTheQueryByInverseDocumentFrequencyAmongAllRecord
 
 TEST_F(SearchApiTest, GroupByKeepsTheBestOfEachGroupAndSelectShapesTheColumns) {
   std::string coll = Create("groups");
-  ASSERT_EQ(Call("POST", coll + "/add",
-                 R"({"ids":["a","b","c","d","e"],"embeddings":[[0],[1],[2],[3],[4]],)"
-                 R"("documents":["A",null,"C","D","E"],)"
-                 R"("metadatas":[{"g":"x","n":1},{"g":"x","n":2},{"g":"y","n":3},{"n":4},{"g":"x","n":5}]})")
-                .status,
-            201);
+  ASSERT_EQ(
+      Call(
+          "POST", coll + "/add",
+          R"({"ids":["a","b","c","d","e"],"embeddings":[[0],[1],[2],[3],[4]],)"
+          R"("documents":["A",null,"C","D","E"],)"
+          R"("metadatas":[{"g":"x","n":1},{"g":"x","n":2},{"g":"y","n":3},{"n":4},{"g":"x","n":5}]})")
+          .status,
+      201);
   const std::string knn = R"("rank":{"$knn":{"query":[0],"limit":10}})";
-  auto rows = Search(coll, "{" + knn +
-                               R"(,"group_by":{"keys":["g"],"aggregate":{"$min_k":{"keys":["#score"],"k":2}}},)" +
-                               kSelectScore + "}");
+  auto rows = Search(
+      coll, "{" + knn +
+                R"(,"group_by":{"keys":["g"],"aggregate":{"$min_k":{"keys":["#score"],"k":2}}},)" +
+                kSelectScore + "}");
   EXPECT_EQ(Ids(rows), (std::vector<std::string>{"a", "b", "c", "d"}));  // e: third of group x
-  rows = Search(coll, "{" + knn +
-                          R"(,"group_by":{"keys":["g"],"aggregate":{"$max_k":{"keys":["n"],"k":1}}}})");
+  rows = Search(
+      coll,
+      "{" + knn + R"(,"group_by":{"keys":["g"],"aggregate":{"$max_k":{"keys":["n"],"k":1}}}})");
   EXPECT_EQ(Ids(rows), (std::vector<std::string>{"c", "d", "e"}));
-  HttpResponse r = Call("POST", coll + "/search",
-                        R"({"searches":[{)" + knn + R"(,"limit":{"offset":1,"limit":2},"select":{"keys":["n","#document","missing","#score"]}},)"
-                        R"({"filter":{"#document":{"$contains":"D"}},"select":{"keys":["#metadata","#embedding"]}}]})");
+  HttpResponse r = Call(
+      "POST", coll + "/search",
+      R"({"searches":[{)" + knn +
+          R"(,"limit":{"offset":1,"limit":2},"select":{"keys":["n","#document","missing","#score"]}},)"
+          R"({"filter":{"#document":{"$contains":"D"}},"select":{"keys":["#metadata","#embedding"]}}]})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body,
             R"({"ids":[["b","c"],["d"]],"documents":[[null,"C"],null],"embeddings":[null,[[3.0]]],)"
@@ -450,39 +488,54 @@ TEST_F(SearchApiTest, ErrorsNameWhatIsWrong) {
     EXPECT_NE(r.body.find(message), std::string::npos) << body << " → " << r.body;
   };
   expect(R"({"searches":[{"rank":{"$knn":{"query":{"indices":[1],"values":[1]},"key":"nope"}}}]})",
-         400, "Cannot filter using metadata key 'nope' with type 'SparseVector' because indexing is disabled");
-  expect(R"({"searches":[{"rank":{"$knn":{"query":{"indices":[3,3],"values":[1,1]},"key":"sp"}}}]})",
-         400, "Validation error: searches[0].rank: Invalid sparse vector in KNN query: Sparse vector "
-              "indices must be sorted in strictly ascending order (no duplicates)");
-  expect(R"({"searches":[{},{"rank":{"$knn":{"query":{"indices":[3],"values":[1,2]},"key":"sp"}}}]})",
-         400, "Validation error: searches[1].rank: Invalid sparse vector in KNN query: Sparse vector "
-              "indices, values, and tokens (when present) must have the same length");
+         400,
+         "Cannot filter using metadata key 'nope' with type 'SparseVector' because indexing is "
+         "disabled");
+  expect(
+      R"({"searches":[{"rank":{"$knn":{"query":{"indices":[3,3],"values":[1,1]},"key":"sp"}}}]})",
+      400,
+      "Validation error: searches[0].rank: Invalid sparse vector in KNN query: Sparse vector "
+      "indices must be sorted in strictly ascending order (no duplicates)");
+  expect(
+      R"({"searches":[{},{"rank":{"$knn":{"query":{"indices":[3],"values":[1,2]},"key":"sp"}}}]})",
+      400,
+      "Validation error: searches[1].rank: Invalid sparse vector in KNN query: Sparse vector "
+      "indices, values, and tokens (when present) must have the same length");
   expect(R"({"searches":[{"rank":{"$knn":{"query":[1,2,3]}}}]})", 400,
          "Collection expecting embedding with dimension of 2, got 3");
   expect(R"({"searches":[{"rank":{"$sum":[{"$nope":1}]}}]})", 422,
          "searches[0].rank.$sum[0]: unknown variant `$nope`");
-  expect(R"({"searches":[{"rank":{"$knn":{"query":"text"}}}]})", 422,
-         "searches[0].rank.$knn.query: data did not match any variant of untagged enum QueryVector");
+  expect(
+      R"({"searches":[{"rank":{"$knn":{"query":"text"}}}]})", 422,
+      "searches[0].rank.$knn.query: data did not match any variant of untagged enum QueryVector");
   expect(R"({"searches":[{"rank":{"$knn":{"query":[1,2],"limit":-1}}}]})", 422,
          "searches[0].rank.$knn.limit: invalid value: integer `-1`, expected u32");
-  expect(R"({"searches":[{"rank":{"$val":1},"group_by":{"keys":["g"]}}]})", 400,
-         "Validation error: searches[0].group_by: group_by keys and aggregate must both be specified");
-  expect(R"({"searches":[{"rank":{"$val":1},"group_by":{"keys":["g"],"aggregate":{"$min_k":{"keys":["#score"],"k":0}}}}]})",
-         400, "aggregate k must be greater than 0");
-  expect(R"({"searches":[{"group_by":{"keys":["g"],"aggregate":{"$min_k":{"keys":["#score"],"k":1}}}}]})",
-         400, "group_by requires rank expression to be specified");
+  expect(
+      R"({"searches":[{"rank":{"$val":1},"group_by":{"keys":["g"]}}]})", 400,
+      "Validation error: searches[0].group_by: group_by keys and aggregate must both be specified");
+  expect(
+      R"({"searches":[{"rank":{"$val":1},"group_by":{"keys":["g"],"aggregate":{"$min_k":{"keys":["#score"],"k":0}}}}]})",
+      400, "aggregate k must be greater than 0");
+  expect(
+      R"({"searches":[{"group_by":{"keys":["g"],"aggregate":{"$min_k":{"keys":["#score"],"k":1}}}}]})",
+      400, "group_by requires rank expression to be specified");
   expect(R"({"searches":[{"filter":{"x":{"$gt":"a"}}}]})", 400, "Invalid where clause");
   expect(R"({"searches":[],"read_level":"soon"})", 422, "read_level: unknown variant `soon`");
   expect(R"({"searches":[]})", 200, R"({"ids":[],"documents":[],)");
   EXPECT_EQ(Call("POST", std::string(kColls) + "/00000000-0000-0000-0000-000000000000/search",
-                 R"({"searches":[]})").status, 404);
+                 R"({"searches":[]})")
+                .status,
+            404);
   // A sparse vector in metadata that breaks Chroma's rules.
-  HttpResponse r = Call("POST", coll + "/add",
-                        R"({"ids":["b"],"embeddings":[[1,2]],"metadatas":[{"sp":{"#type":"sparse_vector","indices":[1],"values":[]}}]})");
+  HttpResponse r = Call(
+      "POST", coll + "/add",
+      R"({"ids":["b"],"embeddings":[[1,2]],"metadatas":[{"sp":{"#type":"sparse_vector","indices":[1],"values":[]}}]})");
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("Invalid metadata at index 0: key 'sp': Sparse vector indices, values"),
-            std::string::npos) << r.body;
-  r = Call("POST", coll + "/add", R"({"ids":["b"],"embeddings":[[1,2]],"metadatas":[{"sp":{"#type":"other"}}]})");
+            std::string::npos)
+      << r.body;
+  r = Call("POST", coll + "/add",
+           R"({"ids":["b"],"embeddings":[[1,2]],"metadatas":[{"sp":{"#type":"other"}}]})");
   EXPECT_EQ(r.status, 422) << r.body;
 }
 

@@ -8,7 +8,8 @@
 namespace chromahouse {
 
 void Api::AddUnsupportedRoutes() {
-  const std::string coll = "/api/v2/tenants/{tenant}/databases/{database}/collections/{collection_id}";
+  const std::string coll =
+      "/api/v2/tenants/{tenant}/databases/{database}/collections/{collection_id}";
 
   // Resolves the collection the way every collection-level route does: database segment,
   // UUID shape, existence (tenant/database segments are otherwise ignored, as in Chroma).
@@ -17,7 +18,6 @@ void Api::AddUnsupportedRoutes() {
     ASSIGN_OR_RETURN(std::string id, CollectionIdParam(ctx));
     return catalog_->GetCollection(id);
   };
-
 
   router_.Add("GET", "/api/v2/collections/{crn}", false,
               [](const RouteContext& ctx) -> Result<HttpResponse> {

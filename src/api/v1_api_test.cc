@@ -49,7 +49,8 @@ TEST_F(V1ApiTest, TenantsAndDatabasesUseQueryParameters) {
   EXPECT_EQ(db.status, 200);
   EXPECT_NE(db.body.find(R"("name":"prod","tenant":"acme")"), std::string::npos) << db.body;
   EXPECT_EQ(Call("GET", "/api/v1/databases/prod").status, 404);  // default_tenant has no prod
-  HttpResponse c = Call("POST", "/api/v1/collections?tenant=acme&database=prod", R"({"name":"docs"})");
+  HttpResponse c =
+      Call("POST", "/api/v1/collections?tenant=acme&database=prod", R"({"name":"docs"})");
   EXPECT_EQ(c.status, 200);
   EXPECT_EQ(Call("GET", "/api/v1/count_collections?tenant=acme&database=prod").body, "1");
   EXPECT_EQ(Call("GET", "/api/v1/count_collections").body, "0");
@@ -60,8 +61,9 @@ TEST_F(V1ApiTest, TenantsAndDatabasesUseQueryParameters) {
   EXPECT_EQ(Call("GET", "/api/v1/databases/test3!").status, 200);
   EXPECT_EQ(Call("POST", "/api/v2/tenants/default_tenant/databases", R"({"name":"test4!"})").status,
             400);
-  EXPECT_EQ(Call("POST", "/api/v1/databases", R"({"name":"ab"})").body,
-            R"({"error":"InvalidArgumentError","message":"Database name must be at least 3 characters long"})");
+  EXPECT_EQ(
+      Call("POST", "/api/v1/databases", R"({"name":"ab"})").body,
+      R"({"error":"InvalidArgumentError","message":"Database name must be at least 3 characters long"})");
 }
 
 TEST_F(V1ApiTest, AnEmptyEmbeddingIsRefusedNamingItsPosition) {
@@ -69,24 +71,29 @@ TEST_F(V1ApiTest, AnEmptyEmbeddingIsRefusedNamingItsPosition) {
   for (const char* route : {"/add", "/upsert", "/update"}) {
     HttpResponse r = Call("POST", coll + route, R"({"ids":["a","b"],"embeddings":[[1],[]]})");
     EXPECT_EQ(r.status, 400) << route;
-    EXPECT_EQ(r.body,
-              R"({"error":"InvalidArgumentError","message":"Expected each embedding in the embeddings to be a non-empty list, got empty embedding at pos 1"})")
+    EXPECT_EQ(
+        r.body,
+        R"({"error":"InvalidArgumentError","message":"Expected each embedding in the embeddings to be a non-empty list, got empty embedding at pos 1"})")
         << route;
   }
   EXPECT_EQ(Call("GET", coll + "/count").body, "0");
 }
 
 TEST_F(V1ApiTest, CollectionCarriesTheLegacyConfiguration) {
-  HttpResponse r = Call("POST", "/api/v1/collections",
-                        R"({"name":"cos","configuration":{"hnsw_configuration":{"space":"cosine","M":32,"ef_search":10,"_type":"HNSWConfigurationInternal"},"_type":"CollectionConfigurationInternal"},"get_or_create":false})");
+  HttpResponse r = Call(
+      "POST", "/api/v1/collections",
+      R"({"name":"cos","configuration":{"hnsw_configuration":{"space":"cosine","M":32,"ef_search":10,"_type":"HNSWConfigurationInternal"},"_type":"CollectionConfigurationInternal"},"get_or_create":false})");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_NE(r.body.find(R"("configuration_json":{"hnsw_configuration":{"space":"cosine","ef_construction":100,"ef_search":10,)"),
-            std::string::npos)
+  EXPECT_NE(
+      r.body.find(
+          R"("configuration_json":{"hnsw_configuration":{"space":"cosine","ef_construction":100,"ef_search":10,)"),
+      std::string::npos)
       << r.body;
   EXPECT_NE(r.body.find(R"("M":32,)"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find(R"("_type":"CollectionConfigurationInternal")"), std::string::npos);
   // get_or_create returns the existing collection; create of an existing name is 409.
-  EXPECT_EQ(Call("POST", "/api/v1/collections", R"({"name":"cos","get_or_create":true})").status, 200);
+  EXPECT_EQ(Call("POST", "/api/v1/collections", R"({"name":"cos","get_or_create":true})").status,
+            200);
   HttpResponse dup = Call("POST", "/api/v1/collections", R"({"name":"cos"})");
   EXPECT_EQ(dup.status, 409);
   EXPECT_NE(dup.body.find(R"("error":"UniqueConstraintError")"), std::string::npos) << dup.body;
@@ -97,8 +104,9 @@ TEST_F(V1ApiTest, CollectionCarriesTheLegacyConfiguration) {
 
 TEST_F(V1ApiTest, RecordRoutesUseV1Shapes) {
   std::string coll = "/api/v1/collections/" + Create("recs");
-  HttpResponse add = Call("POST", coll + "/add",
-                          R"({"ids":["a","b"],"embeddings":[[1,0],[0,1]],"documents":["x","y"],"metadatas":[{"k":1},{"k":2}]})");
+  HttpResponse add = Call(
+      "POST", coll + "/add",
+      R"({"ids":["a","b"],"embeddings":[[1,0],[0,1]],"documents":["x","y"],"metadatas":[{"k":1},{"k":2}]})");
   EXPECT_EQ(add.status, 201);
   EXPECT_EQ(add.body, "true");
   EXPECT_EQ(Call("POST", coll + "/upsert", R"({"ids":["c"],"embeddings":[[1,1]]})").body, "null");
@@ -106,16 +114,20 @@ TEST_F(V1ApiTest, RecordRoutesUseV1Shapes) {
   EXPECT_EQ(Call("GET", coll + "/count").body, "3");
 
   // `{}` filters mean "no filter"; results carry "data" and "included".
-  HttpResponse got = Call("POST", coll + "/get",
-                          R"({"ids":null,"where":{},"where_document":{},"sort":null,"limit":null,"offset":null,"include":["documents"]})");
+  HttpResponse got = Call(
+      "POST", coll + "/get",
+      R"({"ids":null,"where":{},"where_document":{},"sort":null,"limit":null,"offset":null,"include":["documents"]})");
   ASSERT_EQ(got.status, 200) << got.body;
-  EXPECT_EQ(got.body,
-            R"({"ids":["a","b","c"],"embeddings":null,"documents":["x2","y",null],"uris":null,"metadatas":null,"data":null,"included":["documents"]})");
-  HttpResponse q = Call("POST", coll + "/query",
-                        R"({"query_embeddings":[[1,0]],"n_results":1,"where":{},"include":["distances","data"]})");
+  EXPECT_EQ(
+      got.body,
+      R"({"ids":["a","b","c"],"embeddings":null,"documents":["x2","y",null],"uris":null,"metadatas":null,"data":null,"included":["documents"]})");
+  HttpResponse q = Call(
+      "POST", coll + "/query",
+      R"({"query_embeddings":[[1,0]],"n_results":1,"where":{},"include":["distances","data"]})");
   ASSERT_EQ(q.status, 200) << q.body;
-  EXPECT_EQ(q.body,
-            R"({"ids":[["a"]],"embeddings":null,"documents":null,"uris":null,"metadatas":null,"distances":[[0.0]],"data":null,"included":["distances"]})");
+  EXPECT_EQ(
+      q.body,
+      R"({"ids":[["a"]],"embeddings":null,"documents":null,"uris":null,"metadatas":null,"distances":[[0.0]],"data":null,"included":["distances"]})");
 
   // v1 validates $and arity and refuses sort.
   EXPECT_EQ(Call("POST", coll + "/get", R"({"where":{"$and":[{"k":1}]}})").status, 400);
@@ -131,8 +143,8 @@ TEST_F(V1ApiTest, RecordRoutesUseV1Shapes) {
 
 TEST_F(V1ApiTest, BatchSizeIsEnforced) {
   std::string coll = "/api/v1/collections/" + Create("batch");
-  HttpResponse r = Call("POST", coll + "/add",
-                        R"({"ids":["a","b","c","d"],"embeddings":[[1],[2],[3],[4]]})");
+  HttpResponse r =
+      Call("POST", coll + "/add", R"({"ids":["a","b","c","d"],"embeddings":[[1],[2],[3],[4]]})");
   EXPECT_EQ(r.status, 413);
   EXPECT_NE(r.body.find(R"("error":"BatchSizeExceededError")"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("more than 3 embeddings at once (got 4)"), std::string::npos) << r.body;

@@ -58,14 +58,11 @@ void Api::AddV1Routes() {
   };
   add("GET", v1, false, heartbeat);
   add("GET", v1 + "/heartbeat", false, heartbeat);
-  add("GET", v1 + "/version", false, [](const RouteContext&) -> Result<HttpResponse> {
-    return JsonResponse("\"0.6.3\"");
+  add("GET", v1 + "/version", false,
+      [](const RouteContext&) -> Result<HttpResponse> { return JsonResponse("\"0.6.3\""); });
+  add("GET", v1 + "/pre-flight-checks", false, [this](const RouteContext&) -> Result<HttpResponse> {
+    return JsonResponse("{\"max_batch_size\":" + std::to_string(options_.max_batch_size) + "}");
   });
-  add("GET", v1 + "/pre-flight-checks", false,
-      [this](const RouteContext&) -> Result<HttpResponse> {
-        return JsonResponse("{\"max_batch_size\":" + std::to_string(options_.max_batch_size) +
-                            "}");
-      });
   add("GET", v1 + "/auth/identity", false, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     return JsonResponse(IdentityJson(ctx));
   });
@@ -84,15 +81,16 @@ void Api::AddV1Routes() {
     RETURN_IF_ERROR(catalog_->CreateTenant(name));
     return Null();
   });
-  add("GET", v1 + "/tenants/{tenant}", false, [this](const RouteContext& ctx) -> Result<HttpResponse> {
-    ASSIGN_OR_RETURN(Tenant t, catalog_->GetTenant(ctx.Param("tenant")));
-    JsonWriter w;
-    w.BeginObject();
-    w.Key("name");
-    w.String(t.name);
-    w.EndObject();
-    return JsonResponse(w.Take());
-  });
+  add("GET", v1 + "/tenants/{tenant}", false,
+      [this](const RouteContext& ctx) -> Result<HttpResponse> {
+        ASSIGN_OR_RETURN(Tenant t, catalog_->GetTenant(ctx.Param("tenant")));
+        JsonWriter w;
+        w.BeginObject();
+        w.Key("name");
+        w.String(t.name);
+        w.EndObject();
+        return JsonResponse(w.Take());
+      });
   add("POST", v1 + "/databases", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     ASSIGN_OR_RETURN(std::string name, DecodeNameBody(ctx.request.body));
     RETURN_IF_ERROR(
@@ -101,7 +99,8 @@ void Api::AddV1Routes() {
   });
   add("GET", v1 + "/databases/{database}", false,
       [this](const RouteContext& ctx) -> Result<HttpResponse> {
-        ASSIGN_OR_RETURN(Database d, catalog_->GetDatabase(TenantQuery(ctx), ctx.Param("database")));
+        ASSIGN_OR_RETURN(Database d,
+                         catalog_->GetDatabase(TenantQuery(ctx), ctx.Param("database")));
         JsonWriter w;
         WriteDatabase(w, d);
         return JsonResponse(w.Take());
@@ -163,7 +162,8 @@ void Api::AddV1Routes() {
           if (e && e->empty()) {
             return Status::InvalidArgument(
                 "Expected each embedding in the embeddings to be a non-empty list, got empty "
-                "embedding at pos " + std::to_string(i));
+                "embedding at pos " +
+                std::to_string(i));
           }
         }
       }

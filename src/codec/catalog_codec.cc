@@ -22,9 +22,8 @@ Status RejectUnknownKeys(simdjson::dom::object obj, Keys allowed, std::string_vi
       if (!expected.empty()) expected += ", ";
       expected += "`" + std::string(k) + "`";
     }
-    return ShapeError(JoinPath(path, field.key),
-                      "unknown field `" + std::string(field.key) + "`, expected one of " +
-                          expected);
+    return ShapeError(JoinPath(path, field.key), "unknown field `" + std::string(field.key) +
+                                                     "`, expected one of " + expected);
   }
   return Status::Ok();
 }
@@ -34,8 +33,8 @@ Result<std::optional<Space>> DecodeSpace(simdjson::dom::object obj, std::string_
   if (!text) return std::optional<Space>();
   auto space = ParseSpace(*text);
   if (!space) {
-    return ShapeError(JoinPath(path, "space"), "unknown variant `" + *text +
-                                                   "`, expected one of `l2`, `cosine`, `ip`");
+    return ShapeError(JoinPath(path, "space"),
+                      "unknown variant `" + *text + "`, expected one of `l2`, `cosine`, `ip`");
   }
   return std::optional<Space>(*space);
 }
@@ -65,8 +64,9 @@ Result<std::string> DecodeEmbeddingFunction(simdjson::dom::element ef, const std
   ASSIGN_OR_RETURN(simdjson::dom::object eobj, RequireObject(ef, epath));
   ASSIGN_OR_RETURN(std::string type, RequiredString(eobj, "type", epath));
   if (type != "legacy" && type != "known" && type != "unknown") {
-    return ShapeError(JoinPath(epath, "type"),
-                      "unknown variant `" + type + "`, expected one of `legacy`, `known`, `unknown`");
+    return ShapeError(
+        JoinPath(epath, "type"),
+        "unknown variant `" + type + "`, expected one of `legacy`, `known`, `unknown`");
   }
   if (type == "known") {
     ASSIGN_OR_RETURN(std::string name, RequiredString(eobj, "name", epath));
@@ -89,14 +89,16 @@ Result<std::optional<CollectionConfigurationInput>> DecodeConfiguration(
     std::string hpath = JoinPath(path, "hnsw");
     ASSIGN_OR_RETURN(simdjson::dom::object hobj, RequireObject(*h, hpath));
     if (for_update) {
-      RETURN_IF_ERROR(RejectUnknownKeys(hobj, {"ef_search", "max_neighbors", "num_threads",
-                                               "resize_factor", "sync_threshold", "batch_size"},
+      RETURN_IF_ERROR(RejectUnknownKeys(hobj,
+                                        {"ef_search", "max_neighbors", "num_threads",
+                                         "resize_factor", "sync_threshold", "batch_size"},
                                         hpath));
     } else {
-      RETURN_IF_ERROR(RejectUnknownKeys(
-          hobj, {"space", "ef_construction", "ef_search", "max_neighbors", "num_threads",
-                 "resize_factor", "sync_threshold", "batch_size"},
-          hpath));
+      RETURN_IF_ERROR(
+          RejectUnknownKeys(hobj,
+                            {"space", "ef_construction", "ef_search", "max_neighbors",
+                             "num_threads", "resize_factor", "sync_threshold", "batch_size"},
+                            hpath));
     }
     HnswConfigInput in;
     RETURN_IF_ERROR(ReadHnswKeys(hobj, hpath, &in));
@@ -109,9 +111,9 @@ Result<std::optional<CollectionConfigurationInput>> DecodeConfiguration(
       RETURN_IF_ERROR(RejectUnknownKeys(sobj, {"search_nprobe", "ef_search"}, spath));
     } else {
       RETURN_IF_ERROR(RejectUnknownKeys(
-          sobj, {"search_nprobe", "write_nprobe", "space", "ef_construction", "ef_search",
-                 "max_neighbors", "reassign_neighbor_count", "split_threshold",
-                 "merge_threshold"},
+          sobj,
+          {"search_nprobe", "write_nprobe", "space", "ef_construction", "ef_search",
+           "max_neighbors", "reassign_neighbor_count", "split_threshold", "merge_threshold"},
           spath));
     }
     HnswConfigInput in;
@@ -130,8 +132,8 @@ Result<std::optional<CollectionConfigurationInput>> DecodeConfiguration(
 // not decide the collection's index, as in Chroma.
 Result<std::optional<CollectionConfigurationInput>> DecodeSchemaVectorIndex(
     simdjson::dom::object schema) {
-  auto config_at = [&schema](std::initializer_list<const char*> steps)
-      -> std::optional<simdjson::dom::object> {
+  auto config_at =
+      [&schema](std::initializer_list<const char*> steps) -> std::optional<simdjson::dom::object> {
     simdjson::dom::object obj = schema;
     for (const char* step : steps) {
       simdjson::dom::element el;
@@ -358,9 +360,9 @@ namespace {
 
 // Chroma's names of the value types a metadata operand can have, and their schema entries.
 struct ValueType {
-  const char* name;        // in messages
+  const char* name;         // in messages
   const char* schema_type;  // key under defaults / keys[k]
-  const char* index;       // the inverted index's name
+  const char* index;        // the inverted index's name
 };
 
 std::optional<ValueType> OperandType(const MetadataValue& operand) {
@@ -371,9 +373,11 @@ std::optional<ValueType> OperandType(const MetadataValue& operand) {
   return std::visit(
       [](const auto& v) -> std::optional<ValueType> {
         using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::vector<std::string>>) {
+        if constexpr (std::is_same_v<T, std::string> ||
+                      std::is_same_v<T, std::vector<std::string>>) {
           return kStr;
-        } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, std::vector<int64_t>>) {
+        } else if constexpr (std::is_same_v<T, int64_t> ||
+                             std::is_same_v<T, std::vector<int64_t>>) {
           return kInt;
         } else if constexpr (std::is_same_v<T, double> || std::is_same_v<T, std::vector<double>>) {
           return kFloat;
@@ -387,7 +391,8 @@ std::optional<ValueType> OperandType(const MetadataValue& operand) {
 }
 
 // `enabled` of schema[a][b][c]…: nullopt when a step is missing.
-std::optional<bool> EnabledAt(simdjson::dom::element root, std::initializer_list<std::string_view> steps) {
+std::optional<bool> EnabledAt(simdjson::dom::element root,
+                              std::initializer_list<std::string_view> steps) {
   simdjson::dom::element el = root;
   for (std::string_view step : steps) {
     simdjson::dom::object obj;
@@ -416,9 +421,8 @@ Status CheckWhere(simdjson::dom::element schema, const Where& where) {
   auto enabled = EnabledAt(schema, {"keys", m.key, type->schema_type, type->index});
   if (!enabled) enabled = EnabledAt(schema, {"defaults", type->schema_type, type->index});
   if (enabled == false) {
-    return Status::InvalidArgument("Cannot filter using metadata key '" + m.key +
-                                   "' with type '" + type->name +
-                                   "' because indexing is disabled");
+    return Status::InvalidArgument("Cannot filter using metadata key '" + m.key + "' with type '" +
+                                   type->name + "' because indexing is disabled");
   }
   return Status::Ok();
 }
@@ -451,10 +455,14 @@ Result<CreateCollectionRequest> DecodeCreateCollectionV1(std::string_view body) 
       obj, {"name", "metadata", "configuration", "schema", "get_or_create"}, ""));
   // Rewrite the body with the configuration in the v2 shape, keeping every other field.
   static constexpr std::pair<std::string_view, std::string_view> kKeys[] = {
-      {"space", "space"},          {"ef_construction", "ef_construction"},
-      {"ef_search", "ef_search"},  {"M", "max_neighbors"},
-      {"resize_factor", "resize_factor"}, {"sync_threshold", "sync_threshold"},
-      {"batch_size", "batch_size"}, {"num_threads", "num_threads"}};
+      {"space", "space"},
+      {"ef_construction", "ef_construction"},
+      {"ef_search", "ef_search"},
+      {"M", "max_neighbors"},
+      {"resize_factor", "resize_factor"},
+      {"sync_threshold", "sync_threshold"},
+      {"batch_size", "batch_size"},
+      {"num_threads", "num_threads"}};
   JsonWriter w;
   w.BeginObject();
   for (auto field : obj) {

@@ -94,15 +94,16 @@ std::string DescribeElement(simdjson::dom::element el) {
       if (s.size() > 64) s = s.substr(0, 64) + "…";
       return "string \"" + s + "\"";
     }
-    case T::BOOL: return std::string("boolean `") + (el.get_bool().value() ? "true" : "false") + "`";
+    case T::BOOL:
+      return std::string("boolean `") + (el.get_bool().value() ? "true" : "false") + "`";
     case T::NULL_VALUE: return "null";
   }
   return "value";
 }
 
 Status TypeError(std::string_view path, simdjson::dom::element el, std::string_view expected) {
-  return ShapeError(path, "invalid type: " + DescribeElement(el) + ", expected " +
-                              std::string(expected));
+  return ShapeError(path,
+                    "invalid type: " + DescribeElement(el) + ", expected " + std::string(expected));
 }
 
 Result<simdjson::dom::object> RequireObject(simdjson::dom::element el, std::string_view path) {
@@ -156,8 +157,8 @@ Result<std::optional<int64_t>> OptionalInt(simdjson::dom::object obj, std::strin
     return TypeError(JoinPath(path, key), *el, non_negative ? "usize" : "an integer");
   }
   if (non_negative && v < 0) {
-    return ShapeError(JoinPath(path, key), "invalid value: integer `" + std::to_string(v) +
-                                               "`, expected usize");
+    return ShapeError(JoinPath(path, key),
+                      "invalid value: integer `" + std::to_string(v) + "`, expected usize");
   }
   return std::optional<int64_t>(v);
 }

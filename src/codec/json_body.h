@@ -68,8 +68,8 @@ std::string JoinPath(std::string_view parent, std::string_view key);
 
 // 422 "duplicate field `k`" when one of `fields` appears twice in `obj` (serde's rule for
 // struct fields; other keys may repeat).
-Status RejectDuplicateFields(simdjson::dom::object obj, std::initializer_list<std::string_view> fields,
-                             std::string_view path);
+Status RejectDuplicateFields(simdjson::dom::object obj,
+                             std::initializer_list<std::string_view> fields, std::string_view path);
 // A required bool-typed field that may be absent but not null ("get_or_create").
 Result<std::optional<bool>> OptionalNonNullBool(simdjson::dom::object obj, std::string_view key,
                                                 std::string_view path);

@@ -52,8 +52,7 @@ Result<MetadataValue> DecodeArray(simdjson::dom::array arr, const std::string& p
     for (auto e : arr) v.push_back(e.get_int64().value());
     return MetadataValue(std::move(v));
   }
-  return TypeError(path, arr.at(0).value(),
-                   "a string, integer, float or boolean array element");
+  return TypeError(path, arr.at(0).value(), "a string, integer, float or boolean array element");
 }
 
 // {"#type": "sparse_vector", "indices": [u32...], "values": [number...], "tokens": [string...]}

@@ -82,8 +82,9 @@ inline bool FloatFromDom(simdjson::dom::element x, T type, float* out) {
 }
 
 Status NonFinite(std::string_view field, size_t row) {
-  return Status::InvalidArgument("Validation error: " + std::string(field) + ": embedding at index " +
-                                 std::to_string(row) + " contains NaN or infinity");
+  return Status::InvalidArgument("Validation error: " + std::string(field) +
+                                 ": embedding at index " + std::to_string(row) +
+                                 " contains NaN or infinity");
 }
 
 // Reads the float32 values of `field` (an array of number arrays, possibly with nulls) with
@@ -263,10 +264,10 @@ Result<std::optional<std::vector<std::optional<MetadataPatch>>>> DecodeMetadatas
       simdjson::dom::object mobj;
       if (e.get_object().get(mobj)) return TypeError(path, e, "a map");
       MetadataPatch patch;
-      ASSIGN_OR_RETURN(patch.set,
-                       DecodeMetadata(mobj, path,
-                                      nulls_delete ? MetadataNulls::kCollect : MetadataNulls::kReject,
-                                      &patch.remove));
+      ASSIGN_OR_RETURN(
+          patch.set, DecodeMetadata(mobj, path,
+                                    nulls_delete ? MetadataNulls::kCollect : MetadataNulls::kReject,
+                                    &patch.remove));
       rows.emplace_back(std::move(patch));
     }
     ++i;
@@ -431,8 +432,9 @@ std::string_view IncludeName(IncludeField field) {
 
 Result<RecordWriteRequest> DecodeRecordWrite(std::string_view body, RecordWriteKind kind) {
   JsonBody json;
-  ASSIGN_OR_RETURN(simdjson::dom::object obj,
-                   ParseObject(json, body, {"ids", "embeddings", "documents", "uris", "metadatas"}));
+  ASSIGN_OR_RETURN(
+      simdjson::dom::object obj,
+      ParseObject(json, body, {"ids", "embeddings", "documents", "uris", "metadatas"}));
   RecordWriteRequest req;
   simdjson::dom::element ids_el;
   if (obj.at_key("ids").get(ids_el)) return ShapeError("", "missing field `ids`");
@@ -449,9 +451,9 @@ Result<RecordWriteRequest> DecodeRecordWrite(std::string_view body, RecordWriteK
 
 Result<GetRequest> DecodeGet(std::string_view body, WhereDialect dialect) {
   JsonBody json;
-  ASSIGN_OR_RETURN(simdjson::dom::object obj,
-                   ParseObject(json, body, {"ids", "where", "where_document", "limit", "offset",
-                                            "include"}));
+  ASSIGN_OR_RETURN(
+      simdjson::dom::object obj,
+      ParseObject(json, body, {"ids", "where", "where_document", "limit", "offset", "include"}));
   GetRequest req;
   if (dialect == WhereDialect::kV1) {
     // v1 clients send `"sort": null`; a sort was never implemented (Chroma answered 500).
@@ -464,17 +466,17 @@ Result<GetRequest> DecodeGet(std::string_view body, WhereDialect dialect) {
   ASSIGN_OR_RETURN(req.limit, OptionalU32(obj, "limit"));
   ASSIGN_OR_RETURN(auto offset, OptionalU32(obj, "offset"));
   req.offset = offset.value_or(0);
-  ASSIGN_OR_RETURN(req.include,
-                   DecodeInclude(obj, {IncludeField::kDocuments, IncludeField::kMetadatas},
-                                 dialect));
+  ASSIGN_OR_RETURN(
+      req.include,
+      DecodeInclude(obj, {IncludeField::kDocuments, IncludeField::kMetadatas}, dialect));
   return req;
 }
 
 Result<QueryRequest> DecodeQuery(std::string_view body, WhereDialect dialect) {
   JsonBody json;
-  ASSIGN_OR_RETURN(simdjson::dom::object obj,
-                   ParseObject(json, body, {"query_embeddings", "n_results", "ids", "where",
-                                            "where_document", "include"}));
+  ASSIGN_OR_RETURN(simdjson::dom::object obj, ParseObject(json, body,
+                                                          {"query_embeddings", "n_results", "ids",
+                                                           "where", "where_document", "include"}));
   QueryRequest req;
   simdjson::dom::element qe;
   if (obj.at_key("query_embeddings").get(qe) || qe.is_null()) {
@@ -506,10 +508,10 @@ Result<QueryRequest> DecodeQuery(std::string_view body, WhereDialect dialect) {
   req.n_results = n.value_or(10);
   ASSIGN_OR_RETURN(req.ids, DecodeOptionalIds(obj));
   RETURN_IF_ERROR(DecodeFilters(obj, &req.where, &req.where_document, dialect));
-  ASSIGN_OR_RETURN(req.include, DecodeInclude(obj, {IncludeField::kDocuments,
-                                                    IncludeField::kMetadatas,
-                                                    IncludeField::kDistances},
-                                                   dialect));
+  ASSIGN_OR_RETURN(req.include, DecodeInclude(obj,
+                                              {IncludeField::kDocuments, IncludeField::kMetadatas,
+                                               IncludeField::kDistances},
+                                              dialect));
   return req;
 }
 
@@ -642,7 +644,8 @@ std::string EncodeQueryResponse(const std::vector<std::vector<RecordView>>& per_
   out.clear();
   JsonWriter w(&out);
   w.BeginObject();
-  NestedColumn(w, "ids", true, per_query, [](JsonWriter& w, const RecordView& r) { w.String(r.id); });
+  NestedColumn(w, "ids", true, per_query,
+               [](JsonWriter& w, const RecordView& r) { w.String(r.id); });
   NestedColumn(w, "embeddings", include.Has(IncludeField::kEmbeddings), per_query, WriteEmbedding);
   NestedColumn(w, "documents", include.Has(IncludeField::kDocuments), per_query,
                [](JsonWriter& w, const RecordView& r) { WriteOptionalString(w, r.document); });

@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/where_codec.h"
 #include "common/status.h"
 #include "core/record_requests.h"
-#include "codec/where_codec.h"
 #include "core/where.h"
 
 namespace chromahouse {

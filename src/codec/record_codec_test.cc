@@ -30,8 +30,8 @@ TEST(RecordCodec, ValuesADoubleCannotRoundExactlyAreReadFromTheirText) {
   EXPECT_EQ(*(*r->embeddings)[0], (std::vector<float>{0.25f, -3.0f, 0.1f}));
   EXPECT_EQ(*(*r->embeddings)[1], (std::vector<float>{0.5f, std::nextafter(1.0f, 2.0f)}));
   // A non-finite value is still reported with its row, after the shape checks.
-  auto inf = DecodeRecordWrite(R"({"ids":["a","b"],"embeddings":[[1],[3.5e38]]})",
-                               RecordWriteKind::kAdd);
+  auto inf =
+      DecodeRecordWrite(R"({"ids":["a","b"],"embeddings":[[1],[3.5e38]]})", RecordWriteKind::kAdd);
   ASSERT_FALSE(inf.ok());
   EXPECT_NE(inf.status().message().find("embedding at index 1 contains NaN or infinity"),
             std::string::npos)
@@ -81,23 +81,21 @@ TEST(RecordCodec, NullEmbeddingRowsOnlyInUpdate) {
             StatusCode::kUnprocessableEntity);
   EXPECT_EQ(DecodeRecordWrite(R"({"ids":["a"]})", RecordWriteKind::kAdd).status().code(),
             StatusCode::kUnprocessableEntity);
-  EXPECT_EQ(DecodeRecordWrite(R"({"ids":["a"],"embeddings":[[1],"AACAPw=="]})",
-                              RecordWriteKind::kAdd)
-                .status()
-                .code(),
-            StatusCode::kUnprocessableEntity);
+  EXPECT_EQ(
+      DecodeRecordWrite(R"({"ids":["a"],"embeddings":[[1],"AACAPw=="]})", RecordWriteKind::kAdd)
+          .status()
+          .code(),
+      StatusCode::kUnprocessableEntity);
 }
 
 TEST(RecordCodec, CountsAreU32AndIncludeIsNeverNull) {
   EXPECT_TRUE(DecodeGet(R"({"limit":4294967295,"offset":0})").ok());
-  EXPECT_EQ(DecodeGet(R"({"limit":4294967296})").status().code(),
-            StatusCode::kUnprocessableEntity);
+  EXPECT_EQ(DecodeGet(R"({"limit":4294967296})").status().code(), StatusCode::kUnprocessableEntity);
   EXPECT_EQ(DecodeGet(R"({"offset":-1})").status().code(), StatusCode::kUnprocessableEntity);
   EXPECT_EQ(DecodeQuery(R"({"query_embeddings":[[1]],"n_results":4294967296})").status().code(),
             StatusCode::kUnprocessableEntity);
   EXPECT_EQ(DecodeGet(R"({"include":null})").status().code(), StatusCode::kUnprocessableEntity);
-  EXPECT_EQ(DecodeGet(R"({"include":["data"]})").status().code(),
-            StatusCode::kUnprocessableEntity);
+  EXPECT_EQ(DecodeGet(R"({"include":["data"]})").status().code(), StatusCode::kUnprocessableEntity);
   auto defaults = DecodeGet("{}");
   ASSERT_TRUE(defaults.ok());
   EXPECT_EQ(defaults->include.fields,

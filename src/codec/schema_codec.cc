@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <initializer_list>
 #include <optional>
-#include <thread>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "codec/json_body.h"
@@ -15,16 +15,27 @@ namespace {
 
 using Names = std::vector<std::string_view>;
 
-const Names kHnswFields = {"ef_construction", "max_neighbors", "ef_search", "num_threads",
-                               "batch_size", "sync_threshold", "resize_factor"};
-const Names kSpannFields = {
-    "search_nprobe", "search_rng_factor", "search_rng_epsilon", "nreplica_count",
-    "write_rng_factor", "write_rng_epsilon", "split_threshold", "num_samples_kmeans",
-    "initial_lambda", "reassign_neighbor_count", "merge_threshold", "num_centers_to_merge_to",
-    "write_nprobe", "ef_construction", "ef_search", "max_neighbors", "center_drift_threshold",
-    "quantize"};
-const Names kVectorIndexFields = {"space", "embedding_function", "source_key", "hnsw",
-                                      "spann"};
+const Names kHnswFields = {"ef_construction", "max_neighbors",  "ef_search",    "num_threads",
+                           "batch_size",      "sync_threshold", "resize_factor"};
+const Names kSpannFields = {"search_nprobe",
+                            "search_rng_factor",
+                            "search_rng_epsilon",
+                            "nreplica_count",
+                            "write_rng_factor",
+                            "write_rng_epsilon",
+                            "split_threshold",
+                            "num_samples_kmeans",
+                            "initial_lambda",
+                            "reassign_neighbor_count",
+                            "merge_threshold",
+                            "num_centers_to_merge_to",
+                            "write_nprobe",
+                            "ef_construction",
+                            "ef_search",
+                            "max_neighbors",
+                            "center_drift_threshold",
+                            "quantize"};
+const Names kVectorIndexFields = {"space", "embedding_function", "source_key", "hnsw", "spann"};
 const Names kSparseIndexFields = {"embedding_function", "source_key", "bm25", "algorithm"};
 
 // The value types of a schema and their indexes (others are ignored, as by Chroma).
@@ -51,10 +62,10 @@ bool OneOf(std::string_view s, const Names& names) {
 Status UnknownField(const std::string& path, std::string_view field, const Names& expected) {
   std::string list;
   for (auto e : expected) list += (list.empty() ? "`" : ", `") + std::string(e) + "`";
-  return ShapeError(JoinPath(path, field),
-                    "unknown field `" + std::string(field) + "`, " +
-                        (expected.size() == 0 ? std::string("there are no fields")
-                                              : "expected one of " + list));
+  return ShapeError(
+      JoinPath(path, field),
+      "unknown field `" + std::string(field) + "`, " +
+          (expected.size() == 0 ? std::string("there are no fields") : "expected one of " + list));
 }
 
 Status OnlyFields(simdjson::dom::object obj, const std::string& path, const Names& allowed) {
@@ -152,9 +163,9 @@ Status CheckValueTypes(simdjson::dom::element el, const std::string& path,
         RETURN_IF_ERROR(OnlyFields(config, JoinPath(ipath, "config"), kSparseIndexFields));
       } else {
         const bool fts = name == "fts_index";
-        ASSIGN_OR_RETURN(simdjson::dom::object config,
-                         CheckIndex(index_el, ipath,
-                                    fts ? "FtsIndexConfig" : "InvertedIndexConfig"));
+        ASSIGN_OR_RETURN(
+            simdjson::dom::object config,
+            CheckIndex(index_el, ipath, fts ? "FtsIndexConfig" : "InvertedIndexConfig"));
         RETURN_IF_ERROR(OnlyFields(config, JoinPath(ipath, "config"), {}));
       }
     }
@@ -183,9 +194,11 @@ Status Rule(std::string message) {
 }
 
 // Chroma's defaults of the values a schema may set (see WriteSchema in catalog_codec.cc).
-constexpr std::string_view kDefaultHnswInts[][2] = {
-    {"ef_construction", "100"}, {"max_neighbors", "16"}, {"ef_search", "100"},
-    {"batch_size", "100"},      {"sync_threshold", "1000"}};
+constexpr std::string_view kDefaultHnswInts[][2] = {{"ef_construction", "100"},
+                                                    {"max_neighbors", "16"},
+                                                    {"ef_search", "100"},
+                                                    {"batch_size", "100"},
+                                                    {"sync_threshold", "1000"}};
 
 bool DefaultEmbeddingFunction(simdjson::dom::element ef) {
   if (ef.is_null()) return true;
@@ -243,8 +256,7 @@ Status ValidateSchema(simdjson::dom::element root) {
       return ShapeError("schema", "missing field `" + std::string(field) + "`");
     }
   }
-  RETURN_IF_ERROR(CheckValueTypes(*At(root, {"defaults"}), "schema.defaults",
-                                  "struct ValueTypes"));
+  RETURN_IF_ERROR(CheckValueTypes(*At(root, {"defaults"}), "schema.defaults", "struct ValueTypes"));
   simdjson::dom::object keys;
   if (At(root, {"keys"})->get(keys)) {
     return TypeError("schema.keys", *At(root, {"keys"}), "a map");
@@ -259,17 +271,20 @@ Status ValidateSchema(simdjson::dom::element root) {
   }
   const simdjson::dom::element defaults = *At(root, {"defaults"});
   if (Enabled(At(defaults, {"string", "fts_index"}))) {
-    return Rule("Full text search / regular expression index cannot be enabled by default. It "
-                "can only be enabled on #document field.");
+    return Rule(
+        "Full text search / regular expression index cannot be enabled by default. It "
+        "can only be enabled on #document field.");
   }
   if (Enabled(At(defaults, {"float_list", "vector_index"}))) {
-    return Rule("Vector index cannot be enabled by default. It can only be enabled on "
-                "#embedding field.");
+    return Rule(
+        "Vector index cannot be enabled by default. It can only be enabled on "
+        "#embedding field.");
   }
   if (Enabled(At(defaults, {"sparse_vector", "sparse_vector_index"}))) {
-    return Rule("Sparse vector index cannot be enabled by default. Please enable sparse vector "
-                "index on specific keys. At most one sparse vector index is allowed for the "
-                "collection.");
+    return Rule(
+        "Sparse vector index cannot be enabled by default. Please enable sparse vector "
+        "index on specific keys. At most one sparse vector index is allowed for the "
+        "collection.");
   }
   if (auto config = At(defaults, {"float_list", "vector_index", "config"});
       config && At(*config, {"hnsw"}) && !At(*config, {"hnsw"})->is_null() &&
@@ -310,12 +325,16 @@ Status ValidateSchema(simdjson::dom::element root) {
       continue;
     }
     if (k.starts_with("#")) {
-      return Rule("key cannot begin with '#'. Keys starting with '#' are reserved for system "
-                  "use: " + k);
+      return Rule(
+          "key cannot begin with '#'. Keys starting with '#' are reserved for system "
+          "use: " +
+          k);
     }
     if (Enabled(At(types_el, {"string", "fts_index"}))) {
-      return Rule("Full text search / regular expression index can only be enabled on "
-                  "#document field: " + k);
+      return Rule(
+          "Full text search / regular expression index can only be enabled on "
+          "#document field: " +
+          k);
     }
     if (Enabled(At(types_el, {"float_list", "vector_index"}))) {
       return Rule("Vector index can only be enabled on #embedding field: " + k);
@@ -345,8 +364,8 @@ Status ValidateSchema(simdjson::dom::element root) {
       }
     }
     if (!ranges.empty()) {
-      return Status::InvalidArgument(
-          "Failed to reconcile schema: Invalid HNSW configuration: " + ranges);
+      return Status::InvalidArgument("Failed to reconcile schema: Invalid HNSW configuration: " +
+                                     ranges);
     }
   }
   return Status::Ok();
@@ -382,10 +401,10 @@ bool SchemaDiffersFromDefault(simdjson::dom::element root) {
     if (!index || index->is_null()) continue;
     if (Enabled(index) != s.default_on) return true;
   }
-  for (auto path : {std::initializer_list<std::string_view>{"defaults", "float_list",
-                                                            "vector_index", "config"},
-                    std::initializer_list<std::string_view>{"keys", "#embedding", "float_list",
-                                                            "vector_index", "config"}}) {
+  for (auto path :
+       {std::initializer_list<std::string_view>{"defaults", "float_list", "vector_index", "config"},
+        std::initializer_list<std::string_view>{"keys", "#embedding", "float_list", "vector_index",
+                                                "config"}}) {
     if (auto config = At(root, path); config && VectorConfigDiffers(*config)) return true;
   }
   if (auto config = At(root, {"defaults", "sparse_vector", "sparse_vector_index", "config"})) {
@@ -485,8 +504,10 @@ CollectionConfiguration StoredVectorConfig(std::optional<simdjson::dom::element>
       double d = 0;
       for (auto [field, target] :
            {std::pair<const char*, int64_t*>{"ef_construction", &out.hnsw.ef_construction},
-            {"max_neighbors", &out.hnsw.max_neighbors}, {"ef_search", &out.hnsw.ef_search},
-            {"num_threads", &out.hnsw.num_threads}, {"batch_size", &out.hnsw.batch_size},
+            {"max_neighbors", &out.hnsw.max_neighbors},
+            {"ef_search", &out.hnsw.ef_search},
+            {"num_threads", &out.hnsw.num_threads},
+            {"batch_size", &out.hnsw.batch_size},
             {"sync_threshold", &out.hnsw.sync_threshold}}) {
         if (auto el = At(*h, {field}); el && !el->get(v)) *target = v;
       }
@@ -556,8 +577,8 @@ void WriteSchemaImpl(JsonWriter& w, const Collection& c,
     simdjson::dom::element root;
     if (!parser.parse(c.schema_json).get(root) && root.is_object()) stored = root;
   }
-  auto stored_at = [&](std::initializer_list<std::string_view> steps)
-      -> std::optional<simdjson::dom::element> {
+  auto stored_at =
+      [&](std::initializer_list<std::string_view> steps) -> std::optional<simdjson::dom::element> {
     if (!stored) return std::nullopt;
     auto el = At(*stored, steps);
     if (!el || el->is_null()) return std::nullopt;
@@ -580,9 +601,9 @@ void WriteSchemaImpl(JsonWriter& w, const Collection& c,
       if (index == "vector_index") {
         if (stored) {
           // The schema's own default vector index (not the collection's: that is #embedding's).
-          WriteVectorIndex(w, StoredVectorConfig(stored_at({"defaults", vt.name, index, "config"}),
-                                                 change),
-                           enabled_or(given, false), /*with_source_key=*/false);
+          WriteVectorIndex(
+              w, StoredVectorConfig(stored_at({"defaults", vt.name, index, "config"}), change),
+              enabled_or(given, false), /*with_source_key=*/false);
         } else {
           WriteVectorIndex(w, c.configuration, false, false);
         }
@@ -602,9 +623,10 @@ void WriteSchemaImpl(JsonWriter& w, const Collection& c,
   w.BeginObject();
   w.Key("float_list");
   w.BeginObject();
-  WriteVectorIndex(w, c.configuration,
-                   enabled_or(stored_at({"keys", "#embedding", "float_list", "vector_index"}), true),
-                   /*with_source_key=*/true);
+  WriteVectorIndex(
+      w, c.configuration,
+      enabled_or(stored_at({"keys", "#embedding", "float_list", "vector_index"}), true),
+      /*with_source_key=*/true);
   w.EndObject();
   w.EndObject();
   w.Key("#document");

@@ -63,7 +63,8 @@ Result<std::vector<std::string>> Strings(element el, const std::string& path) {
   size_t i = 0;
   for (auto e : arr) {
     std::string_view s;
-    if (e.get_string().get(s)) return TypeError(path + "[" + std::to_string(i) + "]", e, "a string");
+    if (e.get_string().get(s))
+      return TypeError(path + "[" + std::to_string(i) + "]", e, "a string");
     out.emplace_back(s);
     ++i;
   }
@@ -111,8 +112,8 @@ class RankDecoder {
     if (el.get_object().get(obj)) return TypeError(path, el, "a rank expression (a map)");
     if (obj.size() != 1) {
       return ShapeError(path, "a rank expression is a map with exactly one operator (one of " +
-                                  std::string(kOperators) + "), got " +
-                                  std::to_string(obj.size()) + " keys");
+                                  std::string(kOperators) + "), got " + std::to_string(obj.size()) +
+                                  " keys");
     }
     auto field = *obj.begin();
     const std::string op(field.key);
@@ -126,8 +127,10 @@ class RankDecoder {
       e.op = RankOp::kVal;
       ASSIGN_OR_RETURN(e.value, F32(v, at));
     } else if (op == "$sum" || op == "$mul" || op == "$max" || op == "$min") {
-      e.op = op == "$sum" ? RankOp::kSum : op == "$mul" ? RankOp::kMul
-             : op == "$max" ? RankOp::kMax : RankOp::kMin;
+      e.op = op == "$sum"   ? RankOp::kSum
+             : op == "$mul" ? RankOp::kMul
+             : op == "$max" ? RankOp::kMax
+                            : RankOp::kMin;
       array arr;
       if (v.get_array().get(arr)) return TypeError(at, v, "a sequence of rank expressions");
       size_t i = 0;
@@ -150,8 +153,8 @@ class RankDecoder {
       ASSIGN_OR_RETURN(RankExpr child, Decode(v, at));
       e.children.push_back(std::move(child));
     } else {
-      return ShapeError(path, "unknown variant `" + op + "`, expected one of " +
-                                  std::string(kOperators));
+      return ShapeError(path,
+                        "unknown variant `" + op + "`, expected one of " + std::string(kOperators));
     }
     return e;
   }
@@ -184,7 +187,8 @@ class RankDecoder {
       return ShapeError(path + ".query",
                         "data did not match any variant of untagged enum QueryVector (a dense "
                         "vector [numbers] or a sparse vector {\"indices\": [...], \"values\": "
-                        "[...]}), got " + DescribeElement(q));
+                        "[...]}), got " +
+                            DescribeElement(q));
     }
     element f;
     if (!obj["key"].get(f) && !f.is_null()) {
@@ -257,7 +261,8 @@ Result<std::optional<GroupBy>> DecodeGroupBy(element el, const std::string& path
     if (IsPredefined(k)) {
       return Rule(i, "group_by",
                   "group_by keys must be metadata fields (cannot use #score, #document, "
-                  "#embedding, or #metadata), got '" + k + "'");
+                  "#embedding, or #metadata), got '" +
+                      k + "'");
     }
   }
   if (g.aggregate_keys.empty()) return Rule(i, "group_by", "aggregate keys must not be empty");
@@ -266,7 +271,8 @@ Result<std::optional<GroupBy>> DecodeGroupBy(element el, const std::string& path
     if (IsPredefined(k) && k != "#score") {
       return Rule(i, "group_by",
                   "aggregate keys must be metadata fields or #score (cannot use #document, "
-                  "#embedding, or #metadata), got '" + k + "'");
+                  "#embedding, or #metadata), got '" +
+                      k + "'");
     }
   }
   return std::optional<GroupBy>(std::move(g));
@@ -326,7 +332,8 @@ Result<SearchQuery> DecodeOne(element el, size_t i) {
   }
   if (!obj["limit"].get(f) && !f.is_null()) {
     object lo;
-    if (f.get_object().get(lo)) return TypeError(path + ".limit", f, "a map with `offset` and `limit`");
+    if (f.get_object().get(lo))
+      return TypeError(path + ".limit", f, "a map with `offset` and `limit`");
     element x;
     if (!lo["offset"].get(x) && !x.is_null()) {
       ASSIGN_OR_RETURN(q.offset, U32(x, path + ".limit.offset"));
@@ -369,10 +376,9 @@ Result<SearchRequest> DecodeSearch(std::string_view body) {
     std::string_view level;
     if (f.get_string().get(level)) return TypeError("read_level", f, "a string");
     if (level != "index_and_wal" && level != "index_only" && level != "index_and_bounded_wal") {
-      return ShapeError("read_level",
-                        "unknown variant `" + std::string(level) +
-                            "`, expected one of `index_and_wal`, `index_only`, "
-                            "`index_and_bounded_wal`");
+      return ShapeError("read_level", "unknown variant `" + std::string(level) +
+                                          "`, expected one of `index_and_wal`, `index_only`, "
+                                          "`index_and_bounded_wal`");
     }
   }
   return req;
@@ -418,8 +424,7 @@ std::string EncodeSearchResponse(const SearchRequest& request,
         else w.Null();
       });
   column(
-      "metadatas",
-      [](const SearchSelect& s) { return s.metadata || !s.metadata_keys.empty(); },
+      "metadatas", [](const SearchSelect& s) { return s.metadata || !s.metadata_keys.empty(); },
       [&](const SearchSelect& s, const RecordView& r) {
         const Metadata* md = r.metadata && *r.metadata ? &**r.metadata : nullptr;
         if (md == nullptr) {

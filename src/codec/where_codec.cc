@@ -181,8 +181,8 @@ Result<std::string> RustToRe2(std::string_view p) {
       if (name_start != 0) {  // (?<name>…) or (?P<name>…): names must be unique, as in Rust
         size_t close = p.find('>', name_start);
         std::string name(p.substr(name_start, close == std::string_view::npos
-                                                   ? std::string_view::npos
-                                                   : close - name_start));
+                                                  ? std::string_view::npos
+                                                  : close - name_start));
         if (!group_names.insert(name).second) {
           return RegexError(p, "duplicate capture group name " + Quote(name));
         }

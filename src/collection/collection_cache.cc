@@ -80,8 +80,8 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
     if (snap.info) {
       adopted = AdoptSnapshot(*loaded, *snap.info, snap.payload, snap.read_ms);
     } else {
-      LOG_INFO("collection {}: no index snapshot; building the graph of {} records",
-               collection_id, loaded->store.size());
+      LOG_INFO("collection {}: no index snapshot; building the graph of {} records", collection_id,
+               loaded->store.size());
     }
   }
   if (!adopted) {
@@ -94,10 +94,11 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
   loaded->full_scan_ms.store(SteadyMillis());
   const int64_t total_ms = SteadyMillis() - started;
   if (rows >= 10000) {  // large loads are worth a line at info level
-    LOG_INFO("loaded collection {} ({} records from {} rows) in {} ms (rows read and applied {} "
-             "ms, ordered {} ms, graph set up {} ms)",
-             collection_id, loaded->store.size(), rows, total_ms, read_ms, sorted_ms - read_ms,
-             total_ms - sorted_ms);
+    LOG_INFO(
+        "loaded collection {} ({} records from {} rows) in {} ms (rows read and applied {} "
+        "ms, ordered {} ms, graph set up {} ms)",
+        collection_id, loaded->store.size(), rows, total_ms, read_ms, sorted_ms - read_ms,
+        total_ms - sorted_ms);
   } else {
     LOG_DEBUG("loaded collection {} ({} records from {} rows) in {} ms", collection_id,
               loaded->store.size(), rows, total_ms);
@@ -126,10 +127,11 @@ bool CollectionCache::AdoptSnapshot(LoadedCollection& loaded, const IndexSnapsho
   ++stats_.snapshots_adopted;
   loaded.snapshot_id.store(info.id);
   loaded.changes_since_snapshot.store(adopted->pending + adopted->dropped);
-  LOG_INFO("collection {}: graph from index snapshot {} ({} MiB, {} nodes reused, {} changed, "
-           "{} dropped, {} records to index; read in {} ms, adopted in {} ms)",
-           loaded.id, info.id, payload.size() >> 20, adopted->reused, adopted->changed,
-           adopted->dropped, adopted->pending, read_ms, SteadyMillis() - started);
+  LOG_INFO(
+      "collection {}: graph from index snapshot {} ({} MiB, {} nodes reused, {} changed, "
+      "{} dropped, {} records to index; read in {} ms, adopted in {} ms)",
+      loaded.id, info.id, payload.size() >> 20, adopted->reused, adopted->changed, adopted->dropped,
+      adopted->pending, read_ms, SteadyMillis() - started);
   return true;
 }
 

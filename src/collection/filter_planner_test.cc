@@ -15,10 +15,12 @@
 namespace chromahouse {
 namespace {
 
-const std::vector<std::string> kWords = {"alpha", "Beta", "gamma", "delta", "ÉCOLE", "école",
-                                         "straße", "STRASSE", "naïve", "日本語", "the", "a",
-                                         "ab", "abc", "abcd", "xyz", "Kelvin", "KKK", "kkk", "\u212A\u212A\u212A", "x\u212Ay",
-                                         "hello_world", "42", "4242"};
+const std::vector<std::string> kWords = {"alpha",    "Beta",        "gamma",  "delta",
+                                         "ÉCOLE",    "école",       "straße", "STRASSE",
+                                         "naïve",    "日本語",      "the",    "a",
+                                         "ab",       "abc",         "abcd",   "xyz",
+                                         "Kelvin",   "KKK",         "kkk",    "\u212A\u212A\u212A",
+                                         "x\u212Ay", "hello_world", "42",     "4242"};
 
 std::string RandomDocument(std::mt19937& rng) {
   std::string doc;
@@ -68,10 +70,28 @@ std::string RandomPattern(std::mt19937& rng, const std::vector<std::string>& doc
 }
 
 std::string RandomRegex(std::mt19937& rng) {
-  static const std::vector<std::string> kRegexes = {
-      "alpha", "(?i)beta", "gam+a", "del.a", "^the", "abc$", "(alpha|gamma) delta",
-      "école|ECOLE", "(?i)école", "(?i)straße", "\\d{3}", "4242|xyz", "[a-c]{3}", "a*",
-      "hello_\\w+", "(?i)kkk", "(?i)xky", "日本", "x.z", "(?s)alpha.+beta", "Beta\\s+gamma", "abcd?e?"};
+  static const std::vector<std::string> kRegexes = {"alpha",
+                                                    "(?i)beta",
+                                                    "gam+a",
+                                                    "del.a",
+                                                    "^the",
+                                                    "abc$",
+                                                    "(alpha|gamma) delta",
+                                                    "école|ECOLE",
+                                                    "(?i)école",
+                                                    "(?i)straße",
+                                                    "\\d{3}",
+                                                    "4242|xyz",
+                                                    "[a-c]{3}",
+                                                    "a*",
+                                                    "hello_\\w+",
+                                                    "(?i)kkk",
+                                                    "(?i)xky",
+                                                    "日本",
+                                                    "x.z",
+                                                    "(?s)alpha.+beta",
+                                                    "Beta\\s+gamma",
+                                                    "abcd?e?"};
   return kRegexes[rng() % kRegexes.size()];
 }
 
@@ -109,16 +129,31 @@ TEST(FilterPlannerTest, MatchesCheckingEveryRecordThroughWrites) {
     for (int q = 0; q < 25; ++q) {
       std::string doc_clause;
       switch (rng() % 4) {
-        case 0: doc_clause = R"({"#document":{"$contains":)" + JsonString(RandomPattern(rng, docs)) + "}}"; break;
-        case 1: doc_clause = R"({"#document":{"$not_contains":)" + JsonString(RandomPattern(rng, docs)) + "}}"; break;
-        case 2: doc_clause = R"({"#document":{"$regex":)" + JsonString(RandomRegex(rng)) + "}}"; break;
-        default: doc_clause = R"({"#document":{"$not_regex":)" + JsonString(RandomRegex(rng)) + "}}"; break;
+        case 0:
+          doc_clause =
+              R"({"#document":{"$contains":)" + JsonString(RandomPattern(rng, docs)) + "}}";
+          break;
+        case 1:
+          doc_clause =
+              R"({"#document":{"$not_contains":)" + JsonString(RandomPattern(rng, docs)) + "}}";
+          break;
+        case 2:
+          doc_clause = R"({"#document":{"$regex":)" + JsonString(RandomRegex(rng)) + "}}";
+          break;
+        default:
+          doc_clause = R"({"#document":{"$not_regex":)" + JsonString(RandomRegex(rng)) + "}}";
+          break;
       }
       std::string where;
       switch (rng() % 4) {
         case 0: where = doc_clause; break;
-        case 1: where = R"({"$and":[{"n":{"$lt":)" + std::to_string(rng() % 10) + "}}," + doc_clause + "]}"; break;
-        case 2: where = R"({"$or":[{"n":)" + std::to_string(rng() % 10) + "}," + doc_clause + "]}"; break;
+        case 1:
+          where =
+              R"({"$and":[{"n":{"$lt":)" + std::to_string(rng() % 10) + "}}," + doc_clause + "]}";
+          break;
+        case 2:
+          where = R"({"$or":[{"n":)" + std::to_string(rng() % 10) + "}," + doc_clause + "]}";
+          break;
         default: where = R"({"$and":[)" + doc_clause + R"(,{"#id":{"$ne":"r7"}}]})"; break;
       }
       auto parsed = parser.parse(where);

@@ -46,8 +46,8 @@ std::string EncodeIndexSnapshot(const RecordStore& store, const HnswIndex& index
   return out;
 }
 
-Result<DecodedIndexSnapshot> DecodeIndexSnapshot(std::string_view payload,
-                                                 const RecordStore& store, HnswParams params) {
+Result<DecodedIndexSnapshot> DecodeIndexSnapshot(std::string_view payload, const RecordStore& store,
+                                                 HnswParams params) {
   if (payload.size() < sizeof(kMagic) + 8 || std::memcmp(payload.data(), kMagic, 8) != 0) {
     return Corrupt("not a snapshot (bad magic)");
   }

@@ -42,7 +42,7 @@ struct DecodedIndexSnapshot {
 };
 
 // A graph for `store` from `payload`; `params` are the collection's (dim comes from the store).
-Result<DecodedIndexSnapshot> DecodeIndexSnapshot(std::string_view payload,
-                                                 const RecordStore& store, HnswParams params);
+Result<DecodedIndexSnapshot> DecodeIndexSnapshot(std::string_view payload, const RecordStore& store,
+                                                 HnswParams params);
 
 }  // namespace chromahouse

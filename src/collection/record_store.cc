@@ -259,8 +259,7 @@ RecordRow RecordStore::Row(uint32_t offset) const {
   return r;
 }
 
-std::vector<Neighbor> RecordStore::Nearest(const float* query,
-                                           const std::vector<uint32_t>& offsets,
+std::vector<Neighbor> RecordStore::Nearest(const float* query, const std::vector<uint32_t>& offsets,
                                            size_t k) const {
   if (dim_ == 0 || k == 0 || offsets.empty()) return {};
   MatrixView m{vectors_.data(), ids_.size(), dim_, dim_};

@@ -77,9 +77,7 @@ class RecordStore {
     return documents_.Get(offset);
   }
   const std::optional<std::string>& uri(uint32_t offset) const { return uris_.Get(offset); }
-  const std::optional<Metadata>& metadata(uint32_t offset) const {
-    return metadatas_.Get(offset);
-  }
+  const std::optional<Metadata>& metadata(uint32_t offset) const { return metadatas_.Get(offset); }
   uint64_t version(uint32_t offset) const { return versions_[offset]; }
   // The newest version this store has applied for `id` (live or tombstone), 0 if none.
   uint64_t KnownVersion(const std::string& id) const;
@@ -130,9 +128,9 @@ class RecordStore {
 
   Metric metric_;
   size_t dim_ = 0;
-  size_t reserved_ = 0;  // Reserve()'s records, for the matrix once dim_ is known
+  size_t reserved_ = 0;      // Reserve()'s records, for the matrix once dim_ is known
   size_t record_bytes_ = 0;  // ids, documents, uris, metadata of live records
-  IdIndex id_index_;  // id → offset, keyed by ids_
+  IdIndex id_index_;         // id → offset, keyed by ids_
   std::vector<std::string> ids_;
   // Row-major, 64-byte aligned (row = offset).
   std::vector<float, AlignedAllocator<float, 64>> vectors_;

@@ -64,9 +64,9 @@ class SparseColumn {
     return empty;
   }
 
-  std::vector<uint32_t> slot_;          // per record: index into values_, or kNone
+  std::vector<uint32_t> slot_;            // per record: index into values_, or kNone
   std::vector<std::optional<T>> values_;  // engaged where a slot points
-  std::vector<uint32_t> free_;          // slots of values_ to reuse
+  std::vector<uint32_t> free_;            // slots of values_ to reuse
 };
 
 }  // namespace chromahouse

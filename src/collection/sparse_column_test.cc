@@ -28,7 +28,7 @@ TEST(SparseColumn, AbsentValuesCostASlotAndFreedSlotsAreReused) {
   EXPECT_EQ(*c.Get(9), "nine");
   EXPECT_EQ(*c.Get(700), "seven hundred");
   c.Reset(9);
-  c.Reset(9);  // twice is harmless
+  c.Reset(9);   // twice is harmless
   c.Reset(10);  // never set
   EXPECT_FALSE(c.Get(9).has_value());
   EXPECT_EQ(*c.Get(700), "seven hundred");

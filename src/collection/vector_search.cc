@@ -116,7 +116,7 @@ bool VectorSearch::IndexStep(const RecordStore& store, int threads,
 }
 
 std::optional<std::string> VectorSearch::Snapshot(const RecordStore& store,
-                                                 uint64_t watermark) const {
+                                                  uint64_t watermark) const {
   std::shared_lock lock(mu_);
   if (!index_ || pending_count_ > 0 || index_->size() == 0) return std::nullopt;
   return EncodeIndexSnapshot(store, *index_, watermark);
@@ -144,9 +144,7 @@ Result<VectorSearch::Adopted> VectorSearch::AdoptSnapshot(const RecordStore& sto
   return out;
 }
 
-bool VectorSearch::HasPending() const {
-  return has_index_.load() && pending_count_.load() > 0;
-}
+bool VectorSearch::HasPending() const { return has_index_.load() && pending_count_.load() > 0; }
 
 size_t VectorSearch::indexed() const {
   std::shared_lock lock(mu_);
@@ -161,8 +159,8 @@ size_t VectorSearch::MemoryBytes() const {
          is_pending_.capacity() + refused_.capacity() * sizeof(uint32_t) + is_refused_.capacity();
 }
 
-std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float* query,
-                                           size_t k, const OffsetBitmap* allowed, size_t ef,
+std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float* query, size_t k,
+                                           const OffsetBitmap* allowed, size_t ef,
                                            SearchPath* path) const {
   *path = SearchPath::kNone;
   if (k == 0 || store.dim() == 0 || store.size() == 0) return {};
@@ -173,13 +171,13 @@ std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float
   }
   size_t allowed_count = allowed ? allowed->size() : store.size();
   if (allowed_count == 0) return {};
-  bool brute = !index_ || allowed_count <= planner_.brute_force_max ||
-               (allowed != nullptr && allowed_count * store.dim() <= planner_.brute_force_max_floats) ||
-               allowed_count * 20 < store.size();
+  bool brute =
+      !index_ || allowed_count <= planner_.brute_force_max ||
+      (allowed != nullptr && allowed_count * store.dim() <= planner_.brute_force_max_floats) ||
+      allowed_count * 20 < store.size();
   if (brute) {
     *path = SearchPath::kBruteForce;
-    return store.Nearest(query, allowed ? allowed->ToVector() : store.OffsetsInInsertionOrder(),
-                         k);
+    return store.Nearest(query, allowed ? allowed->ToVector() : store.OffsetsInInsertionOrder(), k);
   }
   *path = SearchPath::kHnsw;
   index_->SetVectors(store.matrix());

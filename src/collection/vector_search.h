@@ -25,9 +25,9 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <shared_mutex>
 #include <vector>
 
 #include "collection/record_store.h"
@@ -39,7 +39,7 @@ enum class SearchPath { kNone, kBruteForce, kHnsw };
 
 // The planner's thresholds (see the design note above).
 struct PlannerOptions {
-  size_t brute_force_max = 2048;                     // records
+  size_t brute_force_max = 2048;                        // records
   size_t brute_force_max_floats = size_t{20000} * 128;  // allowed records × dimension
 };
 
@@ -127,9 +127,9 @@ class VectorSearch {
   PlannerOptions planner_;
   mutable std::shared_mutex mu_;
   mutable std::atomic<int> waiters_{0};  // see Waiting
-  std::unique_ptr<HnswIndex> index_;  // guarded by mu_; created at kIndexMinRecords records
-  std::vector<uint32_t> pending_;     // guarded by mu_; may hold stale entries
-  std::vector<uint8_t> is_pending_;   // guarded by mu_; per offset
+  std::unique_ptr<HnswIndex> index_;     // guarded by mu_; created at kIndexMinRecords records
+  std::vector<uint32_t> pending_;        // guarded by mu_; may hold stale entries
+  std::vector<uint8_t> is_pending_;      // guarded by mu_; per offset
   // Written under mu_ (exclusive); also read without it by HasPending and pending, which must
   // not wait for an indexing step (every request asks HasPending).
   std::atomic<size_t> pending_count_{0};

@@ -175,7 +175,8 @@ TEST_F(VectorSearchTest, IndexerStepsAreBulkAndParallelWhileManyRecordsWait) {
     moved.push_back(r);
   }
   Apply(moved);
-  while (search_->pending() >= VectorSearch::kBulkPending) ASSERT_TRUE(search_->IndexStep(store_, 2));
+  while (search_->pending() >= VectorSearch::kBulkPending)
+    ASSERT_TRUE(search_->IndexStep(store_, 2));
   // Below the threshold: small single-thread steps.
   const size_t before = search_->pending();
   search_->IndexStep(store_, 2);
@@ -249,8 +250,8 @@ TEST_F(VectorSearchTest, UpdatesAndDeletesAreReflectedBeforeAndAfterIndexing) {
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(store_.id(got[0].second), "r0") << "round " << round;
     EXPECT_FLOAT_EQ(got[0].first, 0.0f);
-    for (auto [d, o] : search_->Search(store_, store_.embedding(*store_.Find("r2")), 50,
-                                       nullptr, 100, &path)) {
+    for (auto [d, o] :
+         search_->Search(store_, store_.embedding(*store_.Find("r2")), 50, nullptr, 100, &path)) {
       EXPECT_NE(store_.id(o), "r1");
     }
     while (search_->IndexSome(store_, 1024)) {

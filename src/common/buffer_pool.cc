@@ -32,7 +32,8 @@ std::string BufferPool::Take(size_t capacity) {
     std::lock_guard lock(mu_);
     auto best = kept_.end();
     for (auto it = kept_.begin(); it != kept_.end(); ++it) {
-      if (it->capacity() >= capacity && (best == kept_.end() || it->capacity() < best->capacity())) {
+      if (it->capacity() >= capacity &&
+          (best == kept_.end() || it->capacity() < best->capacity())) {
         best = it;
       }
     }

@@ -80,8 +80,8 @@ Histogram::Snapshot Histogram::Read() const {
 }
 
 std::vector<double> Histogram::LatencyBuckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10, 30};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+          0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30};
 }
 
 std::vector<double> Histogram::ExponentialBuckets(int max_exponent) {
@@ -146,8 +146,8 @@ std::string Registry::Render() const {
       if (family.counters.empty() && family.histograms.empty() && !family.collector) continue;
       Part part;
       part.name = name;
-      part.header = "# HELP " + name + " " + family.help + "\n# TYPE " + name + " " +
-                    family.type + "\n";
+      part.header =
+          "# HELP " + name + " " + family.help + "\n# TYPE " + name + " " + family.type + "\n";
       std::string& out = part.series;
       for (const auto& [labels, counter] : family.counters) {
         out += name;

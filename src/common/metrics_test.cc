@@ -34,8 +34,9 @@ TEST(MetricsTest, CountersAndHistogramsRenderInTextFormat) {
 TEST(MetricsTest, CollectorsAreReadAtScrapeTimeAndCanBeRemoved) {
   Registry r;
   int value = 1;
-  r.SetCollector("t_gauge", "A gauge", "gauge",
-                 [&value](const Registry::Emit& emit) { emit({{"k", "v"}}, value); });
+  r.SetCollector("t_gauge", "A gauge", "gauge", [&value](const Registry::Emit& emit) {
+    emit({{"k", "v"}}, value);
+  });
   EXPECT_NE(r.Render().find("t_gauge{k=\"v\"} 1\n"), std::string::npos);
   value = 42;
   EXPECT_NE(r.Render().find("t_gauge{k=\"v\"} 42\n"), std::string::npos);

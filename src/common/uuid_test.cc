@@ -23,16 +23,15 @@ TEST(Uuid, NewUuidsAreVersion4CanonicalAndDistinct) {
 }
 
 TEST(Uuid, ParsesSimpleAndUpperCaseForms) {
-  EXPECT_EQ(ParseUuid("6BA7B8109DAD11D180B400C04FD430C8"),
-            "6ba7b810-9dad-11d1-80b4-00c04fd430c8");
+  EXPECT_EQ(ParseUuid("6BA7B8109DAD11D180B400C04FD430C8"), "6ba7b810-9dad-11d1-80b4-00c04fd430c8");
   EXPECT_EQ(ParseUuid("6BA7B810-9DAD-11D1-80B4-00C04FD430C8"),
             "6ba7b810-9dad-11d1-80b4-00c04fd430c8");
 }
 
 TEST(Uuid, RejectsNonUuids) {
-  for (const char* bad : {"", "not-a-uuid", "6ba7b810-9dad-11d1-80b4-00c04fd430c",
-                          "6ba7b810+9dad-11d1-80b4-00c04fd430c8",
-                          "gba7b810-9dad-11d1-80b4-00c04fd430c8"}) {
+  for (const char* bad :
+       {"", "not-a-uuid", "6ba7b810-9dad-11d1-80b4-00c04fd430c",
+        "6ba7b810+9dad-11d1-80b4-00c04fd430c8", "gba7b810-9dad-11d1-80b4-00c04fd430c8"}) {
     EXPECT_FALSE(ParseUuid(bad).has_value()) << bad;
   }
 }

@@ -36,8 +36,8 @@ class WorkerPool {
   std::condition_variable cv_;
   std::condition_variable done_cv_;
   const std::function<void()>* work_ = nullptr;  // guarded by mu_
-  size_t wanted_ = 0;                             // helpers that take part in this job
-  size_t running_ = 0;                            // helpers still in this job
+  size_t wanted_ = 0;                            // helpers that take part in this job
+  size_t running_ = 0;                           // helpers still in this job
   uint64_t generation_ = 0;
   bool stop_ = false;
   std::vector<std::thread> threads_;

@@ -89,7 +89,8 @@ const std::vector<SettingInfo>& Settings() {
        "PostgreSQL that keeps the catalog (tenants, databases, collections), e.g. "
        "postgresql://user:password@host:5432/chromahouse; needed by every instance of a "
        "deployment of several; empty = the catalog is kept in ClickHouse (one instance only; "
-       "never logged)", nullptr, true},
+       "never logged)",
+       nullptr, true},
       {"freshness_ms", "CHROMAHOUSE_FRESHNESS_MS", "--freshness-ms",
        "how stale data may be relative to writes by other instances on the same ClickHouse, in "
        "ms (-1 = never re-read: a single instance; 0 = check ClickHouse before every request)"},
@@ -255,8 +256,7 @@ Status ApplyConfigFile(const std::string& path, Config* config) {
     }
     // Chroma's config file calls the listen address listen_address.
     if (key == "listen_address") key = "host";
-    RETURN_IF_ERROR(ApplySetting(key, value, "file", config)
-                        .WithContext("config file " + path));
+    RETURN_IF_ERROR(ApplySetting(key, value, "file", config).WithContext("config file " + path));
   }
   return Status::Ok();
 }
@@ -331,8 +331,10 @@ Status Validate(const Config& c) {
                                    std::to_string(c.index_snapshot_min_records));
   }
   if (c.instance_id < -1 || c.instance_id > 255) {
-    return Status::InvalidArgument("instance_id must be between 0 and 255 (or -1 for random), "
-                                   "got " + std::to_string(c.instance_id));
+    return Status::InvalidArgument(
+        "instance_id must be between 0 and 255 (or -1 for random), "
+        "got " +
+        std::to_string(c.instance_id));
   }
   if (c.log_format != "text" && c.log_format != "json") {
     return Status::InvalidArgument("log_format must be text or json, got '" + c.log_format + "'");

@@ -40,26 +40,26 @@ struct Config {
   std::string catalog_url;  // PostgreSQL for the catalog; empty = ClickHouse (one instance)
 
   // Several instances on one ClickHouse
-  int64_t freshness_ms = 100;         // -1 = never re-read (one instance), 0 = before every read
+  int64_t freshness_ms = 100;          // -1 = never re-read (one instance), 0 = before every read
   int64_t freshness_window_ms = 2000;  // how far behind the newest version a refresh re-reads
-  int64_t freshness_full_scan_seconds = 30;  // compare every (id, version) this often; 0 = never
-  int indexer_threads = 0;  // bulk graph building; 0 = one per core
+  int64_t freshness_full_scan_seconds = 30;    // compare every (id, version) this often; 0 = never
+  int indexer_threads = 0;                     // bulk graph building; 0 = one per core
   int64_t index_snapshot_min_records = 20000;  // graphs of collections this big are snapshotted
-  int instance_id = -1;               // low 8 bits of every version; -1 = random at start
+  int instance_id = -1;                        // low 8 bits of every version; -1 = random at start
 
   // Memory
   int64_t cache_memory_limit_bytes = 0;  // loaded collections; 0 = half of physical memory
 
   // Limits and back-pressure
-  int max_concurrent_requests = 256;       // requests being handled or queued; 429 above
+  int max_concurrent_requests = 256;  // requests being handled or queued; 429 above
   int64_t max_pending_write_bytes = 512 * 1024 * 1024;  // bodies of queued writes; 429 above
-  int request_timeout_seconds = 60;        // a request still queued after this answers 503
+  int request_timeout_seconds = 60;  // a request still queued after this answers 503
 
   // Authentication (Chroma's Python server settings, API.md §9.2)
-  std::string auth_provider;               // "", "token" or "basic" (or Chroma's class names)
-  std::string auth_credentials;            // a token, or htpasswd lines (never logged)
-  std::string auth_credentials_file;       // users YAML (tokens/passwords) or htpasswd file
-  std::string auth_token_transport_header; // "" = both; "Authorization" or "X-Chroma-Token"
+  std::string auth_provider;                // "", "token" or "basic" (or Chroma's class names)
+  std::string auth_credentials;             // a token, or htpasswd lines (never logged)
+  std::string auth_credentials_file;        // users YAML (tokens/passwords) or htpasswd file
+  std::string auth_token_transport_header;  // "" = both; "Authorization" or "X-Chroma-Token"
 
   // Logging
   std::string log_level = "info";

@@ -2,7 +2,6 @@
 
 #include <simdjson.h>
 
-
 namespace chromahouse {
 namespace {
 
@@ -184,7 +183,8 @@ Result<Metadata> MetadataFromJson(std::string_view json) {
         for (auto e : arr) {
           auto t = e.type();
           if (t == simdjson::dom::element_type::INT64) v.push_back(double(e.get_int64().value()));
-          else if (t == simdjson::dom::element_type::UINT64) v.push_back(double(e.get_uint64().value()));
+          else if (t == simdjson::dom::element_type::UINT64)
+            v.push_back(double(e.get_uint64().value()));
           else v.push_back(e.get_double().value());
         }
         out.emplace(std::move(key), std::move(v));

@@ -24,15 +24,16 @@ namespace chromahouse {
 struct SparseValue {
   std::shared_ptr<const SparseVector> vector;
 
-  explicit SparseValue(SparseVector v) : vector(std::make_shared<const SparseVector>(std::move(v))) {}
+  explicit SparseValue(SparseVector v)
+      : vector(std::make_shared<const SparseVector>(std::move(v))) {}
   const SparseVector& operator*() const { return *vector; }
   const SparseVector* operator->() const { return vector.get(); }
   bool operator==(const SparseValue& other) const { return *vector == *other.vector; }
 };
 
-using MetadataValue = std::variant<bool, int64_t, double, std::string, std::vector<bool>,
-                                   std::vector<int64_t>, std::vector<double>,
-                                   std::vector<std::string>, SparseValue>;
+using MetadataValue =
+    std::variant<bool, int64_t, double, std::string, std::vector<bool>, std::vector<int64_t>,
+                 std::vector<double>, std::vector<std::string>, SparseValue>;
 
 using Metadata = std::map<std::string, MetadataValue, std::less<>>;
 

@@ -35,8 +35,8 @@ struct KnnRank {
 
 struct RankExpr {
   RankOp op = RankOp::kVal;
-  float value = 0;                // kVal
-  std::shared_ptr<KnnRank> knn;   // kKnn
+  float value = 0;               // kVal
+  std::shared_ptr<KnnRank> knn;  // kKnn
   // kSum/kMul/kMax/kMin: any number; kSub/kDiv: left, right; kAbs/kExp/kLog: one.
   std::vector<RankExpr> children;
 };

@@ -19,7 +19,8 @@ uint32_t Pack(std::string_view s, size_t i) {
 }
 
 bool HasNonAscii(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
 void SetBit(std::vector<uint64_t>& bits, uint32_t offset, bool on) {
@@ -119,8 +120,7 @@ std::optional<OffsetBitmap> DocumentIndex::Candidates(const DocumentCondition& c
   if (condition.regex == nullptr) return std::nullopt;
   re2::FilteredRE2 filter(kGram);
   int id = 0;
-  if (filter.Add(condition.regex->pattern(), condition.regex->options(), &id) !=
-      RE2::NoError) {
+  if (filter.Add(condition.regex->pattern(), condition.regex->options(), &id) != RE2::NoError) {
     return std::nullopt;
   }
   std::vector<std::string> atoms;

@@ -44,8 +44,7 @@ class DocumentIndex {
   // Offsets (below `universe`) that may match the positive form of `condition` ($contains for
   // $not_contains, $regex for $not_regex); nullopt when the index cannot narrow it. Dead
   // offsets may be members: the caller intersects with what is live.
-  std::optional<OffsetBitmap> Candidates(const DocumentCondition& condition,
-                                         size_t universe) const;
+  std::optional<OffsetBitmap> Candidates(const DocumentCondition& condition, size_t universe) const;
 
   size_t MemoryBytes() const;
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "codec/json_body.h"
-#include "collection/filter_planner.h"
 #include "codec/where_codec.h"
+#include "collection/filter_planner.h"
 
 namespace chromahouse {
 namespace {

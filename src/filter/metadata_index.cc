@@ -145,8 +145,8 @@ void OffsetSet::OrInto(uint64_t* words, size_t num_words) const {
 }
 
 size_t OffsetSet::MemoryBytes() const {
-  size_t bytes = sizeof(*this) + flat_.capacity() * sizeof(uint32_t) +
-                 chunks_.capacity() * sizeof(Chunk);
+  size_t bytes =
+      sizeof(*this) + flat_.capacity() * sizeof(uint32_t) + chunks_.capacity() * sizeof(Chunk);
   for (const Chunk& c : chunks_) {
     bytes += c.array.capacity() * sizeof(uint16_t) + c.bits.capacity() * sizeof(uint64_t);
   }
@@ -167,7 +167,7 @@ bool EntryLess(K a, uint32_t a_offset, K b, uint32_t b_offset) {
 // First position in a block whose (key, offset) entry is not less than (key, offset).
 template <typename K>
 size_t EntryLowerBound(const std::vector<K>& keys, const std::vector<uint32_t>& offsets, K key,
-                  uint32_t offset) {
+                       uint32_t offset) {
   size_t lo = 0, hi = keys.size();
   while (lo < hi) {
     const size_t mid = (lo + hi) / 2;

@@ -136,10 +136,14 @@ void CheckSortedEntries(uint64_t seed, MakeKey make_key) {
   metadata_index_internal::SortedEntries<K> entries;
   std::vector<std::pair<K, uint32_t>> ref;  // unordered; brute force is the oracle
   constexpr uint32_t kUniverse = 5000;
-  const std::vector<int64_t> int_probes = {-3, 0, 1, 2, 5, 9007199254740992,
-                                           9007199254740993,
-                                           std::numeric_limits<int64_t>::max()};
-  const std::vector<double> double_probes = {-0.0, 0.5, 1.0, 2.5, 5.0, 9007199254740992.0,
+  const std::vector<int64_t> int_probes = {
+      -3, 0, 1, 2, 5, 9007199254740992, 9007199254740993, std::numeric_limits<int64_t>::max()};
+  const std::vector<double> double_probes = {-0.0,
+                                             0.5,
+                                             1.0,
+                                             2.5,
+                                             5.0,
+                                             9007199254740992.0,
                                              9223372036854775808.0,
                                              -std::numeric_limits<double>::infinity()};
   auto check = [&] {
@@ -315,9 +319,7 @@ class Generator {
           c.operand = Chance(50) ? MetadataValue(Int()) : MetadataValue(Double());
         }
         break;
-      default:
-        c.operand = odd ? NonEmptyList() : Scalar();
-        break;
+      default: c.operand = odd ? NonEmptyList() : Scalar(); break;
     }
     return Where{std::move(c)};
   }
@@ -371,10 +373,10 @@ struct Model {
 };
 
 struct DifferentialParams {
-  size_t records;      // target population
-  uint32_t stride;     // offsets are allocated as n * stride (exercises high chunks)
-  int key_percent;     // chance that a record has a given key
-  int hot_percent;     // chance that key "a" holds int 1
+  size_t records;   // target population
+  uint32_t stride;  // offsets are allocated as n * stride (exercises high chunks)
+  int key_percent;  // chance that a record has a given key
+  int hot_percent;  // chance that key "a" holds int 1
   int trees_per_check;
   int rounds;
 };
@@ -551,13 +553,12 @@ TEST(MetadataIndexTest, FixedCases) {
   EXPECT_EQ(eval({"b", MetadataOp::kNin, std::vector<bool>{true}}), (V{1, 2, 3, 4, 5}));
   EXPECT_EQ(eval({"i", MetadataOp::kIn, std::vector<double>{4.0, 6.0}}), (V{1, 5}));
   // Order follows live_in_order; offsets never inserted count as records without metadata.
-  EXPECT_EQ(*index.Evaluate(Where{MetadataCondition{"i", MetadataOp::kNe, int64_t{5}}},
-                            {9, 5, 0, 3}),
-            (V{9, 5, 3}));
+  EXPECT_EQ(
+      *index.Evaluate(Where{MetadataCondition{"i", MetadataOp::kNe, int64_t{5}}}, {9, 5, 0, 3}),
+      (V{9, 5, 3}));
   EXPECT_EQ(*index.Evaluate(Where::MatchAll(), {3, 1}), (V{3, 1}));
   EXPECT_EQ(*index.Evaluate(Where{WhereComposite{BoolOp::kOr, {}}}, live), V{});
-  EXPECT_FALSE(
-      index.Evaluate(Where{DocumentCondition{DocumentOp::kContains, "x", nullptr}}, live));
+  EXPECT_FALSE(index.Evaluate(Where{DocumentCondition{DocumentOp::kContains, "x", nullptr}}, live));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -175,12 +175,9 @@ const DistanceKernels kAvx2 = {"avx2", &L2SquaredAvx2, &DotAvx2, &IpDistanceAvx2
 
 std::string_view MetricName(Metric metric) {
   switch (metric) {
-    case Metric::kL2:
-      return "l2";
-    case Metric::kInnerProduct:
-      return "ip";
-    case Metric::kCosine:
-      return "cosine";
+    case Metric::kL2: return "l2";
+    case Metric::kInnerProduct: return "ip";
+    case Metric::kCosine: return "cosine";
   }
   return "unknown";
 }
@@ -207,12 +204,9 @@ DistanceFn PreparedDistanceFn(Metric metric, const DistanceKernels& kernels) {
 
 DistanceFn RawDistanceFn(Metric metric, const DistanceKernels& kernels) {
   switch (metric) {
-    case Metric::kL2:
-      return kernels.l2_squared;
-    case Metric::kInnerProduct:
-      return kernels.ip_distance;
-    case Metric::kCosine:
-      return kernels.cosine_distance;
+    case Metric::kL2: return kernels.l2_squared;
+    case Metric::kInnerProduct: return kernels.ip_distance;
+    case Metric::kCosine: return kernels.cosine_distance;
   }
   return kernels.l2_squared;
 }

@@ -88,8 +88,9 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::Create(const HnswParams& params) {
   }
   if (params.ef_search < 1) return Status::InvalidArgument("hnsw: ef_search must be >= 1, got 0");
   if (params.external_vectors && params.metric == Metric::kCosine) {
-    return Status::InvalidArgument("hnsw: external vectors need l2 or ip (cosine keeps a "
-                                   "normalised copy)");
+    return Status::InvalidArgument(
+        "hnsw: external vectors need l2 or ip (cosine keeps a "
+        "normalised copy)");
   }
   return std::unique_ptr<HnswIndex>(new HnswIndex(params));
 }
@@ -310,8 +311,8 @@ const uint32_t* HnswIndex::ReadLinks(uint32_t id, int level, std::vector<uint32_
 }
 
 template <typename DistTo>
-uint32_t HnswIndex::GreedyDescent(const DistTo& dist_to, int target, uint32_t entry,
-                                  int top_level, std::vector<uint32_t>* copy) const {
+uint32_t HnswIndex::GreedyDescent(const DistTo& dist_to, int target, uint32_t entry, int top_level,
+                                  std::vector<uint32_t>* copy) const {
   uint32_t cur = entry;
   float cur_dist = dist_to(cur);
   for (int level = top_level; level > target; --level) {
@@ -587,9 +588,7 @@ namespace {
 
 constexpr char kImageMagic[8] = {'C', 'H', 'H', 'N', 'S', 'W', 'G', '1'};
 
-Status BadImage(const std::string& what) {
-  return Status::InvalidArgument("hnsw image: " + what);
-}
+Status BadImage(const std::string& what) { return Status::InvalidArgument("hnsw image: " + what); }
 
 }  // namespace
 
@@ -661,15 +660,14 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::FromImage(
   }
   if (dim != params.dim || metric != static_cast<uint32_t>(params.metric) ||
       m != params.max_neighbors) {
-    return BadImage("built with dim " + std::to_string(dim) + ", metric " +
-                    std::to_string(metric) + ", M " + std::to_string(m) + "; expected dim " +
-                    std::to_string(params.dim) + ", metric " +
-                    std::to_string(static_cast<uint32_t>(params.metric)) + ", M " +
+    return BadImage("built with dim " + std::to_string(dim) + ", metric " + std::to_string(metric) +
+                    ", M " + std::to_string(m) + "; expected dim " + std::to_string(params.dim) +
+                    ", metric " + std::to_string(static_cast<uint32_t>(params.metric)) + ", M " +
                     std::to_string(params.max_neighbors));
   }
   if (nodes != targets.size()) {
-    return BadImage("holds " + std::to_string(nodes) + " nodes, " +
-                    std::to_string(targets.size()) + " targets given");
+    return BadImage("holds " + std::to_string(nodes) + " nodes, " + std::to_string(targets.size()) +
+                    " targets given");
   }
   if (nodes > 0 && entry >= nodes) return BadImage("entry point out of range");
   ASSIGN_OR_RETURN(std::unique_ptr<HnswIndex> index, Create(params));
@@ -682,7 +680,8 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::FromImage(
   for (uint64_t i = 0; i < nodes; ++i) {
     uint8_t level = 0;
     if (!r.Get(&level)) return BadImage("truncated at node " + std::to_string(i));
-    if (level > kMaxLevel) return BadImage("node " + std::to_string(i) + " has level " + std::to_string(level));
+    if (level > kMaxLevel)
+      return BadImage("node " + std::to_string(i) + " has level " + std::to_string(level));
     levels[i] = level;
     for (int l = 0; l <= level; ++l) {
       uint32_t count = 0;
@@ -706,7 +705,8 @@ Result<std::unique_ptr<HnswIndex>> HnswIndex::FromImage(
       if (g.state_[o] != kAbsent) return BadImage("offset " + std::to_string(o) + " given twice");
       const float* v = vector_of(o);
       RETURN_IF_ERROR(ValidateVector(o, v, params.dim));
-      if (!params.external_vectors) NormalizedCopy(params.metric, v, g.MutableVector(o), params.dim);
+      if (!params.external_vectors)
+        NormalizedCopy(params.metric, v, g.MutableVector(o), params.dim);
       if (g.lift_) {
         const float n = ActiveKernels().dot(v, v, params.dim);
         g.norm_sq_[o] = n;

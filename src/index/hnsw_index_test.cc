@@ -571,9 +571,8 @@ TEST(HnswIndex, ImageRoundTripRebuildsTheSameGraphUnderNewOffsets) {
       targets[i] = static_cast<uint32_t>(kImageRows - 1 - offsets[i]);
       back[targets[i]] = offsets[i];
     }
-    auto loaded = HnswIndex::FromImage(index->params(), image, targets, [&](uint32_t o) {
-      return &data[size_t{back[o]} * kDim];
-    });
+    auto loaded = HnswIndex::FromImage(index->params(), image, targets,
+                                       [&](uint32_t o) { return &data[size_t{back[o]} * kDim]; });
     ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
     EXPECT_EQ((*loaded)->size(), kImageRows);
     for (size_t q = 0; q < kQueries; ++q) {
@@ -677,7 +676,8 @@ TEST(HnswIndex, MalformedImagesAreRefusedNeverLoaded) {
   auto wrong_m = load(image, other, offsets);
   ASSERT_FALSE(wrong_m.ok());
   EXPECT_NE(wrong_m.status().message().find("M 16; expected dim 8, metric 0, M 8"),
-            std::string::npos) << wrong_m.status().message();
+            std::string::npos)
+      << wrong_m.status().message();
   other = index->params();
   other.dim = 9;
   EXPECT_FALSE(load(image, other, offsets).ok());

@@ -146,8 +146,7 @@ std::vector<SparseIndex::Scored> SparseIndex::TopKByScan(const SparseVector& que
 
 std::vector<SparseIndex::Scored> SparseIndex::TopK(const SparseVector& query, size_t k,
                                                    const OffsetBitmap* allowed,
-                                                   std::optional<size_t> bm25,
-                                                   Stats* stats) const {
+                                                   std::optional<size_t> bm25, Stats* stats) const {
   Stats local;
   if (stats == nullptr) stats = &local;
   *stats = Stats{};

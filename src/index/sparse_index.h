@@ -55,14 +55,13 @@ class SparseIndex {
   struct Stats {
     bool scored_allowed = false;  // the filter was selective: its records were scored directly
     size_t lists_scanned = 0;
-    size_t lists_skipped = 0;     // dimensions looked up only in the candidates' own vectors
+    size_t lists_skipped = 0;  // dimensions looked up only in the candidates' own vectors
   };
   std::vector<Scored> TopK(const SparseVector& query, size_t k, const OffsetBitmap* allowed,
                            std::optional<size_t> bm25_records, Stats* stats = nullptr) const;
   // The same, by scoring every allowed record's vector (the reference for tests and the
   // benchmark's baseline).
-  std::vector<Scored> TopKByScan(const SparseVector& query, size_t k,
-                                 const OffsetBitmap* allowed,
+  std::vector<Scored> TopKByScan(const SparseVector& query, size_t k, const OffsetBitmap* allowed,
                                  std::optional<size_t> bm25_records) const;
   // The score of the record at `offset` (0 without a vector).
   double Score(const SparseVector& query, uint32_t offset,

@@ -38,8 +38,9 @@ void ExpectSame(const std::vector<SparseIndex::Scored>& got,
   for (size_t i = 0; i < got.size(); ++i) {
     // Sums in another order may differ in the last bits: records whose scores are that close
     // may swap places.
-    const bool near_tie = (i > 0 && std::abs(want[i].score - want[i - 1].score) < 1e-9) ||
-                          (i + 1 < want.size() && std::abs(want[i].score - want[i + 1].score) < 1e-9);
+    const bool near_tie =
+        (i > 0 && std::abs(want[i].score - want[i - 1].score) < 1e-9) ||
+        (i + 1 < want.size() && std::abs(want[i].score - want[i + 1].score) < 1e-9);
     if (!near_tie) {
       EXPECT_EQ(got[i].offset, want[i].offset) << what << " at " << i;
     }
@@ -55,7 +56,7 @@ TEST(SparseIndexTest, TopKIsTheDotProductOrderAndSkipsRecordsWithoutASharedDimen
   index.Insert(2, Vec({{7, 9.0f}}));
   index.Insert(3, Vec({{5, 1.0f}}));
   auto top = index.TopK(*Vec({{1, 1.0f}, {5, 1.0f}}), 10, nullptr, std::nullopt);
-  ASSERT_EQ(top.size(), 3u);  // record 2 shares nothing
+  ASSERT_EQ(top.size(), 3u);     // record 2 shares nothing
   EXPECT_EQ(top[0].offset, 0u);  // 1 + 2 = 3 ties with record 1 (3): lower offset first
   EXPECT_EQ(top[1].offset, 1u);
   EXPECT_EQ(top[2].offset, 3u);
@@ -134,8 +135,8 @@ TEST(SparseIndexTest, TopKMatchesTheScanThroughWritesFiltersAndBm25) {
                  index.TopKByScan(*query, k, nullptr, bm25), what);
       skipped += stats.lists_skipped;
       ExpectSame(index.TopK(*query, k, &allowed, bm25, &stats),
-                 index.TopKByScan(*query, k, &allowed, bm25), what + " filtered 1/" +
-                 std::to_string(every));
+                 index.TopKByScan(*query, k, &allowed, bm25),
+                 what + " filtered 1/" + std::to_string(every));
       scored_allowed += stats.scored_allowed;
     }
   }

@@ -49,8 +49,8 @@ void RecordRequestMetrics(const Api& api, const HttpRequest& req, int status, in
       .Add();
   Metrics()
       .GetHistogram("chromahouse_http_request_duration_seconds",
-                    "Time from a complete request to its response, by route",
-                    {{"route", route}}, Histogram::LatencyBuckets())
+                    "Time from a complete request to its response, by route", {{"route", route}},
+                    Histogram::LatencyBuckets())
       .Observe(static_cast<double>(micros) / 1e6);
 }
 
@@ -58,12 +58,16 @@ void RecordRequestMetrics(const Api& api, const HttpRequest& req, int status, in
 // (before the services go away).
 void RegisterServiceMetrics(RecordService* records, HttpServer* http) {
   Registry& m = Metrics();
-  static const char* kNames[] = {
-      "chromahouse_cache_bytes",          "chromahouse_cache_collections",
-      "chromahouse_cache_hits_total",     "chromahouse_cache_misses_total",
-      "chromahouse_cache_evictions_total", "chromahouse_queries_total",
-      "chromahouse_http_in_flight_requests", "chromahouse_index_snapshot_loads_total",
-      "chromahouse_index_snapshots_written_total", "chromahouse_index_snapshot_bytes_written_total"};
+  static const char* kNames[] = {"chromahouse_cache_bytes",
+                                 "chromahouse_cache_collections",
+                                 "chromahouse_cache_hits_total",
+                                 "chromahouse_cache_misses_total",
+                                 "chromahouse_cache_evictions_total",
+                                 "chromahouse_queries_total",
+                                 "chromahouse_http_in_flight_requests",
+                                 "chromahouse_index_snapshot_loads_total",
+                                 "chromahouse_index_snapshots_written_total",
+                                 "chromahouse_index_snapshot_bytes_written_total"};
   if (!records || !http) {
     for (const char* name : kNames) m.RemoveCollector(name);
     return;
@@ -79,8 +83,8 @@ void RegisterServiceMetrics(RecordService* records, HttpServer* http) {
                  cache([](const Stats& s) { return s.bytes; }));
   m.SetCollector("chromahouse_cache_collections", "Collections loaded in memory", "gauge",
                  cache([](const Stats& s) { return s.collections; }));
-  m.SetCollector("chromahouse_cache_hits_total", "Collection lookups served from memory",
-                 "counter", cache([](const Stats& s) { return s.hits; }));
+  m.SetCollector("chromahouse_cache_hits_total", "Collection lookups served from memory", "counter",
+                 cache([](const Stats& s) { return s.hits; }));
   m.SetCollector("chromahouse_cache_misses_total", "Collection lookups that loaded from ClickHouse",
                  "counter", cache([](const Stats& s) { return s.misses; }));
   m.SetCollector("chromahouse_cache_evictions_total",
@@ -105,25 +109,26 @@ void RegisterServiceMetrics(RecordService* records, HttpServer* http) {
                  [records](const Registry::Emit& emit) {
                    emit({}, static_cast<double>(records->snapshot_counts().bytes));
                  });
-  m.SetCollector("chromahouse_queries_total", "Nearest-neighbour queries by the path the planner took",
-                 "counter", [records](const Registry::Emit& emit) {
+  m.SetCollector("chromahouse_queries_total",
+                 "Nearest-neighbour queries by the path the planner took", "counter",
+                 [records](const Registry::Emit& emit) {
                    auto p = records->path_counts();
                    emit({{"path", "brute_force"}}, static_cast<double>(p.brute_force));
                    emit({{"path", "hnsw"}}, static_cast<double>(p.hnsw));
                  });
-  m.SetCollector("chromahouse_http_in_flight_requests", "Requests being handled or queued",
-                 "gauge", [http](const Registry::Emit& emit) {
-                   emit({}, static_cast<double>(http->in_flight()));
-                 });
+  m.SetCollector(
+      "chromahouse_http_in_flight_requests", "Requests being handled or queued", "gauge",
+      [http](const Registry::Emit& emit) { emit({}, static_cast<double>(http->in_flight())); });
 }
 
 // The instance's identity, start time and cache budget (read by the console's overview).
 void RegisterInstanceMetrics(const std::string& storage, const std::string& catalog,
                              int instance_id, int64_t cache_budget_bytes) {
   Registry& m = Metrics();
-  const double started = static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count());
+  const double started =
+      static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count());
   m.SetCollector("chromahouse_info", "This instance: version, storage, catalog, instance id",
                  "gauge", [=](const Registry::Emit& emit) {
                    emit({{"version", kVersion},
@@ -162,9 +167,9 @@ Result<ClickHouseRecords> OpenRecordStore(const Config& config) {
     transport_options.user = config.clickhouse_user;
     transport_options.password = config.clickhouse_password;
   }
-  out.storage = std::make_unique<ClickHouseStorage>(
-      std::make_unique<CurlTransport>(transport_options), config.clickhouse_database,
-      config.clickhouse_cluster);
+  out.storage =
+      std::make_unique<ClickHouseStorage>(std::make_unique<CurlTransport>(transport_options),
+                                          config.clickhouse_database, config.clickhouse_cluster);
   if (Status s = InitializeStorage(out.storage.get(), 30); !s.ok()) {
     return Status(s.code(), "cannot initialise ClickHouse storage: " + s.message());
   }
@@ -191,8 +196,8 @@ int MigrateCatalog(const Config& config, const std::string& to_url) {
   VersionClock clock;
   StorageCatalogStore source(store.storage.get(), &clock);
   auto snapshot = source.Load(/*include_deleted=*/false);
-  auto forks = snapshot.ok() ? source.LoadForks() : Result<std::vector<CollectionFork>>(
-                                                        snapshot.status());
+  auto forks =
+      snapshot.ok() ? source.LoadForks() : Result<std::vector<CollectionFork>>(snapshot.status());
   int code = 0;
   if (!snapshot.ok() || !forks.ok()) {
     LOG_ERROR("cannot read the ClickHouse catalog: {}",
@@ -212,12 +217,13 @@ int MigrateCatalog(const Config& config, const std::string& to_url) {
       for (const Collection* c : list) duplicates += " " + c->id;
     }
     if (!duplicates.empty()) {
-      LOG_ERROR("the ClickHouse catalog holds several live collections under one name; nothing "
-                "was copied. Keep one of each (rename the others with PUT "
-                "/api/v2/tenants/{{tenant}}/databases/{{database}}/collections/{{id}} and "
-                "{{\"new_name\": …}}, or delete them), with one chromahouse instance running, "
-                "then migrate again:{}",
-                duplicates);
+      LOG_ERROR(
+          "the ClickHouse catalog holds several live collections under one name; nothing "
+          "was copied. Keep one of each (rename the others with PUT "
+          "/api/v2/tenants/{{tenant}}/databases/{{database}}/collections/{{id}} and "
+          "{{\"new_name\": …}}, or delete them), with one chromahouse instance running, "
+          "then migrate again:{}",
+          duplicates);
       code = 1;
     } else {
       PostgresCatalogStore target(PostgresCatalogOptions{to_url});
@@ -228,12 +234,12 @@ int MigrateCatalog(const Config& config, const std::string& to_url) {
         code = 1;
       } else {
         auto where = target.Describe();
-        LOG_INFO("copied {} of {} tenants, databases and collections to {} (the others were "
-                 "there already); start every instance with --catalog-url",
-                 *copied,
-                 snapshot->tenants.size() + snapshot->databases.size() +
-                     snapshot->collections.size(),
-                 where.ok() ? *where : std::string("PostgreSQL"));
+        LOG_INFO(
+            "copied {} of {} tenants, databases and collections to {} (the others were "
+            "there already); start every instance with --catalog-url",
+            *copied,
+            snapshot->tenants.size() + snapshot->databases.size() + snapshot->collections.size(),
+            where.ok() ? *where : std::string("PostgreSQL"));
       }
     }
   }
@@ -263,13 +269,14 @@ int RunServer(const Config& config) {
   std::unique_ptr<EmbeddedClickHouse>& embedded = record_store.embedded;
   ClickHouseStorage& storage = *record_store.storage;
   uint8_t instance_id = config.instance_id >= 0 ? static_cast<uint8_t>(config.instance_id)
-                                               : static_cast<uint8_t>(std::random_device{}());
+                                                : static_cast<uint8_t>(std::random_device{}());
   VersionClock clock(instance_id);
   std::unique_ptr<CatalogStore> catalog_store;
   if (config.catalog_url.empty()) {
     catalog_store = std::make_unique<StorageCatalogStore>(&storage, &clock);
   } else {
-    auto postgres = std::make_unique<PostgresCatalogStore>(PostgresCatalogOptions{config.catalog_url});
+    auto postgres =
+        std::make_unique<PostgresCatalogStore>(PostgresCatalogOptions{config.catalog_url});
     if (Status s = InitializeStorage(postgres.get(), 30); !s.ok()) {
       LOG_ERROR("cannot initialise the PostgreSQL catalog: {}", s.message());
       CloseRecordStore(record_store);
@@ -289,8 +296,7 @@ int RunServer(const Config& config) {
     cache_budget = static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) *
                    static_cast<size_t>(sysconf(_SC_PAGE_SIZE)) / 2;
   }
-  auto records_owner =
-      std::make_unique<RecordService>(&catalog, &storage, &clock, cache_budget);
+  auto records_owner = std::make_unique<RecordService>(&catalog, &storage, &clock, cache_budget);
   RecordService& records = *records_owner;
   // With a PostgreSQL catalog, instances announce their writes and catalog changes to each
   // other (LISTEN/NOTIFY) and refresh on announcements instead of polling ClickHouse — unless
@@ -302,9 +308,8 @@ int RunServer(const Config& config) {
   if (!config.catalog_url.empty()) {
     freshness.announced = config.freshness_ms > 0 && config.clickhouse_cluster.empty();
     feed = std::make_unique<PostgresChangeFeed>(config.catalog_url);
-    records.SetStoredListener([&feed](const std::string& id, uint64_t version) {
-      feed->AnnounceRecords(id, version);
-    });
+    records.SetStoredListener(
+        [&feed](const std::string& id, uint64_t version) { feed->AnnounceRecords(id, version); });
   }
   records.EnableFreshness(freshness);
   if (feed) {
@@ -321,10 +326,10 @@ int RunServer(const Config& config) {
   LOG_INFO("instance id {}; freshness {}", instance_id,
            config.freshness_ms < 0    ? std::string("off (single instance)")
            : config.freshness_ms == 0 ? std::string("checked before every request")
-           : freshness.announced ? std::string("announced through PostgreSQL (polled every ") +
-                        std::to_string(freshness.announced_fallback_ms / 1000) +
-                        " s as a fallback)"
-                  : std::to_string(config.freshness_ms) + " ms");
+           : freshness.announced
+               ? std::string("announced through PostgreSQL (polled every ") +
+                     std::to_string(freshness.announced_fallback_ms / 1000) + " s as a fallback)"
+               : std::to_string(config.freshness_ms) + " ms");
   catalog.SetDeletionListener([&records](const std::vector<std::string>& ids, bool reset) {
     if (reset) {
       records.OnReset();
@@ -400,8 +405,8 @@ int RunServer(const Config& config) {
   }
   LOG_INFO("storage: {}", described.ok() ? *described : described.status().message());
   auto catalog_described = catalog_store->Describe();
-  LOG_INFO("catalog: {}", catalog_described.ok() ? *catalog_described
-                                                 : catalog_described.status().message());
+  LOG_INFO("catalog: {}",
+           catalog_described.ok() ? *catalog_described : catalog_described.status().message());
   if (config.console) {
     LOG_INFO("console: http://{}:{}/console/{}", config.host, http.port(),
              config.console_dir.empty() ? "" : " (files from " + config.console_dir + ")");

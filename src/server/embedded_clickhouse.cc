@@ -35,7 +35,8 @@ int FreeLoopbackPort() {
   int port = 0;
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
     socklen_t len = sizeof(addr);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) port = ntohs(addr.sin_port);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+      port = ntohs(addr.sin_port);
   }
   ::close(fd);
   return port;
@@ -77,8 +78,8 @@ Status EmbeddedClickHouse::AcquireLock() {
   std::error_code ec;
   fs::create_directories(options_.data_dir, ec);
   if (ec) {
-    return Status::FailedPrecondition("cannot create data directory " + options_.data_dir +
-                                      ": " + ec.message());
+    return Status::FailedPrecondition("cannot create data directory " + options_.data_dir + ": " +
+                                      ec.message());
   }
   std::string lock_path = (fs::path(options_.data_dir) / "chromahouse.lock").string();
   lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -171,8 +172,7 @@ int EmbeddedClickHouse::Spawn() {
   for (char** e = environ; *e != nullptr; ++e) {
     if (std::strncmp(*e, "MALLOC_CONF=", 12) != 0) env_strings.emplace_back(*e);
   }
-  env_strings.emplace_back(
-      "MALLOC_CONF=narenas:2");
+  env_strings.emplace_back("MALLOC_CONF=narenas:2");
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -266,19 +266,20 @@ Status EmbeddedClickHouse::Start() {
   probe_options.connect_timeout_ms = 500;
   probe_options.request_timeout_ms = 2000;
   CurlTransport probe(probe_options);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options_.start_timeout_seconds);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(options_.start_timeout_seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     if (spawn_failed_.load()) {
-      return Status::FailedPrecondition("cannot run the embedded ClickHouse '" +
-                                        options_.binary + "'; install clickhouse-server or set "
+      return Status::FailedPrecondition("cannot run the embedded ClickHouse '" + options_.binary +
+                                        "'; install clickhouse-server or set "
                                         "--clickhouse-url");
     }
     if (probe.Execute("ping", "SELECT 1").ok()) return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return Status::Unavailable("the embedded ClickHouse did not answer within " +
-                             std::to_string(options_.start_timeout_seconds) + " s; see " +
-                             ch_dir_ + "/log/" + ErrorLogTail());
+                             std::to_string(options_.start_timeout_seconds) + " s; see " + ch_dir_ +
+                             "/log/" + ErrorLogTail());
 }
 
 void EmbeddedClickHouse::Stop() {

@@ -11,8 +11,8 @@
 
 #include "common/buffer_pool.h"
 #include "common/log.h"
-#include "server/lifo_workers.h"
 #include "common/metrics.h"
+#include "server/lifo_workers.h"
 
 namespace chromahouse {
 
@@ -119,10 +119,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(static_cast<uint64_t>(server_->options.max_body_bytes));
     parser_->header_limit(64 * 1024);
     stream_.expires_after(std::chrono::seconds(server_->options.idle_timeout_seconds));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -136,7 +135,8 @@ class Session : public std::enable_shared_from_this<Session> {
       CountRejected("body_too_large");
       HttpResponse res;
       res.status = 413;
-      res.body = R"({"error":"ChromaError","message":"Failed to buffer the request body: length limit exceeded"})";
+      res.body =
+          R"({"error":"ChromaError","message":"Failed to buffer the request body: length limit exceeded"})";
       res.headers.emplace_back("chroma-trace-id", "00000000000000000000000000000000");
       HttpRequest req;
       req.method = std::string(parser_->get().method_string());
@@ -188,7 +188,8 @@ class Session : public std::enable_shared_from_this<Session> {
     server_->workers.Post([self = shared_from_this(), req, keep_alive, start]() {
       const auto& o = self->server_->options;
       HttpResponse res;
-      if (std::chrono::steady_clock::now() - start > std::chrono::seconds(o.queue_timeout_seconds)) {
+      if (std::chrono::steady_clock::now() - start >
+          std::chrono::seconds(o.queue_timeout_seconds)) {
         CountRejected("queue_timeout");
         res = Overloaded(req->path, 503,
                          "The request waited more than " + std::to_string(o.queue_timeout_seconds) +
@@ -290,8 +291,8 @@ void HttpServer::Impl::Accept() {
 }
 
 HttpServer::HttpServer(HttpServerOptions options, Handler handler, AccessLog access_log)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler),
-                                   std::move(access_log))) {}
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), std::move(access_log))) {
+}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -315,8 +316,8 @@ Status HttpServer::Start() {
   if (!ec) impl_->acceptor.bind(endpoint, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return Status::Unavailable("cannot listen on " + o.host + ":" + std::to_string(o.port) +
-                               ": " + ec.message());
+    return Status::Unavailable("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " +
+                               ec.message());
   }
   bound_port_ = impl_->acceptor.local_endpoint().port();
   impl_->work.emplace(impl_->ioc.get_executor());

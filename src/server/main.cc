@@ -57,7 +57,8 @@ int main(int argc, char** argv) {
 
   Config config;
   auto env = chromahouse::CurrentEnvironment();
-  if (config_file.empty() && env.count("CHROMAHOUSE_CONFIG")) config_file = env["CHROMAHOUSE_CONFIG"];
+  if (config_file.empty() && env.count("CHROMAHOUSE_CONFIG"))
+    config_file = env["CHROMAHOUSE_CONFIG"];
   if (!config_file.empty()) {
     if (auto s = chromahouse::ApplyConfigFile(config_file, &config); !s.ok()) {
       std::cerr << "chromahouse: " << s.message() << "\n";

@@ -48,8 +48,10 @@ Status ValidateHnswValues(const HnswConfig& h) {
   RETURN_IF_ERROR(positive("ef_search", h.ef_search));
   RETURN_IF_ERROR(positive("max_neighbors", h.max_neighbors));
   if (h.num_threads < 0) {
-    return Status::InvalidArgument("Invalid HNSW configuration: num_threads must not be "
-                                   "negative, got " + std::to_string(h.num_threads));
+    return Status::InvalidArgument(
+        "Invalid HNSW configuration: num_threads must not be "
+        "negative, got " +
+        std::to_string(h.num_threads));
   }
   if (!(h.resize_factor > 0)) {
     return Status::InvalidArgument("Invalid HNSW configuration: resize_factor must be positive");
@@ -61,8 +63,8 @@ Status ValidateHnswValues(const HnswConfig& h) {
 Result<std::optional<HnswConfigInput>> ParseLegacyHnswMetadata(const Metadata& metadata) {
   HnswConfigInput in;
   bool any = false;
-  const Status bad = Status::InvalidArgument(
-      "Failed to parse hnsw parameters from segment metadata");
+  const Status bad =
+      Status::InvalidArgument("Failed to parse hnsw parameters from segment metadata");
   for (const auto& [key, value] : metadata) {
     if (!key.starts_with("hnsw:")) continue;
     any = true;
@@ -196,7 +198,8 @@ Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
       for (const auto& c : snapshot->collections) collection_keys.insert(c.id);
     }
     for (auto& c : snapshot->collections) {
-      merge(collections_, c.id, c, [&deleted](const Collection& old) { deleted.push_back(old.id); });
+      merge(collections_, c.id, c,
+            [&deleted](const Collection& old) { deleted.push_back(old.id); });
     }
     if (const auto upto = snapshot->complete_up_to) {
       auto drop_absent = [upto](auto& map, const auto& present, auto on_delete) {
@@ -468,9 +471,9 @@ Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
   RETURN_IF_ERROR(ValidateCollectionName(request.name));
   if (request.metadata) RETURN_IF_ERROR(ValidateCollectionMetadata(*request.metadata, "metadata"));
-  ASSIGN_OR_RETURN(CollectionConfiguration config,
-                   ResolveConfiguration(request.configuration, request.metadata,
-                                        request.schema_vector_index));
+  ASSIGN_OR_RETURN(
+      CollectionConfiguration config,
+      ResolveConfiguration(request.configuration, request.metadata, request.schema_vector_index));
 
   Collection spec;
   spec.name = request.name;
@@ -485,8 +488,7 @@ Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
       return Status::InvalidArgument("Database [" + database + "] does not exist");
     case StatusCode::kAlreadyExists:
       return Status::AlreadyExists("Collection [" + request.name + "] already exists");
-    default:
-      RETURN_IF_ERROR(created.status());
+    default: RETURN_IF_ERROR(created.status());
   }
   std::unique_lock lock(mu_);
   ApplyLocked(created->collection);
@@ -521,20 +523,17 @@ Result<Collection> CatalogService::ForkCollection(const std::string& source_id,
   };
   if (Status s = records_->CopyRecords(source_id, target_id); !s.ok()) return discard(s);
   if (auto copied = records_->CopyIndexSnapshot(source_id, target_id); !copied.ok()) {
-    LOG_WARN("the fork {} of collection {} builds its own graph (its index snapshot was not "
-             "copied: {})",
-             target_id, source_id, copied.status().message());
+    LOG_WARN(
+        "the fork {} of collection {} builds its own graph (its index snapshot was not "
+        "copied: {})",
+        target_id, source_id, copied.status().message());
   }
   auto forked = store_->ForkCollection(source_id, target_id, new_name);
   switch (forked.status().code()) {
-    case StatusCode::kOk:
-      break;
-    case StatusCode::kNotFound:
-      return discard(CollectionNotFound(source_id));
-    case StatusCode::kAlreadyExists:
-      return discard(taken());
-    default:
-      return discard(forked.status());
+    case StatusCode::kOk: break;
+    case StatusCode::kNotFound: return discard(CollectionNotFound(source_id));
+    case StatusCode::kAlreadyExists: return discard(taken());
+    default: return discard(forked.status());
   }
   std::unique_lock lock(mu_);
   ApplyLocked(*forked);
@@ -567,8 +566,7 @@ Result<Collection> CatalogService::GetCollectionById(const std::string& tenant,
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
   std::shared_lock lock(mu_);
   auto it = collections_.find(id);
-  if (it == collections_.end() || it->second.tenant != tenant ||
-      it->second.database != database) {
+  if (it == collections_.end() || it->second.tenant != tenant || it->second.database != database) {
     return CollectionNotFound(id);
   }
   return it->second;
@@ -621,13 +619,11 @@ Status CatalogService::UpdateCollection(const std::string& id,
     }
   });
   switch (updated.status().code()) {
-    case StatusCode::kNotFound:
-      return Status::NotFound("Collection [" + id + "] does not exist.");
+    case StatusCode::kNotFound: return Status::NotFound("Collection [" + id + "] does not exist.");
     case StatusCode::kAlreadyExists:
       return Status::AlreadyExists("Collection [" + request.new_name.value_or("") +
                                    "] already exists");
-    default:
-      RETURN_IF_ERROR(updated.status());
+    default: RETURN_IF_ERROR(updated.status());
   }
   std::unique_lock lock(mu_);
   ApplyLocked(*updated);

@@ -133,9 +133,9 @@ class CatalogService {
   DeletionListener listener_;
   WriteGuard write_guard_;
   std::shared_mutex mu_;
-  std::map<std::string, Tenant> tenants_;            // guarded by mu_
-  std::map<DbKey, Database> databases_;              // guarded by mu_
-  std::map<std::string, Collection> collections_;    // guarded by mu_; by id (ascending UUID)
+  std::map<std::string, Tenant> tenants_;          // guarded by mu_
+  std::map<DbKey, Database> databases_;            // guarded by mu_
+  std::map<std::string, Collection> collections_;  // guarded by mu_; by id (ascending UUID)
   std::atomic<int64_t> max_staleness_ms_{-1};
   std::atomic<int64_t> refreshed_ms_{0};
   std::mutex refresh_mu_;

@@ -49,7 +49,8 @@ TEST_F(CatalogServiceTest, TenantRules) {
 }
 
 TEST_F(CatalogServiceTest, DatabasesAreListedByNameAndPaged) {
-  for (const char* n : {"zeta", "Alpha", "beta"}) ASSERT_TRUE(catalog_.CreateDatabase("t_x", n).ok());
+  for (const char* n : {"zeta", "Alpha", "beta"})
+    ASSERT_TRUE(catalog_.CreateDatabase("t_x", n).ok());
   auto all = catalog_.ListDatabases("t_x", Page{});
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 3u);
@@ -68,13 +69,15 @@ TEST_F(CatalogServiceTest, DatabaseNameRulesNameTheValue) {
     const char* name;
     const char* message;
   } cases[] = {
-      {"ab", "Expected a name containing 3-512 characters from [a-zA-Z0-9._-], starting and "
-             "ending with a character in [a-zA-Z0-9]. Got: ab"},
+      {"ab",
+       "Expected a name containing 3-512 characters from [a-zA-Z0-9._-], starting and "
+       "ending with a character in [a-zA-Z0-9]. Got: ab"},
       {"a..b", "Expected a name that does not contains two consecutive periods (..). Got a..b"},
       {"192.168.0.1", "Expected a name that is not a valid ip address. Got 192.168.0.1"},
       {"a+b+c", "Expected a name to contain at most one topology:  Got two `+` characters."},
-      {"abc+-de", "Expected a name containing 3-512 characters from [a-zA-Z0-9._-], starting "
-                  "and ending with a character in [a-zA-Z0-9]. Got: -de"},
+      {"abc+-de",
+       "Expected a name containing 3-512 characters from [a-zA-Z0-9._-], starting "
+       "and ending with a character in [a-zA-Z0-9]. Got: -de"},
   };
   for (const auto& c : cases) {
     Status s = catalog_.CreateDatabase("default_tenant", c.name);
@@ -184,9 +187,9 @@ TEST_F(CatalogServiceTest, UpdateRenamesReplacesMetadataAndConfiguration) {
   rename.new_name = "beta";
   EXPECT_EQ(catalog_.UpdateCollection(a->id, rename).code(), StatusCode::kAlreadyExists);
   rename.new_name = "ab";
-  EXPECT_EQ(catalog_.UpdateCollection(a->id, rename).message().rfind(
-                "Validation error: new_name: ", 0),
-            0u);
+  EXPECT_EQ(
+      catalog_.UpdateCollection(a->id, rename).message().rfind("Validation error: new_name: ", 0),
+      0u);
   UpdateCollectionRequest upd;
   upd.new_name = "alpha2";
   upd.new_metadata = Metadata{{"z", int64_t{2}}};
@@ -198,10 +201,9 @@ TEST_F(CatalogServiceTest, UpdateRenamesReplacesMetadataAndConfiguration) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->metadata, (Metadata{{"z", int64_t{2}}}));
   EXPECT_EQ(got->configuration.hnsw.ef_search, 55);
-  EXPECT_EQ(catalog_.GetCollectionByName("default_tenant", "default_database", "alpha")
-                .status()
-                .code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(
+      catalog_.GetCollectionByName("default_tenant", "default_database", "alpha").status().code(),
+      StatusCode::kNotFound);
   UpdateCollectionRequest clear;
   clear.clear_metadata = true;
   ASSERT_TRUE(catalog_.UpdateCollection(a->id, clear).ok());

@@ -228,8 +228,9 @@ TEST(FreshnessTest, RefreshesReadOnlySummariesWhileNothingArrivesFromElsewhere) 
   storage.catalog_reads = 0;
   // Reads, and B's own writes: storage holds nothing B does not know about.
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(b.records.Write(id, RecordWriteKind::kUpsert,
-                                Rows({"b" + std::to_string(i)}, 2, "b")).ok());
+    ASSERT_TRUE(
+        b.records.Write(id, RecordWriteKind::kUpsert, Rows({"b" + std::to_string(i)}, 2, "b"))
+            .ok());
     ASSERT_EQ(Docs(b, id).size(), 3u + i);
   }
   EXPECT_EQ(storage.version_lists.load(), 0) << "summaries only";
@@ -262,8 +263,9 @@ TEST(FreshnessTest, NothingIsPolledWhileNobodyElseWritesAndAForeignWriteIsStillS
   storage.summaries = 0;
   storage.version_lists = 0;
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(a.records.Write(id, RecordWriteKind::kUpsert,
-                                Rows({"a" + std::to_string(i)}, 2, "a")).ok());
+    ASSERT_TRUE(
+        a.records.Write(id, RecordWriteKind::kUpsert, Rows({"a" + std::to_string(i)}, 2, "a"))
+            .ok());
     ASSERT_EQ(Docs(a, id).size(), 2u + i);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -278,7 +280,8 @@ TEST(FreshnessTest, NothingIsPolledWhileNobodyElseWritesAndAForeignWriteIsStillS
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     for (int i = 0; !stop; ++i) {
-      (void)a.records.Write(id, RecordWriteKind::kUpsert, Rows({"own" + std::to_string(i)}, 3, "a"));
+      (void)a.records.Write(id, RecordWriteKind::kUpsert,
+                            Rows({"own" + std::to_string(i)}, 3, "a"));
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   });
@@ -342,7 +345,8 @@ TEST(FreshnessTest, RequestsQueuedBehindAFailedRefreshDoNotEachWaitForStorage) {
   }
   for (auto& t : readers) t.join();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - start).count();
+                      std::chrono::steady_clock::now() - start)
+                      .count();
   EXPECT_EQ(served.load(), 6);
   // One hung read (plus at most one from the background loop), not one per request in turn
   // (6 × 300 ms).
@@ -374,9 +378,8 @@ TEST(AnnouncedFreshnessTest, AnAnnouncedWriteIsReadWithoutPollingAndALostOneIsCa
   announced.announced_fallback_ms = 3600 * 1000;  // never within this test
   b.records.EnableFreshness(announced);
   // A's writes are handed to B as the feed would hand them.
-  a.records.SetStoredListener([&b](const std::string& id, uint64_t version) {
-    b.records.OnAnnouncedWrite(id, version);
-  });
+  a.records.SetStoredListener(
+      [&b](const std::string& id, uint64_t version) { b.records.OnAnnouncedWrite(id, version); });
   std::string id = Create(a, "announced");
   ASSERT_TRUE(b.catalog.RefreshIfOlderThan(-1).ok());
   EXPECT_TRUE(Docs(b, id).empty());  // loaded by B

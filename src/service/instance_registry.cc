@@ -47,11 +47,12 @@ Status InstanceRegistry::BeatOnce() {
   }
   std::lock_guard lock(mu_);
   if (options_.catalog_in_clickhouse && !others.empty() && !warned_) {
-    LOG_ERROR("another chromahouse instance uses this ClickHouse database ({}): with the "
-              "catalog in ClickHouse, collection names cannot be kept unique across "
-              "instances, so catalog changes are refused; start every instance with "
-              "--catalog-url postgresql://…",
-              others.front());
+    LOG_ERROR(
+        "another chromahouse instance uses this ClickHouse database ({}): with the "
+        "catalog in ClickHouse, collection names cannot be kept unique across "
+        "instances, so catalog changes are refused; start every instance with "
+        "--catalog-url postgresql://…",
+        others.front());
   }
   warned_ = !others.empty();
   others_ = std::move(others);
@@ -75,7 +76,9 @@ Status InstanceRegistry::CatalogWritesAllowed() const {
   if (others_.empty()) return Status::Ok();
   return Status::FailedPrecondition(
       "Catalog changes are refused: another chromahouse instance shares this ClickHouse "
-      "database (" + others_.front() + ") and the catalog is kept in ClickHouse, which cannot "
+      "database (" +
+      others_.front() +
+      ") and the catalog is kept in ClickHouse, which cannot "
       "keep collection names unique across instances. Keep the catalog in PostgreSQL: start "
       "every instance with --catalog-url postgresql://… (existing catalog: chromahouse "
       "catalog migrate --to postgresql://…)");

@@ -30,7 +30,7 @@ namespace chromahouse {
 class InstanceRegistry {
  public:
   struct Options {
-    std::string instance;             // this instance's key: "<host>:<port>"
+    std::string instance;  // this instance's key: "<host>:<port>"
     bool catalog_in_clickhouse = true;
     int64_t beat_ms = 5000;
     int64_t expiry_ms = 15000;

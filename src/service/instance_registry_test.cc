@@ -58,7 +58,8 @@ TEST(InstanceRegistry, InstancesWithAPostgresCatalogNeverRefuseAndExpiredBeatsAr
   // A beat older than the expiry does not count, nor one from before this instance started
   // (a crashed predecessor, restarted on another port).
   ASSERT_TRUE(storage.WriteInstanceBeat({"h:old", "clickhouse", NowMillis() - 60000, true}).ok());
-  ASSERT_TRUE(storage.WriteInstanceBeat({"h:crashed", "clickhouse", NowMillis() - 1000, true}).ok());
+  ASSERT_TRUE(
+      storage.WriteInstanceBeat({"h:crashed", "clickhouse", NowMillis() - 1000, true}).ok());
   InstanceRegistry ch(&storage, {"h:3", true, 60000, 15000});
   ASSERT_TRUE(ch.BeatOnce().ok());
   // The live ones beat again after ch started; ch sees them at its next look.

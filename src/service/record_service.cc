@@ -28,8 +28,10 @@ HnswParams IndexParams(const Collection& c) {
     case Space::kCosine: p.metric = Metric::kCosine; break;
     case Space::kIp: p.metric = Metric::kInnerProduct; break;
   }
-  p.max_neighbors = static_cast<size_t>(std::clamp<int64_t>(c.configuration.hnsw.max_neighbors, 2, 4096));
-  p.ef_construction = static_cast<size_t>(std::max<int64_t>(c.configuration.hnsw.ef_construction, 1));
+  p.max_neighbors =
+      static_cast<size_t>(std::clamp<int64_t>(c.configuration.hnsw.max_neighbors, 2, 4096));
+  p.ef_construction =
+      static_cast<size_t>(std::max<int64_t>(c.configuration.hnsw.ef_construction, 1));
   p.ef_search = static_cast<size_t>(std::max<int64_t>(c.configuration.hnsw.ef_search, 1));
   return p;
 }
@@ -145,8 +147,8 @@ void RecordService::ApplyRows(LoadedCollection& loaded, const std::vector<Record
                               << 22;
       const uint64_t watermark = loaded.watermark.load();
       loaded.store.PruneTombstones(freshness_.max_staleness_ms < 0 ? UINT64_MAX
-                                   : watermark > window              ? watermark - window
-                                                                     : 0);
+                                   : watermark > window            ? watermark - window
+                                                                   : 0);
     }
   }
   cache_.Touch(loaded.id);
@@ -156,13 +158,17 @@ void RecordService::ApplyRows(LoadedCollection& loaded, const std::vector<Record
 void RecordService::SetIndexerThreads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // Before serving (see the header): the indexer is idle, nothing uses the pool yet.
-  index_pool_ = threads > 1 ? std::make_unique<WorkerPool>(threads - 1, [] {
-    // Helpers of the indexer: as nice as the indexer itself.
-    if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10) != 0) {
-      LOG_DEBUG("could not lower an indexer helper's priority");
-    }
-  })
-                            : nullptr;
+  index_pool_ =
+      threads > 1
+          ? std::make_unique<WorkerPool>(
+                threads - 1,
+                [] {
+                  // Helpers of the indexer: as nice as the indexer itself.
+                  if (setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10) != 0) {
+                    LOG_DEBUG("could not lower an indexer helper's priority");
+                  }
+                })
+          : nullptr;
   index_runner_ = [this](int n, const std::function<void()>& work) { index_pool_->Run(n, work); };
   indexer_threads_ = threads;
 }
@@ -265,10 +271,11 @@ Result<bool> RecordService::WriteSnapshotIfDue(LoadedCollection& loaded) {
   snapshot_bytes_ += static_cast<int64_t>(info.bytes);
   loaded.snapshot_id.store(info.id);
   loaded.changes_since_snapshot.fetch_sub(changes);
-  LOG_INFO("collection {}: index snapshot {} written ({} nodes, {} MiB; encoded in {} ms, "
-           "stored in {} ms)",
-           loaded.id, info.id, info.records, info.bytes >> 20, encoded - started,
-           SteadyMillis() - encoded);
+  LOG_INFO(
+      "collection {}: index snapshot {} written ({} nodes, {} MiB; encoded in {} ms, "
+      "stored in {} ms)",
+      loaded.id, info.id, info.records, info.bytes >> 20, encoded - started,
+      SteadyMillis() - encoded);
   return true;
 }
 
@@ -286,14 +293,10 @@ RecordService::~RecordService() {
     stopping_ = true;
   }
   purge_cv_.notify_all();
-  {
-    std::lock_guard lock(refresh_loop_mu_);
-  }
+  { std::lock_guard lock(refresh_loop_mu_); }
   refresh_loop_cv_.notify_all();
   if (refresh_thread_.joinable()) refresh_thread_.join();
-  {
-    std::lock_guard lock(index_mu_);
-  }
+  { std::lock_guard lock(index_mu_); }
   index_cv_.notify_all();
   purge_thread_.join();
   index_thread_.join();
@@ -402,9 +405,10 @@ Status RecordService::RefreshLocked(LoadedCollection& loaded, int64_t start) {
   const uint64_t watermark = loaded.watermark.load();
   const uint64_t window = static_cast<uint64_t>(std::max<int64_t>(freshness_.window_ms, 0)) << 22;
   // (Not while every look since the last full scan found nothing written elsewhere.)
-  const bool full_scan = freshness_.full_scan_seconds > 0 &&
-                         start - loaded.full_scan_ms.load() >= freshness_.full_scan_seconds * 1000 &&
-                         unsettled_ms_.load() >= loaded.full_scan_ms.load();
+  const bool full_scan =
+      freshness_.full_scan_seconds > 0 &&
+      start - loaded.full_scan_ms.load() >= freshness_.full_scan_seconds * 1000 &&
+      unsettled_ms_.load() >= loaded.full_scan_ms.load();
   const uint64_t from = full_scan ? 0 : watermark > window ? watermark - window : 0;
   if (!full_scan && loaded.window_known.load() && !loaded.HasAnnouncement()) {
     // Usually nothing arrived from elsewhere: storage holds exactly the versions this instance
@@ -524,8 +528,8 @@ bool RecordService::QuietSinceLastLook() {
     own = own_writes_.load();
     counted.unlock();
   }
-  const bool quiet = count && look_count_ && *count >= *look_count_ &&
-                     *count - *look_count_ == own - look_own_;
+  const bool quiet =
+      count && look_count_ && *count >= *look_count_ && *count - *look_count_ == own - look_own_;
   if (count) {
     look_count_ = count;
     look_own_ = own;
@@ -751,12 +755,12 @@ void RecordService::CommitGroup(const std::string& collection_id, LoadedCollecti
   static Histogram& commit_rows = Metrics().GetHistogram(
       "chromahouse_group_commit_rows", "Rows per group commit (one ClickHouse INSERT)", {},
       Histogram::ExponentialBuckets(16));
-  static Histogram& commit_requests = Metrics().GetHistogram(
-      "chromahouse_group_commit_requests", "Write requests per group commit", {},
-      Histogram::ExponentialBuckets(10));
+  static Histogram& commit_requests =
+      Metrics().GetHistogram("chromahouse_group_commit_requests", "Write requests per group commit",
+                             {}, Histogram::ExponentialBuckets(10));
   static Histogram& insert_seconds = Metrics().GetHistogram(
-      "chromahouse_group_commit_insert_seconds",
-      "Time of the ClickHouse INSERT of a group commit", {}, Histogram::LatencyBuckets());
+      "chromahouse_group_commit_insert_seconds", "Time of the ClickHouse INSERT of a group commit",
+      {}, Histogram::LatencyBuckets());
   static Counter& ingested = Metrics().GetCounter(
       "chromahouse_rows_ingested_total",
       "Record rows (adds, updates, upserts) durably written to ClickHouse", {});
@@ -765,10 +769,11 @@ void RecordService::CommitGroup(const std::string& collection_id, LoadedCollecti
   insert_seconds.Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
   if (s.ok()) ingested.Add(static_cast<int64_t>(rows.size()));
-  LOG_DEBUG("group commit to {}: {} requests, {} rows, storage write {:.2f} ms", collection_id,
-            group.size(), rows.size(),
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - write_start)
-                .count());
+  LOG_DEBUG(
+      "group commit to {}: {} requests, {} rows, storage write {:.2f} ms", collection_id,
+      group.size(), rows.size(),
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - write_start)
+          .count());
   if (!s.ok()) {
     // Nothing is applied: every request of the group fails and may be retried.
     for (PendingWrite* w : committed) w->status = s;
@@ -789,9 +794,8 @@ std::vector<uint32_t> RecordService::Select(const RecordStore& store,
     for (const auto& id : *ids) {
       if (auto o = store.Find(id); o && seen.insert(*o).second) offsets.push_back(*o);
     }
-    std::sort(offsets.begin(), offsets.end(), [&store](uint32_t a, uint32_t b) {
-      return store.created(a) < store.created(b);
-    });
+    std::sort(offsets.begin(), offsets.end(),
+              [&store](uint32_t a, uint32_t b) { return store.created(a) < store.created(b); });
   } else {
     offsets = store.OffsetsInInsertionOrder();
   }
@@ -801,8 +805,7 @@ std::vector<uint32_t> RecordService::Select(const RecordStore& store,
   return offsets;
 }
 
-Result<int64_t> RecordService::Delete(const std::string& collection_id,
-                                      const DeleteRequest& req) {
+Result<int64_t> RecordService::Delete(const std::string& collection_id, const DeleteRequest& req) {
   const bool has_filter = req.where.has_value() || req.where_document.has_value();
   if (req.limit && !has_filter) {
     return Status::InvalidArgument("limit can only be specified when a where clause is provided");
@@ -901,12 +904,13 @@ Result<QueryResult> RecordService::Query(const std::string& collection_id,
   } else if (filtered) {
     allowed = OffsetBitmap::FromOffsets(Select(store, req.ids, req.where, req.where_document));
   }
-  const size_t ef = static_cast<size_t>(std::max<int64_t>(opened.first.configuration.hnsw.ef_search, 1));
+  const size_t ef =
+      static_cast<size_t>(std::max<int64_t>(opened.first.configuration.hnsw.ef_search, 1));
   for (size_t qi = 0; qi < req.query_embeddings.size(); ++qi) {
     SearchPath path;
-    auto neighbors = result.collection->search.Search(
-        store, req.query_embeddings[qi].data(), static_cast<size_t>(req.n_results),
-        allowed ? &*allowed : nullptr, ef, &path);
+    auto neighbors = result.collection->search.Search(store, req.query_embeddings[qi].data(),
+                                                      static_cast<size_t>(req.n_results),
+                                                      allowed ? &*allowed : nullptr, ef, &path);
     if (path == SearchPath::kHnsw) hnsw_queries_.fetch_add(1);
     if (path == SearchPath::kBruteForce) brute_force_queries_.fetch_add(1);
     auto& out = result.per_query[qi];
@@ -971,8 +975,8 @@ Result<SearchResult> RecordService::Search(
   count("dense_knn", "exact", paths.dense_exact);
   count("sparse_knn", "index", paths.sparse_index);
   count("sparse_knn", "filtered", paths.sparse_filtered);
-  CountFilterPlan({paths.filter_metadata_index, paths.filter_document_index,
-                   paths.filter_records_checked});
+  CountFilterPlan(
+      {paths.filter_metadata_index, paths.filter_document_index, paths.filter_records_checked});
   hnsw_queries_.fetch_add(paths.dense_graph);
   brute_force_queries_.fetch_add(paths.dense_exact);
   return result;

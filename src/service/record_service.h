@@ -160,9 +160,7 @@ class RecordService {
     int64_t brute_force = 0;
     int64_t hnsw = 0;
   };
-  PathCounts path_counts() const {
-    return {brute_force_queries_.load(), hnsw_queries_.load()};
-  }
+  PathCounts path_counts() const { return {brute_force_queries_.load(), hnsw_queries_.load()}; }
   CollectionCache::Stats cache_stats() { return cache_.stats(); }
 
   // How far the background indexer is for a collection: records in the graph and records
@@ -203,15 +201,15 @@ class RecordService {
   std::mutex purge_mu_;
   std::condition_variable purge_cv_;
   std::deque<std::string> purge_queue_;  // guarded by purge_mu_
-  std::atomic<bool> stopping_{false};  // set under purge_mu_ and index_mu_
+  std::atomic<bool> stopping_{false};    // set under purge_mu_ and index_mu_
   std::thread purge_thread_;
 
   std::mutex index_mu_;
   std::condition_variable index_cv_;
   std::deque<std::pair<std::string, std::weak_ptr<LoadedCollection>>>
-      index_queue_;                         // guarded by index_mu_
+      index_queue_;  // guarded by index_mu_
 
-  std::set<std::string> index_scheduled_;                     // guarded by index_mu_
+  std::set<std::string> index_scheduled_;  // guarded by index_mu_
   std::thread index_thread_;
   void RefreshLoop();
   // The refresh thread when writes are announced: refreshes what announcements name.
@@ -220,9 +218,9 @@ class RecordService {
   void AnnounceStored(const std::string& collection_id, const std::vector<RecordRow>& rows);
   FreshnessOptions freshness_;
   StoredListener stored_listener_;
-  bool catalog_announced_ = false;   // guarded by refresh_loop_mu_
+  bool catalog_announced_ = false;     // guarded by refresh_loop_mu_
   bool announcements_missed_ = false;  // guarded by refresh_loop_mu_
-  bool refresh_wanted_ = false;      // guarded by refresh_loop_mu_
+  bool refresh_wanted_ = false;        // guarded by refresh_loop_mu_
   std::mutex refresh_loop_mu_;
   std::condition_variable refresh_loop_cv_;
   std::thread refresh_thread_;
@@ -235,11 +233,11 @@ class RecordService {
   // ms for it; any doubt counts as "written elsewhere". Refresh loop thread only, except
   // `writes_mu_`, `own_writes_` and `unsettled_ms_`.
   bool QuietSinceLastLook();
-  std::shared_timed_mutex writes_mu_;          // held shared around each record write
-  std::atomic<uint64_t> own_writes_{0};        // record writes stored by this instance
-  std::optional<uint64_t> look_count_;         // storage's count at the last look
-  uint64_t look_own_ = 0;                      // own_writes_ at the last look
-  int64_t look_end_ms_ = 0;                    // when the last look ended (after its count)
+  std::shared_timed_mutex writes_mu_;    // held shared around each record write
+  std::atomic<uint64_t> own_writes_{0};  // record writes stored by this instance
+  std::optional<uint64_t> look_count_;   // storage's count at the last look
+  uint64_t look_own_ = 0;                // own_writes_ at the last look
+  int64_t look_end_ms_ = 0;              // when the last look ended (after its count)
   // The last time a look found writes from elsewhere or could not tell; the maximum while no
   // look was made (announced or per-request freshness: full scans as scheduled). A collection's
   // scheduled full scan is skipped when nothing was unsettled since its last one.

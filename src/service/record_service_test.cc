@@ -803,25 +803,15 @@ bool RefMatches(const Where& w, const std::optional<Metadata>& md,
     return a && b && cmp(*a, *b);
   };
   switch (m.op) {
-    case MetadataOp::kEq:
-      return v && RefEqual(*v, m.operand);
-    case MetadataOp::kNe:
-      return !(v && RefEqual(*v, m.operand));
-    case MetadataOp::kGt:
-      return ordered([](double a, double b) { return a > b; });
-    case MetadataOp::kGte:
-      return ordered([](double a, double b) { return a >= b; });
-    case MetadataOp::kLt:
-      return ordered([](double a, double b) { return a < b; });
-    case MetadataOp::kLte:
-      return ordered([](double a, double b) { return a <= b; });
-    case MetadataOp::kIn:
-      return in_list();
-    case MetadataOp::kNin:
-      return !in_list();
-    default:
-      ADD_FAILURE() << "operator not generated";
-      return false;
+    case MetadataOp::kEq: return v && RefEqual(*v, m.operand);
+    case MetadataOp::kNe: return !(v && RefEqual(*v, m.operand));
+    case MetadataOp::kGt: return ordered([](double a, double b) { return a > b; });
+    case MetadataOp::kGte: return ordered([](double a, double b) { return a >= b; });
+    case MetadataOp::kLt: return ordered([](double a, double b) { return a < b; });
+    case MetadataOp::kLte: return ordered([](double a, double b) { return a <= b; });
+    case MetadataOp::kIn: return in_list();
+    case MetadataOp::kNin: return !in_list();
+    default: ADD_FAILURE() << "operator not generated"; return false;
   }
 }
 
@@ -917,12 +907,9 @@ class Model {
       l2 += (double{a[i]} - b[i]) * (double{a[i]} - b[i]);
     }
     switch (space_) {
-      case Space::kL2:
-        return l2;
-      case Space::kIp:
-        return 1.0 - ab;
-      case Space::kCosine:
-        return 1.0 - ab / std::sqrt(aa * bb);
+      case Space::kL2: return l2;
+      case Space::kIp: return 1.0 - ab;
+      case Space::kCosine: return 1.0 - ab / std::sqrt(aa * bb);
     }
     return 0;
   }
@@ -1009,14 +996,10 @@ class Generator {
   }
   MetadataValue Scalar() {
     switch (Uniform(0, 3)) {
-      case 0:
-        return int64_t{Uniform(0, 4)};
-      case 1:
-        return Pick(std::vector<double>{0.5, 1.0, 2.0, 2.5, 3.5});
-      case 2:
-        return String();
-      default:
-        return Chance(0.5);
+      case 0: return int64_t{Uniform(0, 4)};
+      case 1: return Pick(std::vector<double>{0.5, 1.0, 2.0, 2.5, 3.5});
+      case 2: return String();
+      default: return Chance(0.5);
     }
   }
 
@@ -1100,8 +1083,7 @@ class Generator {
       case MetadataOp::kGt:
       case MetadataOp::kGte:
       case MetadataOp::kLt:
-      case MetadataOp::kLte:
-        return Cond(key, op, Number());
+      case MetadataOp::kLte: return Cond(key, op, Number());
       case MetadataOp::kIn:
       case MetadataOp::kNin: {
         int n = Uniform(1, 3);
@@ -1129,8 +1111,7 @@ class Generator {
           }
         }
       }
-      default:
-        return Cond(key, op, Chance(0.5) ? Number() : Scalar());
+      default: return Cond(key, op, Chance(0.5) ? Number() : Scalar());
     }
   }
 

@@ -67,11 +67,11 @@ SearchExecutor::Domain Merge(SearchExecutor::Domain left, const SearchExecutor::
 // < arrays; within a type the natural order.
 int TypeRank(const MetadataValue& v) {
   switch (v.index()) {
-    case 0: return 0;  // bool
-    case 1: return 1;  // int
-    case 2: return 2;  // float
-    case 3: return 3;  // string
-    case 8: return 4;  // sparse vector
+    case 0: return 0;                                 // bool
+    case 1: return 1;                                 // int
+    case 2: return 2;                                 // float
+    case 3: return 3;                                 // string
+    case 8: return 4;                                 // sparse vector
     default: return 5 + static_cast<int>(v.index());  // arrays
   }
 }

@@ -52,10 +52,10 @@ class SearchExecutor {
 
   // How the `$knn` leaves of the searches run were answered (for /metrics and tests).
   struct Paths {
-    int64_t dense_graph = 0;        // the HNSW graph (filtered or not)
-    int64_t dense_exact = 0;        // an exact scan
-    int64_t sparse_index = 0;       // the posting lists (MaxScore)
-    int64_t sparse_filtered = 0;    // the allowed records scored one by one
+    int64_t dense_graph = 0;      // the HNSW graph (filtered or not)
+    int64_t dense_exact = 0;      // an exact scan
+    int64_t sparse_index = 0;     // the posting lists (MaxScore)
+    int64_t sparse_filtered = 0;  // the allowed records scored one by one
     // The filters' plans (collection/filter_planner.h).
     int64_t filter_metadata_index = 0;
     int64_t filter_document_index = 0;
@@ -63,7 +63,7 @@ class SearchExecutor {
   };
   const Paths& paths() const { return paths_; }
 
- // A rank node's value (search_executor.cc).
+  // A rank node's value (search_executor.cc).
   struct Domain;
 
  private:

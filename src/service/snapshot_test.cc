@@ -153,7 +153,7 @@ TEST(SnapshotTest, ABadSnapshotIsRefusedAndTheGraphRebuilt) {
 
   Instance b(&storage, 2, 0);
   const auto expected = Answers(a.records, id);
-  b.records.WaitIndexed(id);  // nothing loaded yet: returns at once
+  b.records.WaitIndexed(id);            // nothing loaded yet: returns at once
   auto first = Answers(b.records, id);  // loads; the tail is scanned exactly meanwhile
   EXPECT_EQ(b.records.cache_stats().snapshots_refused, 1);
   EXPECT_EQ(b.records.cache_stats().snapshots_adopted, 0);

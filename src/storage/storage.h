@@ -77,9 +77,7 @@ class Storage {
     return on_batch(rows);
   }
   // At least as many rows as ScanRecords would stream, cheaply (0 = unknown).
-  virtual Result<size_t> CountRecordRows(const std::string& /*collection_id*/) {
-    return size_t{0};
-  }
+  virtual Result<size_t> CountRecordRows(const std::string& /*collection_id*/) { return size_t{0}; }
   // Refreshing a loaded collection with what other instances wrote, in two steps so that rows
   // the caller already holds are not transferred again: the (id, version) pairs of rows written
   // with a version above `min_version` (tombstones included; older versions of an id may appear
@@ -116,11 +114,9 @@ class Storage {
   // nullopt when the backend has no such number (then callers assume writes from elsewhere).
   // It may also grow for other reasons (a purge, a write that failed late) and fall (a reset):
   // callers take any difference from their own count of writes as "maybe written elsewhere".
-  virtual Result<std::optional<uint64_t>> RecordWriteCount() {
-    return std::optional<uint64_t>();
-  }
-  // Physically removes a deleted collection's records and index snapshots. May run in the background; readers
-  // never see them anyway (the collection is gone from the catalog).
+  virtual Result<std::optional<uint64_t>> RecordWriteCount() { return std::optional<uint64_t>(); }
+  // Physically removes a deleted collection's records and index snapshots. May run in the
+  // background; readers never see them anyway (the collection is gone from the catalog).
   virtual Status PurgeRecords(const std::string& collection_id) = 0;
 
   // Index snapshots. The newest complete snapshot of a collection, or nullopt…
@@ -131,8 +127,8 @@ class Storage {
                                                 const IndexSnapshotInfo& info) = 0;
   // …and storing one: all of it in one write (a reader never sees part of it), then the
   // collection's older snapshots are removed (in the background, where the backend allows).
-  virtual Status WriteIndexSnapshot(const std::string& collection_id,
-                                    const IndexSnapshotInfo& info, std::string_view payload) = 0;
+  virtual Status WriteIndexSnapshot(const std::string& collection_id, const IndexSnapshotInfo& info,
+                                    std::string_view payload) = 0;
 
   // Forks (CatalogService::ForkCollection). Every stored row of `source`'s records (versions
   // and tombstones) stored again under `target`, as they are at one moment: the rows of one

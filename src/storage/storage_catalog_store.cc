@@ -163,8 +163,8 @@ Result<CatalogStore::CreatedCollection> StorageCatalogStore::CreateCollection(
 }
 
 Result<Collection> StorageCatalogStore::ForkCollection(const std::string& source_id,
-                                                      const std::string& target_id,
-                                                      const std::string& target_name) {
+                                                       const std::string& target_id,
+                                                       const std::string& target_name) {
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(SyncLocked());
   auto source = collections_.find(source_id);

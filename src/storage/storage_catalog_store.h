@@ -62,11 +62,11 @@ class StorageCatalogStore : public CatalogStore {
   Storage* const storage_;
   VersionClock* const clock_;
   std::mutex mu_;
-  bool synced_ = false;                              // guarded by mu_
-  std::optional<std::string> fingerprint_;           // guarded by mu_
-  std::map<std::string, Tenant> tenants_;            // guarded by mu_
-  std::map<DbKey, Database> databases_;              // guarded by mu_
-  std::map<std::string, Collection> collections_;    // guarded by mu_; by id
+  bool synced_ = false;                            // guarded by mu_
+  std::optional<std::string> fingerprint_;         // guarded by mu_
+  std::map<std::string, Tenant> tenants_;          // guarded by mu_
+  std::map<DbKey, Database> databases_;            // guarded by mu_
+  std::map<std::string, Collection> collections_;  // guarded by mu_; by id
 };
 
 }  // namespace chromahouse

@@ -61,6 +61,7 @@ NOT_IN_IMAGE_BUILD=(
   zookeeper             # the ClickHouse cluster test (tests/cluster)
   postgresql-15         # catalog tests start their own PostgreSQL; in containers PostgreSQL is its own service
   chromium              # the console's browser test (tests/e2e/console.test.mjs)
+  clang-format          # the style check (tests/check_format.sh)
   clang                 # libFuzzer targets (make fuzz)
   libclang-rt-14-dev    # libFuzzer runtime (make fuzz)
   llvm                  # llvm-symbolizer for sanitizer reports (make asan, make fuzz)

@@ -146,10 +146,8 @@ TEST_P(CatalogStoreTest, CollectionRulesAnswerAsChromaDoes) {
             StatusCode::kNotFound);
   ASSERT_TRUE(a->catalog->SetDimension(first->id, 3).ok());
 
-  Status missing_db = a->catalog
-                          ->CreateCollection("default_tenant", "nowhere",
-                                             Named("xyz"))
-                          .status();
+  Status missing_db =
+      a->catalog->CreateCollection("default_tenant", "nowhere", Named("xyz")).status();
   EXPECT_EQ(missing_db.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(missing_db.message(), "Database [nowhere] does not exist");
 
@@ -179,14 +177,11 @@ TEST_P(CatalogStoreTest, TenantsAndDatabases) {
   ASSERT_TRUE(a->catalog->CreateTenant("acme").ok());
   EXPECT_EQ(a->catalog->CreateTenant("acme").message(), "Tenant [acme] already exists");
   ASSERT_TRUE(a->catalog->CreateDatabase("acme", "prod").ok());
-  EXPECT_EQ(a->catalog->CreateDatabase("acme", "prod").message(),
-            "Database [prod] already exists");
+  EXPECT_EQ(a->catalog->CreateDatabase("acme", "prod").message(), "Database [prod] already exists");
   auto db = a->catalog->GetDatabase("acme", "prod");
   ASSERT_TRUE(db.ok());
   EXPECT_EQ(db->id.size(), 36u);
-  ASSERT_TRUE(a->catalog
-                  ->CreateCollection("acme", "prod", Named("inside"))
-                  .ok());
+  ASSERT_TRUE(a->catalog->CreateCollection("acme", "prod", Named("inside")).ok());
   ASSERT_TRUE(a->catalog->DeleteDatabase("acme", "prod").ok());
   EXPECT_EQ(a->catalog->DeleteDatabase("acme", "prod").message(), "Database [prod] not found");
   // Created again: empty, with a new id.
@@ -220,14 +215,15 @@ TEST_P(CatalogStoreTest, ForksCopyTheCollectionAndAreCountedPerLineage) {
                 .status()
                 .code(),
             StatusCode::kAlreadyExists);
-  EXPECT_EQ(a->store->ForkCollection("7d5e1c2a-0000-4000-8000-00000000ffff",
-                                     "7d5e1c2a-0000-4000-8000-00000000f003", "f3")
+  EXPECT_EQ(a->store
+                ->ForkCollection("7d5e1c2a-0000-4000-8000-00000000ffff",
+                                 "7d5e1c2a-0000-4000-8000-00000000f003", "f3")
                 .status()
                 .code(),
             StatusCode::kNotFound);
   // The fork's fork belongs to the same lineage; another instance reads it all back.
-  ASSERT_TRUE(a->store->ForkCollection(fork->id, "7d5e1c2a-0000-4000-8000-00000000f004", "f4")
-                  .ok());
+  ASSERT_TRUE(
+      a->store->ForkCollection(fork->id, "7d5e1c2a-0000-4000-8000-00000000f004", "f4").ok());
   auto b = NewInstance();
   EXPECT_EQ(*b->store->CountForks(source->id), 2u);
   EXPECT_EQ(*b->store->CountForks(fork->id), 2u);
@@ -257,8 +253,7 @@ TEST_P(CatalogStoreTest, AnotherInstancesCatalogIsRespectedWithoutARefresh) {
   ASSERT_TRUE(Create(*b->catalog, "other").ok());
   UpdateCollectionRequest rename;
   rename.new_name = "other";
-  EXPECT_EQ(a->catalog->UpdateCollection(created->id, rename).code(),
-            StatusCode::kAlreadyExists);
+  EXPECT_EQ(a->catalog->UpdateCollection(created->id, rename).code(), StatusCode::kAlreadyExists);
   // A delete through A is seen by B's refresh.
   ASSERT_TRUE(a->catalog->DeleteCollection("default_tenant", "default_database", "shared").ok());
   ASSERT_TRUE(b->catalog->RefreshIfOlderThan(-1).ok());
@@ -360,9 +355,10 @@ TEST_F(PostgresCatalogTest, ANameIsUniqueInTheDatabaseItself) {
   ASSERT_TRUE(store.CreateCollection(spec, false).ok());
   // Even a writer that skips the checks cannot add a second live "one".
   PGconn* conn = PQconnectdb(url_.c_str());
-  PGresult* r = PQexec(conn,
-                       "INSERT INTO collections (id, tenant, \"database\", name, configuration, "
-                       "version) VALUES ('x', 'default_tenant', 'default_database', 'one', '{}', 1)");
+  PGresult* r =
+      PQexec(conn,
+             "INSERT INTO collections (id, tenant, \"database\", name, configuration, "
+             "version) VALUES ('x', 'default_tenant', 'default_database', 'one', '{}', 1)");
   EXPECT_EQ(PQresultStatus(r), PGRES_FATAL_ERROR);
   EXPECT_STREQ(PQresultErrorField(r, PG_DIAG_SQLSTATE), "23505");
   PQclear(r);
@@ -413,7 +409,8 @@ TEST_F(PostgresCatalogTest, ImportCopiesOnceAndRefusesATakenName) {
   ASSERT_TRUE(store.Initialize().ok());
   CatalogSnapshot snapshot;
   snapshot.tenants.push_back(Tenant{"acme", std::nullopt, 1, false});
-  snapshot.databases.push_back(Database{"7d5e1c2a-0000-4000-8000-0000000000d0", "prod", "acme", 1, false});
+  snapshot.databases.push_back(
+      Database{"7d5e1c2a-0000-4000-8000-0000000000d0", "prod", "acme", 1, false});
   Collection c;
   c.id = "7d5e1c2a-0000-4000-8000-0000000000c1";
   c.name = "docs";

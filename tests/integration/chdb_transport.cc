@@ -77,7 +77,7 @@ class KeepHostSignalHandlers {
   KeepHostSignalHandlers& operator=(const KeepHostSignalHandlers&) = delete;
 
  private:
-  static constexpr std::array<int, 8> kSignals = {SIGABRT, SIGSEGV, SIGILL, SIGBUS,
+  static constexpr std::array<int, 8> kSignals = {SIGABRT, SIGSEGV, SIGILL,  SIGBUS,
                                                   SIGSYS,  SIGFPE,  SIGTSTP, SIGTRAP};
   std::array<struct sigaction, kSignals.size()> saved_{};
 };
@@ -213,9 +213,9 @@ Result<std::string> ChdbTransport::Execute(std::string_view kind, std::string_vi
     ChdbQueryAnalysisV1 analysis{sizeof(ChdbQueryAnalysisV1), 0, 0, 0};
     if (api_->classify_query_n(conn, sql.data(), sql.size(), nullptr, 0, &analysis) == 0 &&
         analysis.statement_count > 1) {
-      return Status::Internal("chDB error (" + std::string(kind) +
-                              "): multi-statements are not allowed over HTTP: " +
-                              std::string(sql.substr(0, 200)));
+      return Status::Internal(
+          "chDB error (" + std::string(kind) +
+          "): multi-statements are not allowed over HTTP: " + std::string(sql.substr(0, 200)));
     }
   }
 
@@ -246,8 +246,8 @@ Result<std::string> ChdbTransport::Execute(std::string_view kind, std::string_vi
     query.insert(at, " FROM INFILE '" + data_file + "'");
   }
   static constexpr std::string_view kDefaultFormat = "TabSeparated";  // HTTP's default
-  ChdbResult* result = api_->query_n(conn, query.data(), query.size(), kDefaultFormat.data(),
-                                     kDefaultFormat.size());
+  ChdbResult* result =
+      api_->query_n(conn, query.data(), query.size(), kDefaultFormat.data(), kDefaultFormat.size());
   if (result == nullptr) {
     if (!data_file.empty()) unlink(data_file.c_str());
     return Status::Internal("chDB error (" + std::string(kind) + "): no result");

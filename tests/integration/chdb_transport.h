@@ -41,8 +41,7 @@ class ChdbTransport : public chromahouse::SqlTransport {
   // of an `INSERT … FORMAT x` and is sent after the statement, separated by "\n". The response is
   // the statement's output in its FORMAT clause, or TabSeparated when it has none.
   chromahouse::Result<std::string> Execute(std::string_view kind, std::string_view sql,
-                                           std::string_view body = {},
-                                           int timeout_ms = 0) override;
+                                           std::string_view body = {}, int timeout_ms = 0) override;
 
   // "chdb:<data path>".
   std::string Endpoint() const override { return "chdb:" + data_path_; }

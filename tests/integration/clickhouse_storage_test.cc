@@ -5,9 +5,9 @@
 //    every statement the storage layer emits is also accepted by current ClickHouse releases.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -87,8 +87,9 @@ TEST_P(ClickHouseStorageTest, InitializeIsIdempotentAndRecordsSchemaVersion) {
 }
 
 TEST_P(ClickHouseStorageTest, NewestVersionWinsAndTombstonesHide) {
-  ASSERT_TRUE(storage_->WriteTenants({{"t_one", std::nullopt, 10, false},
-                                      {"t_two", std::string("rn"), 10, false}})
+  ASSERT_TRUE(storage_
+                  ->WriteTenants(
+                      {{"t_one", std::nullopt, 10, false}, {"t_two", std::string("rn"), 10, false}})
                   .ok());
   ASSERT_TRUE(storage_->WriteTenants({{"t_one", std::nullopt, 5, true}}).ok());   // older: loses
   ASSERT_TRUE(storage_->WriteTenants({{"t_two", std::nullopt, 11, true}}).ok());  // newer: deletes
@@ -105,8 +106,11 @@ TEST_P(ClickHouseStorageTest, CollectionsRoundTripExactly) {
   c.name = "docs \"quoted\" \\ é";
   c.tenant = "tenant\n1";
   c.database = "db1";
-  c.metadata = Metadata{{"i", int64_t{-3}}, {"f", 2.0}, {"s", std::string("x\ty")},
-                        {"b", false}, {"big", int64_t{9223372036854775807}}};
+  c.metadata = Metadata{{"i", int64_t{-3}},
+                        {"f", 2.0},
+                        {"s", std::string("x\ty")},
+                        {"b", false},
+                        {"big", int64_t{9223372036854775807}}};
   c.configuration.hnsw.space = Space::kIp;
   c.configuration.hnsw.ef_search = 7;
   c.configuration.embedding_function_json = R"({"type":"known","name":"n","config":{"k":[1,2]}})";
@@ -191,7 +195,9 @@ TEST_P(ClickHouseStorageTest, RecordsRoundTripBitExact) {
     if (i % 2) r.document = "doc " + std::to_string(i) + " with 'quotes' and \t tabs";
     if (i % 3 == 0) r.uri = "s3://bucket/" + std::to_string(i);
     if (i % 5) {
-      r.metadata = Metadata{{"i", int64_t{i}}, {"f", 2.0}, {"b", i % 2 == 0},
+      r.metadata = Metadata{{"i", int64_t{i}},
+                            {"f", 2.0},
+                            {"b", i % 2 == 0},
                             {"arr", std::vector<std::string>{"x", "y"}}};
     }
     rows.push_back(std::move(r));
@@ -416,8 +422,8 @@ TEST_P(ClickHouseStorageTest, VersionSummariesAgreeWithTheVersionListsTheySummar
     rows.push_back(std::move(r));
   }
   ASSERT_TRUE(storage_->WriteRecords(coll, rows).ok());
-  for (uint64_t from : {uint64_t{0}, rows[1000].version, rows[2999].version - 1,
-                        rows[2999].version}) {
+  for (uint64_t from :
+       {uint64_t{0}, rows[1000].version, rows[2999].version - 1, rows[2999].version}) {
     auto list = storage_->LoadRecordVersions(coll, from);
     ASSERT_TRUE(list.ok()) << list.status().ToString();
     Storage::VersionSummary want;
@@ -451,7 +457,10 @@ TEST_P(ClickHouseStorageTest, TheCatalogFingerprintChangesWithEveryCatalogWriteO
   std::set<std::string> seen{before};
   ASSERT_TRUE(storage_->WriteTenants({{"fp_tenant", std::nullopt, 10, false}}).ok());
   EXPECT_TRUE(seen.insert(fingerprint()).second) << "tenant write";
-  ASSERT_TRUE(storage_->WriteDatabases({{"7d5e1c2a-0000-4000-8000-0000000000d0", "fp_db", "fp_tenant", 11, false}}).ok());
+  ASSERT_TRUE(storage_
+                  ->WriteDatabases(
+                      {{"7d5e1c2a-0000-4000-8000-0000000000d0", "fp_db", "fp_tenant", 11, false}})
+                  .ok());
   EXPECT_TRUE(seen.insert(fingerprint()).second) << "database write";
   Collection c;
   c.id = "7d5e1c2a-0000-4000-8000-0000000000cf";

@@ -110,8 +110,8 @@ class PostgresEnvironment : public ::testing::Environment {
       }
     }
     port_ = FreePort();
-    pid_t pid = Spawn({BinDir() + "/initdb", "-D", dir_ + "/data", "-U", "postgres",
-                       "--auth=trust", "-E", "UTF8", "--no-sync"},
+    pid_t pid = Spawn({BinDir() + "/initdb", "-D", dir_ + "/data", "-U", "postgres", "--auth=trust",
+                       "-E", "UTF8", "--no-sync"},
                       dir_ + "/initdb.log");
     int status = 0;
     waitpid(pid, &status, 0);
@@ -127,8 +127,8 @@ class PostgresEnvironment : public ::testing::Environment {
   pid_t pid_ = -1;
 };
 
-PostgresEnvironment* env = static_cast<PostgresEnvironment*>(
-    ::testing::AddGlobalTestEnvironment(new PostgresEnvironment));
+PostgresEnvironment* env =
+    static_cast<PostgresEnvironment*>(::testing::AddGlobalTestEnvironment(new PostgresEnvironment));
 
 std::atomic<int> counter{0};
 

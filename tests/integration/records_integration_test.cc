@@ -35,8 +35,8 @@ RecordWriteRequest Rows(int collection, int n) {
   std::vector<std::optional<MetadataPatch>> metadatas;
   for (int i = 0; i < n; ++i) {
     w.ids.push_back("id-" + std::to_string(i));
-    embeddings.emplace_back(std::vector<float>{0.1f * float(i), 1e-45f, -3.4028235e38f,
-                                               float(collection)});
+    embeddings.emplace_back(
+        std::vector<float>{0.1f * float(i), 1e-45f, -3.4028235e38f, float(collection)});
     documents.emplace_back(i % 2 ? std::optional<std::string>("doc " + std::to_string(i))
                                  : std::nullopt);
     MetadataPatch p;

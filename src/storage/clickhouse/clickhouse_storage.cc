@@ -8,8 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/json_writer.h"
 #include "common/clock.h"
+#include "common/json_writer.h"
 #include "common/log.h"
 #include "storage/clickhouse/row_binary.h"
 
@@ -159,8 +159,8 @@ void WriteNullableString(JsonWriter& w, const std::optional<std::string>& v) {
 
 }  // namespace
 
-ClickHouseStorage::ClickHouseStorage(std::unique_ptr<SqlTransport> transport,
-                                     std::string database, std::string cluster)
+ClickHouseStorage::ClickHouseStorage(std::unique_ptr<SqlTransport> transport, std::string database,
+                                     std::string cluster)
     : transport_(std::move(transport)),
       database_(std::move(database)),
       cluster_(std::move(cluster)) {}
@@ -209,9 +209,9 @@ int ClickHouseStorage::LatestSchemaVersion() { return Migrations().back().versio
 
 Result<int> ClickHouseStorage::CurrentSchemaVersion() {
   ASSIGN_OR_RETURN(std::string body,
-                   transport_->Execute("read schema version",
-                                       "SELECT max(version) AS v FROM " +
-                                           Table("schema_migrations") + " FORMAT JSONEachRow"));
+                   transport_->Execute("read schema version", "SELECT max(version) AS v FROM " +
+                                                                  Table("schema_migrations") +
+                                                                  " FORMAT JSONEachRow"));
   int version = 0;
   RETURN_IF_ERROR(ForEachRow("read schema version", body, [&](simdjson::dom::object& row) {
     version = static_cast<int>(GetUInt(row, "v"));
@@ -226,8 +226,8 @@ Status ClickHouseStorage::Initialize() {
                                    "': use letters, digits and '_'");
   }
   RETURN_IF_ERROR(
-      transport_->Execute("create database",
-                          "CREATE DATABASE IF NOT EXISTS " + database_ + OnCluster())
+      transport_
+          ->Execute("create database", "CREATE DATABASE IF NOT EXISTS " + database_ + OnCluster())
           .status());
   RETURN_IF_ERROR(transport_
                       ->Execute("create table",
@@ -246,8 +246,7 @@ Status ClickHouseStorage::Initialize() {
     if (m.version <= current) continue;
     LOG_INFO("applying schema migration {} ({})", m.version, m.description);
     for (const char* stmt : m.statements) {
-      RETURN_IF_ERROR(
-          transport_->Execute("migration", Ddl(Substitute(stmt, database_))).status());
+      RETURN_IF_ERROR(transport_->Execute("migration", Ddl(Substitute(stmt, database_))).status());
     }
     JsonWriter w;
     w.BeginObject();
@@ -258,19 +257,16 @@ Status ClickHouseStorage::Initialize() {
     w.Key("applied_at_unix");
     w.Int(NowSeconds());
     w.EndObject();
-    RETURN_IF_ERROR(transport_
-                        ->Execute("record migration",
-                                  "INSERT INTO " + Table("schema_migrations") +
-                                      " FORMAT JSONEachRow",
-                                  w.str())
-                        .status());
+    RETURN_IF_ERROR(
+        transport_
+            ->Execute("record migration",
+                      "INSERT INTO " + Table("schema_migrations") + " FORMAT JSONEachRow", w.str())
+            .status());
   }
   return Status::Ok();
 }
 
-Status ClickHouseStorage::Ping() {
-  return transport_->Execute("ping", "SELECT 1").status();
-}
+Status ClickHouseStorage::Ping() { return transport_->Execute("ping", "SELECT 1").status(); }
 
 Result<std::string> ClickHouseStorage::Describe() {
   ASSIGN_OR_RETURN(std::string version, transport_->Execute("version", "SELECT version()"));
@@ -283,8 +279,8 @@ Result<std::vector<Tenant>> ClickHouseStorage::LoadTenants(bool include_deleted)
   ASSIGN_OR_RETURN(std::string body,
                    transport_->Execute("load tenants",
                                        "SELECT name, resource_name, ver, deleted FROM " +
-                                           Table("tenants") + " FORMAT JSONEachRow", {},
-                          include_deleted ? refresh_timeout_ms_ : 0));
+                                           Table("tenants") + " FORMAT JSONEachRow",
+                                       {}, include_deleted ? refresh_timeout_ms_ : 0));
   std::map<std::string, Tenant> newest;
   RETURN_IF_ERROR(ForEachRow("load tenants", body, [&](simdjson::dom::object& row) {
     Tenant t;
@@ -303,8 +299,8 @@ Result<std::vector<Database>> ClickHouseStorage::LoadDatabases(bool include_dele
   ASSIGN_OR_RETURN(std::string body,
                    transport_->Execute("load databases",
                                        "SELECT tenant, name, id, ver, deleted FROM " +
-                                           Table("databases") + " FORMAT JSONEachRow", {},
-                          include_deleted ? refresh_timeout_ms_ : 0));
+                                           Table("databases") + " FORMAT JSONEachRow",
+                                       {}, include_deleted ? refresh_timeout_ms_ : 0));
   std::map<std::string, Database> newest;
   RETURN_IF_ERROR(ForEachRow("load databases", body, [&](simdjson::dom::object& row) {
     Database d;
@@ -326,8 +322,8 @@ Result<std::vector<Collection>> ClickHouseStorage::LoadCollections(bool include_
       transport_->Execute("load collections",
                           "SELECT id, tenant, database, name, metadata, configuration, schema, "
                           "dimension, ver, deleted FROM " +
-                              Table("collections") + " FORMAT JSONEachRow", {},
-                          include_deleted ? refresh_timeout_ms_ : 0));
+                              Table("collections") + " FORMAT JSONEachRow",
+                          {}, include_deleted ? refresh_timeout_ms_ : 0));
   std::map<std::string, Collection> newest;
   RETURN_IF_ERROR(ForEachRow("load collections", body, [&](simdjson::dom::object& row) {
     Collection c;
@@ -415,13 +411,13 @@ Status ClickHouseStorage::WriteCollections(const std::vector<Collection>& rows) 
         w.Key("name");
         w.String(c.name);
         w.Key("metadata");
-        WriteNullableString(w, c.metadata ? std::optional<std::string>(MetadataToJson(*c.metadata))
-                                          : std::nullopt);
+        WriteNullableString(
+            w, c.metadata ? std::optional<std::string>(MetadataToJson(*c.metadata)) : std::nullopt);
         w.Key("configuration");
         w.String(ConfigurationToStoredJson(c.configuration));
         w.Key("schema");
-        WriteNullableString(w, c.schema_json.empty() ? std::nullopt
-                                                     : std::optional<std::string>(c.schema_json));
+        WriteNullableString(
+            w, c.schema_json.empty() ? std::nullopt : std::optional<std::string>(c.schema_json));
         w.Key("dimension");
         if (c.dimension) {
           w.Int(*c.dimension);
@@ -529,12 +525,13 @@ Status ClickHouseStorage::StreamRecordRows(std::string_view kind, const std::str
       RecordRow& row = batch[used];
       uint8_t deleted = 0;
       if (!r.String(&row.id) || !r.UInt64(&row.version) || !r.UInt64(&row.created) ||
-          !r.UInt8(&deleted) || !r.FloatArray(&row.embedding) ||
-          !r.NullableString(&row.document) || !r.NullableString(&row.uri) ||
-          !r.NullableString(&metadata)) {
+          !r.UInt8(&deleted) || !r.FloatArray(&row.embedding) || !r.NullableString(&row.document) ||
+          !r.NullableString(&row.uri) || !r.NullableString(&metadata)) {
         if (final) {
-          return Status::Internal("truncated or malformed RowBinary from ClickHouse while "
-                                  "loading collection " + collection_id);
+          return Status::Internal(
+              "truncated or malformed RowBinary from ClickHouse while "
+              "loading collection " +
+              collection_id);
         }
         break;  // the rest of this row comes with the next chunk
       }
@@ -569,10 +566,10 @@ Status ClickHouseStorage::StreamRecordRows(std::string_view kind, const std::str
 }
 
 Result<size_t> ClickHouseStorage::CountRecordRows(const std::string& collection_id) {
-  ASSIGN_OR_RETURN(std::string body,
-                   transport_->Execute("count records",
-                                       "SELECT count() FROM " + Table("records") +
-                                           " WHERE collection = " + Quote(collection_id)));
+  ASSIGN_OR_RETURN(
+      std::string body,
+      transport_->Execute("count records", "SELECT count() FROM " + Table("records") +
+                                               " WHERE collection = " + Quote(collection_id)));
   return static_cast<size_t>(std::strtoull(body.c_str(), nullptr, 10));
 }
 
@@ -582,10 +579,9 @@ Result<Storage::VersionSummary> ClickHouseStorage::SummarizeRecordVersions(
       std::string body,
       transport_->Execute("refresh summary",
                           "SELECT count(), sum(bitShiftRight(ver, 32)), "
-                          "sum(bitAnd(ver, 4294967295)) FROM " + Table("records") +
-                              " WHERE collection = " + Quote(collection_id) +
-                              " AND ver > " + std::to_string(min_version) +
-                              " FORMAT TabSeparated",
+                          "sum(bitAnd(ver, 4294967295)) FROM " +
+                              Table("records") + " WHERE collection = " + Quote(collection_id) +
+                              " AND ver > " + std::to_string(min_version) + " FORMAT TabSeparated",
                           {}, refresh_timeout_ms_));
   VersionSummary out;
   char* end = body.data();
@@ -605,14 +601,15 @@ Result<std::optional<std::string>> ClickHouseStorage::CatalogFingerprint() {
   auto part = [this](const char* table) {
     return std::string("SELECT '") + table +
            "' AS t, count() AS n, sum(bitShiftRight(ver, 32)) AS h, "
-           "sum(bitAnd(ver, 4294967295)) AS l FROM " + Table(table);
+           "sum(bitAnd(ver, 4294967295)) AS l FROM " +
+           Table(table);
   };
-  ASSIGN_OR_RETURN(std::string body,
-                   transport_->Execute("catalog summary",
-                                       part("tenants") + " UNION ALL " + part("databases") +
-                                           " UNION ALL " + part("collections") +
-                                           " FORMAT TabSeparated",
-                                       {}, refresh_timeout_ms_));
+  ASSIGN_OR_RETURN(
+      std::string body,
+      transport_->Execute("catalog summary",
+                          part("tenants") + " UNION ALL " + part("databases") + " UNION ALL " +
+                              part("collections") + " FORMAT TabSeparated",
+                          {}, refresh_timeout_ms_));
   // UNION ALL does not order its parts: sort the lines.
   std::vector<std::string> lines;
   size_t start = 0;
@@ -676,8 +673,8 @@ Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecordsByIds(
       where += Quote(ids[i]);
     }
     where += ")";
-    RETURN_IF_ERROR(StreamNewestRecords("refresh records", where, collection_id, &newest,
-                                        refresh_timeout_ms_));
+    RETURN_IF_ERROR(
+        StreamNewestRecords("refresh records", where, collection_id, &newest, refresh_timeout_ms_));
   }
   std::vector<RecordRow> out;
   out.reserve(newest.size());
@@ -687,15 +684,14 @@ Result<std::vector<RecordRow>> ClickHouseStorage::LoadRecordsByIds(
 
 Status ClickHouseStorage::PurgeRecords(const std::string& collection_id) {
   // Mutations: asynchronous in ClickHouse, never run on a request path.
-  RETURN_IF_ERROR(transport_
-                      ->Execute("purge records", "ALTER TABLE " + Table("records") +
-                                                     " DELETE WHERE collection = " +
-                                                     Quote(collection_id))
-                      .status());
+  RETURN_IF_ERROR(
+      transport_
+          ->Execute("purge records", "ALTER TABLE " + Table("records") +
+                                         " DELETE WHERE collection = " + Quote(collection_id))
+          .status());
   return transport_
       ->Execute("purge index snapshots", "ALTER TABLE " + Table("index_snapshots") +
-                                             " DELETE WHERE collection = " +
-                                             Quote(collection_id))
+                                             " DELETE WHERE collection = " + Quote(collection_id))
       .status();
 }
 
@@ -708,8 +704,8 @@ Result<std::optional<IndexSnapshotInfo>> ClickHouseStorage::FindIndexSnapshot(
           "find index snapshot",
           "SELECT snapshot, any(format) AS format, any(watermark) AS watermark, "
           "any(records) AS records, any(bytes) AS bytes, any(chunks) AS chunks, "
-          "uniqExact(chunk) AS present FROM " + Table("index_snapshots") +
-              " WHERE collection = " + Quote(collection_id) +
+          "uniqExact(chunk) AS present FROM " +
+              Table("index_snapshots") + " WHERE collection = " + Quote(collection_id) +
               " GROUP BY snapshot HAVING present = chunks ORDER BY snapshot DESC LIMIT 1"
               " FORMAT JSONEachRow"));
   std::optional<IndexSnapshotInfo> out;
@@ -771,9 +767,8 @@ Result<std::string> ClickHouseStorage::ReadIndexSnapshot(const std::string& coll
   // stream without ClickHouse buffering all of it first.
   RETURN_IF_ERROR(transport_->ExecuteStreaming(
       "read index snapshot",
-      "SELECT toUInt64(chunk), data FROM " + Table("index_snapshots") +
-          " WHERE collection = " + Quote(collection_id) +
-          " AND snapshot = " + std::to_string(info.id) + " FORMAT RowBinary",
+      "SELECT toUInt64(chunk), data FROM " + Table("index_snapshots") + " WHERE collection = " +
+          Quote(collection_id) + " AND snapshot = " + std::to_string(info.id) + " FORMAT RowBinary",
       [&](std::string_view chunk) {
         pending.append(chunk);
         return parse(false);
@@ -834,12 +829,13 @@ Status ClickHouseStorage::WriteIndexSnapshot(const std::string& collection_id,
 
 Result<std::optional<uint64_t>> ClickHouseStorage::RecordWriteCount() {
   if (!cluster_.empty()) return std::optional<uint64_t>();
-  ASSIGN_OR_RETURN(std::string body,
-                   transport_->Execute("record write count",
-                                       "SELECT toUInt64(max(max_block_number)) FROM system.parts "
-                                       "WHERE database = " + Quote(database_) +
-                                           " AND table = 'records' AND active FORMAT TSV",
-                                       {}, refresh_timeout_ms_));
+  ASSIGN_OR_RETURN(
+      std::string body,
+      transport_->Execute("record write count",
+                          "SELECT toUInt64(max(max_block_number)) FROM system.parts "
+                          "WHERE database = " +
+                              Quote(database_) + " AND table = 'records' AND active FORMAT TSV",
+                          {}, refresh_timeout_ms_));
   uint64_t count = 0;
   const char* begin = body.data();
   const char* end = body.data() + body.size();
@@ -858,7 +854,8 @@ Status ClickHouseStorage::CopyRecords(const std::string& source, const std::stri
       ->Execute("copy records",
                 "INSERT INTO " + Table("records") +
                     " (collection, id, ver, created, deleted, embedding, document, uri, metadata)"
-                    " SELECT " + Quote(target) +
+                    " SELECT " +
+                    Quote(target) +
                     ", id, ver, created, deleted, embedding, document, uri, metadata FROM " +
                     Table("records") + " WHERE collection = " + Quote(source),
                 {}, snapshot_timeout_ms_)
@@ -875,11 +872,12 @@ Result<bool> ClickHouseStorage::CopyIndexSnapshot(const std::string& source,
                       ->Execute("copy index snapshot",
                                 "INSERT INTO " + Table("index_snapshots") +
                                     " (collection, snapshot, chunk, chunks, format, watermark,"
-                                    " records, bytes, data) SELECT " + Quote(target) +
+                                    " records, bytes, data) SELECT " +
+                                    Quote(target) +
                                     ", snapshot, chunk, chunks, format, watermark, records, "
-                                    "bytes, data FROM " + Table("index_snapshots") +
-                                    " WHERE collection = " + Quote(source) +
-                                    " AND snapshot = " + std::to_string(info->id),
+                                    "bytes, data FROM " +
+                                    Table("index_snapshots") + " WHERE collection = " +
+                                    Quote(source) + " AND snapshot = " + std::to_string(info->id),
                                 {}, snapshot_timeout_ms_)
                       .status());
   return true;
@@ -940,14 +938,13 @@ Status ClickHouseStorage::WriteInstanceBeat(const InstanceBeat& beat) {
 }
 
 Result<std::vector<Storage::InstanceBeat>> ClickHouseStorage::LoadInstanceBeats(int64_t since_ms) {
-  ASSIGN_OR_RETURN(
-      std::string body,
-      transport_->Execute("load instance beats",
-                          "SELECT instance, argMax(catalog, seen_ms) AS catalog, "
-                          "max(seen_ms) AS seen, argMax(alive, seen_ms) AS alive FROM " +
-                              Table("instances") + " GROUP BY instance HAVING seen >= " +
-                              std::to_string(std::max<int64_t>(since_ms, 0)) +
-                              " FORMAT JSONEachRow"));
+  ASSIGN_OR_RETURN(std::string body,
+                   transport_->Execute(
+                       "load instance beats",
+                       "SELECT instance, argMax(catalog, seen_ms) AS catalog, "
+                       "max(seen_ms) AS seen, argMax(alive, seen_ms) AS alive FROM " +
+                           Table("instances") + " GROUP BY instance HAVING seen >= " +
+                           std::to_string(std::max<int64_t>(since_ms, 0)) + " FORMAT JSONEachRow"));
   std::vector<InstanceBeat> out;
   RETURN_IF_ERROR(ForEachRow("load instance beats", body, [&](simdjson::dom::object& row) {
     InstanceBeat b;
@@ -962,8 +959,8 @@ Result<std::vector<Storage::InstanceBeat>> ClickHouseStorage::LoadInstanceBeats(
 }
 
 Status ClickHouseStorage::Reset() {
-  for (const char* table : {"tenants", "databases", "collections", "records", "index_snapshots",
-                            "collection_forks"}) {
+  for (const char* table :
+       {"tenants", "databases", "collections", "records", "index_snapshots", "collection_forks"}) {
     RETURN_IF_ERROR(
         transport_->Execute("reset", "TRUNCATE TABLE " + Table(table) + OnCluster()).status());
   }

@@ -16,8 +16,8 @@
 #pragma once
 
 #include <memory>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 
 #include "storage/clickhouse/sql_transport.h"
 #include "storage/storage.h"

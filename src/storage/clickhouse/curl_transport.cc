@@ -46,10 +46,8 @@ bool IsConnectionError(CURLcode code) {
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
-    case CURLE_OPERATION_TIMEDOUT:
-      return true;
-    default:
-      return false;
+    case CURLE_OPERATION_TIMEDOUT: return true;
+    default: return false;
   }
 }
 
@@ -162,10 +160,10 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
   sink.curl = curl;
   sink.body = &response;
   sink.on_chunk = on_chunk;
-  const bool schema_change = kind == "migration" || kind == "create database" ||
-                             kind == "create table" || kind == "reset";
-  const int limit_ms = timeout_ms > 0           ? timeout_ms
-                       : kind == "ping"         ? options_.ping_timeout_ms
+  const bool schema_change =
+      kind == "migration" || kind == "create database" || kind == "create table" || kind == "reset";
+  const int limit_ms = timeout_ms > 0              ? timeout_ms
+                       : kind == "ping"            ? options_.ping_timeout_ms
                        : on_chunk || schema_change ? options_.request_timeout_ms
                                                    : options_.statement_timeout_ms;
   // Every attempt goes to the node that answered last; on a connection failure the next
@@ -232,8 +230,8 @@ Result<std::string> CurlTransport::Perform(std::string_view kind, std::string_vi
 
   if (rc == CURLE_WRITE_ERROR && !sink.chunk_status.ok()) return sink.chunk_status;
   if (rc != CURLE_OK) {
-    std::string msg = "ClickHouse at " + urls_[node] + " is unavailable (" +
-                      std::string(kind) + "): " + curl_easy_strerror(rc);
+    std::string msg = "ClickHouse at " + urls_[node] + " is unavailable (" + std::string(kind) +
+                      "): " + curl_easy_strerror(rc);
     if (options_.log_errors) LOG_WARN("{}", msg);
     return Status::Unavailable(std::move(msg));
   }

@@ -1,6 +1,6 @@
 // RowBinary encoding and decoding (ClickHouse's row-oriented binary format), for the columns
-// chromahouse uses: UInt8, UInt32 (written only), UInt64, String, Array(Float32) and Nullable(String).
-// Layouts are identical on ClickHouse 18.16 and current releases.
+// chromahouse uses: UInt8, UInt32 (written only), UInt64, String, Array(Float32) and
+// Nullable(String). Layouts are identical on ClickHouse 18.16 and current releases.
 #pragma once
 
 #include <cstdint>

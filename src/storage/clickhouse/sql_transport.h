@@ -4,9 +4,9 @@
 #pragma once
 
 #include <atomic>
-#include <string>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -89,8 +89,8 @@ class CurlTransport : public SqlTransport {
   void Release(Handle* handle);
 
   CurlTransportOptions options_;
-  std::vector<std::string> urls_;   // the endpoints of options_.url
-  std::atomic<size_t> active_{0};   // the endpoint that answered last
+  std::vector<std::string> urls_;  // the endpoints of options_.url
+  std::atomic<size_t> active_{0};  // the endpoint that answered last
   std::mutex mu_;
   std::vector<Handle*> idle_;  // guarded by mu_; keep-alive connections ready for reuse
 };

@@ -188,8 +188,7 @@ Result<std::string> MemoryStorage::ReadIndexSnapshot(const std::string& collecti
 }
 
 Status MemoryStorage::WriteIndexSnapshot(const std::string& collection_id,
-                                         const IndexSnapshotInfo& info,
-                                         std::string_view payload) {
+                                         const IndexSnapshotInfo& info, std::string_view payload) {
   std::lock_guard<std::mutex> lock(mu_);
   if (unavailable_) return Down();
   auto& mine = snapshots_[collection_id];

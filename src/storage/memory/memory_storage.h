@@ -55,14 +55,14 @@ class MemoryStorage : public Storage {
 
  private:
   std::mutex mu_;
-  bool unavailable_ = false;                           // guarded by mu_
-  uint64_t catalog_writes_ = 0;                        // guarded by mu_
-  std::map<std::string, Tenant> tenants_;              // guarded by mu_
-  std::map<std::string, Database> databases_;          // key tenant + '\0' + name
-  std::map<std::string, Collection> collections_;      // key id
-  std::map<std::string, InstanceBeat> beats_;          // guarded by mu_; key instance
-  std::vector<CollectionFork> forks_;                  // guarded by mu_
-  uint64_t record_writes_ = 0;                         // guarded by mu_
+  bool unavailable_ = false;                                         // guarded by mu_
+  uint64_t catalog_writes_ = 0;                                      // guarded by mu_
+  std::map<std::string, Tenant> tenants_;                            // guarded by mu_
+  std::map<std::string, Database> databases_;                        // key tenant + '\0' + name
+  std::map<std::string, Collection> collections_;                    // key id
+  std::map<std::string, InstanceBeat> beats_;                        // guarded by mu_; key instance
+  std::vector<CollectionFork> forks_;                                // guarded by mu_
+  uint64_t record_writes_ = 0;                                       // guarded by mu_
   std::map<std::string, std::map<std::string, RecordRow>> records_;  // collection → id → row
   // collection → snapshot id → (info, payload)
   std::map<std::string, std::map<uint64_t, std::pair<IndexSnapshotInfo, std::string>>> snapshots_;

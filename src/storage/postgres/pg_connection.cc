@@ -15,9 +15,7 @@ std::string Trim(std::string s) {
 
 }  // namespace
 
-PgResult::PgResult(PgResult&& other) noexcept : result_(other.result_) {
-  other.result_ = nullptr;
-}
+PgResult::PgResult(PgResult&& other) noexcept : result_(other.result_) { other.result_ = nullptr; }
 
 PgResult& PgResult::operator=(PgResult&& other) noexcept {
   if (this != &other) {
@@ -42,9 +40,7 @@ int64_t PgResult::affected() const {
   return value;
 }
 
-bool PgResult::IsNull(int row, int column) const {
-  return PQgetisnull(result_, row, column) != 0;
-}
+bool PgResult::IsNull(int row, int column) const { return PQgetisnull(result_, row, column) != 0; }
 
 std::string_view PgResult::Get(int row, int column) const {
   return std::string_view(PQgetvalue(result_, row, column),
@@ -66,8 +62,8 @@ int64_t PgResult::GetInt(int row, int column) const {
 bool PgResult::GetBool(int row, int column) const { return Get(row, column) == "t"; }
 
 Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& url,
-                                                           int connect_timeout_seconds,
-                                                           int statement_timeout_ms) {
+                                                            int connect_timeout_seconds,
+                                                            int statement_timeout_ms) {
   // Defaults first: the URL's own parameters (expanded from `dbname`) override them.
   const std::string timeout = std::to_string(connect_timeout_seconds);
   const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
@@ -76,16 +72,17 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& u
   if (!conn) return Status::Unavailable("cannot connect to PostgreSQL: out of memory");
   std::unique_ptr<PgConnection> out(new PgConnection(conn));
   // Server notices (e.g. "relation … already exists, skipping") are not for the console.
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   if (PQstatus(conn) != CONNECTION_OK) {
     return Status::Unavailable("cannot connect to PostgreSQL at " + out->Endpoint() + ": " +
                                Trim(PQerrorMessage(conn)));
   }
   if (statement_timeout_ms > 0) {
     const std::string ms = std::to_string(statement_timeout_ms);
-    RETURN_IF_ERROR(out->Exec("set time-outs", "SET statement_timeout = " + ms +
-                                                   "; SET lock_timeout = " + ms)
-                        .status());
+    RETURN_IF_ERROR(
+        out->Exec("set time-outs", "SET statement_timeout = " + ms + "; SET lock_timeout = " + ms)
+            .status());
   }
   return out;
 }
@@ -108,19 +105,17 @@ Result<PgResult> PgConnection::Exec(std::string_view kind, const std::string& sq
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  pg_result* raw =
-      params.empty()
-          ? PQexec(conn_, sql.c_str())
-          : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                         values.data(), nullptr, nullptr, /*resultFormat=*/0);
+  pg_result* raw = params.empty()
+                       ? PQexec(conn_, sql.c_str())
+                       : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                                      values.data(), nullptr, nullptr, /*resultFormat=*/0);
   PgResult result(raw);
   const ExecStatusType status = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return result;
-  std::string message = std::string(kind) + ": " +
-                        Trim(raw ? PQresultErrorMessage(raw) : PQerrorMessage(conn_));
+  std::string message =
+      std::string(kind) + ": " + Trim(raw ? PQresultErrorMessage(raw) : PQerrorMessage(conn_));
   if (!ok()) {
-    return Status::Unavailable("PostgreSQL at " + Endpoint() + " is unavailable (" + message +
-                               ")");
+    return Status::Unavailable("PostgreSQL at " + Endpoint() + " is unavailable (" + message + ")");
   }
   const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
   if (state && std::strcmp(state, "23505") == 0) return Status::AlreadyExists(message);
@@ -146,8 +141,7 @@ Status PgConnection::ConsumeInput() {
 std::optional<std::pair<std::string, std::string>> PgConnection::NextNotification() {
   PGnotify* n = PQnotifies(conn_);
   if (!n) return std::nullopt;
-  std::pair<std::string, std::string> out{n->relname ? n->relname : "",
-                                          n->extra ? n->extra : ""};
+  std::pair<std::string, std::string> out{n->relname ? n->relname : "", n->extra ? n->extra : ""};
   PQfreemem(n);
   return out;
 }

@@ -56,8 +56,7 @@ class PgConnection {
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
-  Result<PgResult> Exec(std::string_view kind, const std::string& sql,
-                        const Params& params = {});
+  Result<PgResult> Exec(std::string_view kind, const std::string& sql, const Params& params = {});
   // False once the connection is known to be broken.
   bool ok() const;
   // "host:port/database" (no credentials).

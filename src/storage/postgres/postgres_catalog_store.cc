@@ -116,8 +116,9 @@ Status LockCatalog(PgConnection& c) {
 
 // The version of this transaction's changes: the next epoch, announced at commit.
 Result<uint64_t> NextVersion(PgConnection& c) {
-  ASSIGN_OR_RETURN(PgResult r, c.Exec("next catalog version",
-                                      "UPDATE catalog_state SET epoch = epoch + 1 RETURNING epoch"));
+  ASSIGN_OR_RETURN(
+      PgResult r,
+      c.Exec("next catalog version", "UPDATE catalog_state SET epoch = epoch + 1 RETURNING epoch"));
   const int64_t epoch = r.GetInt(0, 0);
   RETURN_IF_ERROR(c.Exec("announce the change", "SELECT pg_notify($1, $2)",
                          {Text(PostgresCatalogStore::kChannel), Number(epoch)})
@@ -128,29 +129,28 @@ Result<uint64_t> NextVersion(PgConnection& c) {
 Status EnsureDefaults(PgConnection& c) {
   RETURN_IF_ERROR(LockCatalog(c));
   ASSIGN_OR_RETURN(PgResult tenant,
-                   c.Exec("find default tenant",
-                          "SELECT 1 FROM tenants WHERE name = $1",
+                   c.Exec("find default tenant", "SELECT 1 FROM tenants WHERE name = $1",
                           {Text(std::string(kDefaultTenant))}));
-  ASSIGN_OR_RETURN(PgResult database,
-                   c.Exec("find default database",
-                          "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
-                          {Text(std::string(kDefaultTenant)), Text(std::string(kDefaultDatabase))}));
+  ASSIGN_OR_RETURN(
+      PgResult database,
+      c.Exec("find default database", "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
+             {Text(std::string(kDefaultTenant)), Text(std::string(kDefaultDatabase))}));
   if (tenant.rows() > 0 && database.rows() > 0) return Status::Ok();
   ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
   if (tenant.rows() == 0) {
-    RETURN_IF_ERROR(c.Exec("create default tenant",
-                           "INSERT INTO tenants (name, version) VALUES ($1, $2)",
-                           {Text(std::string(kDefaultTenant)), Number(static_cast<int64_t>(version))})
-                        .status());
+    RETURN_IF_ERROR(
+        c.Exec("create default tenant", "INSERT INTO tenants (name, version) VALUES ($1, $2)",
+               {Text(std::string(kDefaultTenant)), Number(static_cast<int64_t>(version))})
+            .status());
   }
   if (database.rows() == 0) {
-    RETURN_IF_ERROR(c.Exec("create default database",
-                           "INSERT INTO databases (id, tenant, name, version) "
-                           "VALUES ($1, $2, $3, $4)",
-                           {Text(std::string(kNilUuid)), Text(std::string(kDefaultTenant)),
-                            Text(std::string(kDefaultDatabase)),
-                            Number(static_cast<int64_t>(version))})
-                        .status());
+    RETURN_IF_ERROR(
+        c.Exec("create default database",
+               "INSERT INTO databases (id, tenant, name, version) "
+               "VALUES ($1, $2, $3, $4)",
+               {Text(std::string(kNilUuid)), Text(std::string(kDefaultTenant)),
+                Text(std::string(kDefaultDatabase)), Number(static_cast<int64_t>(version))})
+            .status());
   }
   return Status::Ok();
 }
@@ -250,9 +250,9 @@ Result<CatalogSnapshot> PostgresCatalogStore::Load(bool /*include_deleted*/) {
   // is complete (the epoch), so that a cache can tell deleted entries from newer ones.
   return Transact("load the catalog", [](PgConnection& c) -> Result<CatalogSnapshot> {
     // One snapshot of the epoch and all three tables.
-    RETURN_IF_ERROR(c.Exec("load the catalog",
-                           "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                        .status());
+    RETURN_IF_ERROR(
+        c.Exec("load the catalog", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .status());
     CatalogSnapshot out;
     ASSIGN_OR_RETURN(PgResult epoch,
                      c.Exec("read the catalog epoch", "SELECT epoch FROM catalog_state"));
@@ -266,10 +266,9 @@ Result<CatalogSnapshot> PostgresCatalogStore::Load(bool /*include_deleted*/) {
     ASSIGN_OR_RETURN(PgResult databases,
                      c.Exec("load databases", "SELECT id, name, tenant, version FROM databases"));
     for (int i = 0; i < databases.rows(); ++i) {
-      out.databases.push_back(
-          Database{std::string(databases.Get(i, 0)), std::string(databases.Get(i, 1)),
-                   std::string(databases.Get(i, 2)),
-                   static_cast<uint64_t>(databases.GetInt(i, 3)), false});
+      out.databases.push_back(Database{
+          std::string(databases.Get(i, 0)), std::string(databases.Get(i, 1)),
+          std::string(databases.Get(i, 2)), static_cast<uint64_t>(databases.GetInt(i, 3)), false});
     }
     ASSIGN_OR_RETURN(PgResult collections,
                      c.Exec("load collections",
@@ -280,24 +279,22 @@ Result<CatalogSnapshot> PostgresCatalogStore::Load(bool /*include_deleted*/) {
 }
 
 Result<std::optional<std::string>> PostgresCatalogStore::Fingerprint() {
-  return Transact("read the catalog epoch",
-                  [](PgConnection& c) -> Result<std::optional<std::string>> {
-                    ASSIGN_OR_RETURN(PgResult r, c.Exec("read the catalog epoch",
-                                                        "SELECT epoch FROM catalog_state"));
-                    return std::optional<std::string>(std::string(r.Get(0, 0)));
-                  });
+  return Transact(
+      "read the catalog epoch", [](PgConnection& c) -> Result<std::optional<std::string>> {
+        ASSIGN_OR_RETURN(PgResult r,
+                         c.Exec("read the catalog epoch", "SELECT epoch FROM catalog_state"));
+        return std::optional<std::string>(std::string(r.Get(0, 0)));
+      });
 }
 
 Result<Tenant> PostgresCatalogStore::CreateTenant(const std::string& name) {
   return Transact("create tenant", [&name](PgConnection& c) -> Result<Tenant> {
     RETURN_IF_ERROR(LockCatalog(c));
     ASSIGN_OR_RETURN(PgResult existing,
-                     c.Exec("find tenant", "SELECT 1 FROM tenants WHERE name = $1",
-                            {Text(name)}));
+                     c.Exec("find tenant", "SELECT 1 FROM tenants WHERE name = $1", {Text(name)}));
     if (existing.rows() > 0) return Status::AlreadyExists("tenant " + name);
     ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
-    RETURN_IF_ERROR(c.Exec("create tenant",
-                           "INSERT INTO tenants (name, version) VALUES ($1, $2)",
+    RETURN_IF_ERROR(c.Exec("create tenant", "INSERT INTO tenants (name, version) VALUES ($1, $2)",
                            {Text(name), Number(static_cast<int64_t>(version))})
                         .status());
     return Tenant{name, std::nullopt, version, false};
@@ -308,10 +305,10 @@ Result<Database> PostgresCatalogStore::CreateDatabase(const std::string& tenant,
                                                       const std::string& name) {
   return Transact("create database", [&](PgConnection& c) -> Result<Database> {
     RETURN_IF_ERROR(LockCatalog(c));
-    ASSIGN_OR_RETURN(PgResult existing,
-                     c.Exec("find database",
-                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
-                            {Text(tenant), Text(name)}));
+    ASSIGN_OR_RETURN(
+        PgResult existing,
+        c.Exec("find database", "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
+               {Text(tenant), Text(name)}));
     if (existing.rows() > 0) return Status::AlreadyExists("database " + name);
     ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
     ASSIGN_OR_RETURN(PgResult inserted,
@@ -327,22 +324,21 @@ Result<std::vector<Collection>> PostgresCatalogStore::DeleteDatabase(const std::
                                                                      const std::string& name) {
   return Transact("delete database", [&](PgConnection& c) -> Result<std::vector<Collection>> {
     RETURN_IF_ERROR(LockCatalog(c));
-    ASSIGN_OR_RETURN(PgResult existing,
-                     c.Exec("find database",
-                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
-                            {Text(tenant), Text(name)}));
+    ASSIGN_OR_RETURN(
+        PgResult existing,
+        c.Exec("find database", "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
+               {Text(tenant), Text(name)}));
     if (existing.rows() == 0) return Status::NotFound("database " + name);
     ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
     RETURN_IF_ERROR(c.Exec("delete database",
                            "DELETE FROM databases WHERE tenant = $1 AND name = $2",
                            {Text(tenant), Text(name)})
                         .status());
-    ASSIGN_OR_RETURN(PgResult rows,
-                     c.Exec("delete the database's collections",
-                            std::string("DELETE FROM collections WHERE tenant = $1 "
-                                        "AND \"database\" = $2 RETURNING ") +
-                                kCollectionColumns,
-                            {Text(tenant), Text(name)}));
+    ASSIGN_OR_RETURN(PgResult rows, c.Exec("delete the database's collections",
+                                           std::string("DELETE FROM collections WHERE tenant = $1 "
+                                                       "AND \"database\" = $2 RETURNING ") +
+                                               kCollectionColumns,
+                                           {Text(tenant), Text(name)}));
     ASSIGN_OR_RETURN(std::vector<Collection> collections, CollectionsFromRows(rows));
     for (Collection& col : collections) {
       col.version = version;
@@ -356,10 +352,10 @@ Result<CatalogStore::CreatedCollection> PostgresCatalogStore::CreateCollection(
     const Collection& spec, bool get_or_create) {
   return Transact("create collection", [&](PgConnection& c) -> Result<CreatedCollection> {
     RETURN_IF_ERROR(LockCatalog(c));
-    ASSIGN_OR_RETURN(PgResult database,
-                     c.Exec("find database",
-                            "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
-                            {Text(spec.tenant), Text(spec.database)}));
+    ASSIGN_OR_RETURN(
+        PgResult database,
+        c.Exec("find database", "SELECT 1 FROM databases WHERE tenant = $1 AND name = $2",
+               {Text(spec.tenant), Text(spec.database)}));
     if (database.rows() == 0) return Status::InvalidArgument("database " + spec.database);
     ASSIGN_OR_RETURN(PgResult existing,
                      c.Exec("find collection",
@@ -391,23 +387,22 @@ Result<Collection> PostgresCatalogStore::UpdateCollection(const std::string& id,
                                                           const CollectionChange& change) {
   return Transact("update collection", [&](PgConnection& c) -> Result<Collection> {
     RETURN_IF_ERROR(LockCatalog(c));
-    ASSIGN_OR_RETURN(PgResult current,
-                     c.Exec("find collection",
-                            std::string("SELECT ") + kCollectionColumns +
-                                " FROM collections WHERE id = $1",
-                            {Text(id)}));
+    ASSIGN_OR_RETURN(PgResult current, c.Exec("find collection",
+                                              std::string("SELECT ") + kCollectionColumns +
+                                                  " FROM collections WHERE id = $1",
+                                              {Text(id)}));
     if (current.rows() == 0) return Status::NotFound("collection " + id);
     ASSIGN_OR_RETURN(Collection updated, CollectionFromRow(current, 0));
     const std::string old_name = updated.name;
     change(updated);
     updated.id = id;
     if (updated.name != old_name) {
-      ASSIGN_OR_RETURN(PgResult taken,
-                       c.Exec("find collection",
-                              "SELECT 1 FROM collections WHERE tenant = $1 AND \"database\" = $2 "
-                              "AND name = $3 AND id <> $4",
-                              {Text(updated.tenant), Text(updated.database), Text(updated.name),
-                               Text(id)}));
+      ASSIGN_OR_RETURN(
+          PgResult taken,
+          c.Exec("find collection",
+                 "SELECT 1 FROM collections WHERE tenant = $1 AND \"database\" = $2 "
+                 "AND name = $3 AND id <> $4",
+                 {Text(updated.tenant), Text(updated.database), Text(updated.name), Text(id)}));
       if (taken.rows() > 0) return Status::AlreadyExists("collection " + updated.name);
     }
     ASSIGN_OR_RETURN(updated.version, NextVersion(c));
@@ -441,15 +436,14 @@ Result<Collection> PostgresCatalogStore::DeleteCollection(const std::string& ten
 }
 
 Result<Collection> PostgresCatalogStore::ForkCollection(const std::string& source_id,
-                                                       const std::string& target_id,
-                                                       const std::string& target_name) {
+                                                        const std::string& target_id,
+                                                        const std::string& target_name) {
   return Transact("fork collection", [&](PgConnection& c) -> Result<Collection> {
     RETURN_IF_ERROR(LockCatalog(c));
-    ASSIGN_OR_RETURN(PgResult source,
-                     c.Exec("find collection",
-                            std::string("SELECT ") + kCollectionColumns +
-                                " FROM collections WHERE id = $1",
-                            {Text(source_id)}));
+    ASSIGN_OR_RETURN(PgResult source, c.Exec("find collection",
+                                             std::string("SELECT ") + kCollectionColumns +
+                                                 " FROM collections WHERE id = $1",
+                                             {Text(source_id)}));
     if (source.rows() == 0) return Status::NotFound("collection " + source_id);
     ASSIGN_OR_RETURN(Collection fork, CollectionFromRow(source, 0));
     ASSIGN_OR_RETURN(PgResult taken,
@@ -521,7 +515,7 @@ Status PostgresCatalogStore::Reset() {
 }
 
 Result<size_t> PostgresCatalogStore::Import(const CatalogSnapshot& snapshot,
-                                             const std::vector<CollectionFork>& forks) {
+                                            const std::vector<CollectionFork>& forks) {
   return Transact("import the catalog", [&snapshot, &forks](PgConnection& c) -> Result<size_t> {
     RETURN_IF_ERROR(LockCatalog(c));
     ASSIGN_OR_RETURN(uint64_t version, NextVersion(c));
@@ -548,9 +542,9 @@ Result<size_t> PostgresCatalogStore::Import(const CatalogSnapshot& snapshot,
     std::vector<std::string> conflicts;
     for (Collection col : snapshot.collections) {
       if (col.deleted) continue;
-      ASSIGN_OR_RETURN(PgResult same_id, c.Exec("find collection",
-                                                "SELECT 1 FROM collections WHERE id = $1",
-                                                {Text(col.id)}));
+      ASSIGN_OR_RETURN(
+          PgResult same_id,
+          c.Exec("find collection", "SELECT 1 FROM collections WHERE id = $1", {Text(col.id)}));
       if (same_id.rows() > 0) continue;
       ASSIGN_OR_RETURN(PgResult taken,
                        c.Exec("find collection",

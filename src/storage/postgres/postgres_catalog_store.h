@@ -30,7 +30,7 @@
 namespace chromahouse {
 
 struct PostgresCatalogOptions {
-  std::string url;                // libpq URI or connection string
+  std::string url;  // libpq URI or connection string
   int connect_timeout_seconds = 3;
   int statement_timeout_ms = 5000;
 };

@@ -55,9 +55,9 @@ bool PostgresChangeFeed::SendQueued(PgConnection& conn) {
     batch.swap(queued_);
   }
   for (auto it = batch.begin(); it != batch.end(); it = batch.erase(it)) {
-    auto sent = conn.Exec("announce a write", "SELECT pg_notify($1, $2)",
-                          {std::string(kRecordsChannel),
-                           tag_ + " " + it->first + " " + std::to_string(it->second)});
+    auto sent = conn.Exec(
+        "announce a write", "SELECT pg_notify($1, $2)",
+        {std::string(kRecordsChannel), tag_ + " " + it->first + " " + std::to_string(it->second)});
     if (!sent.ok()) {
       // Sent again on the next connection (queued again, newest version per collection).
       LOG_DEBUG("announcing a write failed: {}", sent.status().message());
@@ -108,8 +108,9 @@ void PostgresChangeFeed::Run() {
       (void)n;
     }
     if (!conn->ConsumeInput().ok() || !conn->ok()) {
-      LOG_WARN("lost the PostgreSQL change feed; reconnecting (other instances' writes are "
-               "read again once it is back)");
+      LOG_WARN(
+          "lost the PostgreSQL change feed; reconnecting (other instances' writes are "
+          "read again once it is back)");
       conn.reset();
       continue;
     }
