@@ -37,7 +37,9 @@ class Api {
 
   HttpResponse Handle(const HttpRequest& request) const;
   // Route pattern for logs ("/api/v2/tenants/{tenant}"), or "unmatched".
-  std::string RouteName(const HttpRequest& request) const { return router_.PatternFor(request); }
+  std::string RouteName(const HttpRequest& request) const {
+    return console_.Handles(request.path) ? "/console" : router_.PatternFor(request);
+  }
   std::vector<std::pair<std::string, std::string>> Routes() const { return router_.Routes(); }
 
  private:

@@ -66,9 +66,7 @@ std::optional<std::string> Console::Read(const std::string& path) const {
 
 std::optional<HttpResponse> Console::Serve(const HttpRequest& request) const {
   const std::string& path = request.path;
-  if (!enabled_ || (path != "/" && path != "/console" && !path.starts_with("/console/"))) {
-    return std::nullopt;
-  }
+  if (!Handles(path)) return std::nullopt;
   if (request.method != "GET" && request.method != "HEAD") {
     HttpResponse r = Plain(405, "");
     r.headers.emplace_back("allow", "GET, HEAD");

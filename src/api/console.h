@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "api/http_types.h"
 
@@ -26,6 +27,10 @@ class Console {
   // The response for a console path ("/", "/console", "/console/…"), or nullopt for any other
   // path.
   std::optional<HttpResponse> Serve(const HttpRequest& request) const;
+  // Whether Serve answers `path`.
+  bool Handles(std::string_view path) const {
+    return enabled_ && (path == "/" || path == "/console" || path.starts_with("/console/"));
+  }
 
   static constexpr const char* kContentSecurityPolicy =
       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
