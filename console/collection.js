@@ -2,7 +2,8 @@
 import { api, metricsText, paths } from "./api.js";
 import { breadcrumbs, indexingView, metricOf } from "./databases.js";
 import {
-  alertBox, compactJson, confirmDialog, field, formatNumber, h, hrefCollection, hrefDatabase, hrefTenant,
+  alertBox, compactJson, confirmDialog, field, formatBytes, formatDuration, formatNumber, h, hrefCollection,
+  hrefDatabase, hrefTenant,
   prettyJson, replace, showAlert, statusBox, truncate, uid,
 } from "./dom.js";
 import { parseMetrics } from "./metrics.js";
@@ -64,6 +65,8 @@ export function renderCollection(ctx, tenant, db, collectionId) {
     dimension: h("span", { dataset: { field: "dimension" } }, "…"),
     metric: h("span", { dataset: { field: "metric" } }, "…"),
     indexing: h("span", { dataset: { field: "indexing" } }, "…"),
+    memory: h("span", { dataset: { field: "memory" } }, "…"),
+    snapshot: h("span", { dataset: { field: "snapshot" } }, "…"),
   };
   const metadataPre = h("pre.json", "…");
   const configPre = h("pre.json", "…");
@@ -90,6 +93,21 @@ export function renderCollection(ctx, tenant, db, collectionId) {
       replace(f.count, formatNumber(Number(count)));
       totalRecords = Number(count);
       replace(f.indexing, status instanceof Error ? `unavailable: ${status.message}` : indexingView(status));
+      // Memory and index snapshot, as this instance's /metrics reports them (after the count
+      // above, the collection is loaded here).
+      try {
+        const m = parseMetrics(await metricsText({ signal }));
+        const mine = (labels) => labels.collection === collectionId;
+        const bytes = m.value("chromahouse_collection_memory_bytes", mine);
+        replace(f.memory, bytes === null ? "not loaded in this instance" : formatBytes(bytes));
+        const written = m.value("chromahouse_collection_snapshot_timestamp_seconds", mine);
+        replace(f.snapshot, written === null ? "none (the graph was built here, or is too small to save)"
+          : `written ${formatDuration(Math.max(0, Date.now() / 1000 - written))} ago`);
+      } catch (err) {
+        if (err.name === "AbortError") throw err;
+        replace(f.memory, `unavailable: ${err.message}`);
+        replace(f.snapshot, "unavailable");
+      }
       return true;
     } catch (err) {
       if (err.name === "AbortError") return false;
@@ -108,7 +126,9 @@ export function renderCollection(ctx, tenant, db, collectionId) {
       h("dt", "Records"), h("dd", f.count),
       h("dt", "Dimension"), h("dd", f.dimension),
       h("dt", "Metric"), h("dd", f.metric),
-      h("dt", "Indexing"), h("dd", f.indexing)),
+      h("dt", "Indexing"), h("dd", f.indexing),
+      h("dt", "Memory held"), h("dd", f.memory),
+      h("dt", "Index snapshot"), h("dd", f.snapshot)),
     h("details", h("summary", "Metadata"), metadataPre),
     h("details", h("summary", "Configuration (configuration_json)"), configPre),
     h("details", h("summary", "Schema"), schemaPre));

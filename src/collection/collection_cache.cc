@@ -149,6 +149,15 @@ std::vector<std::shared_ptr<LoadedCollection>> CollectionCache::Loaded() {
   return out;
 }
 
+std::map<std::string, size_t> CollectionCache::Sizes() {
+  std::lock_guard lock(mu_);
+  std::map<std::string, size_t> out;
+  for (const auto& [id, entry] : entries_) {
+    if (entry->bytes > 0) out.emplace(id, entry->bytes);
+  }
+  return out;
+}
+
 void CollectionCache::Touch(const std::string& collection_id) {
   std::shared_ptr<Entry> entry;
   {

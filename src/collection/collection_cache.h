@@ -111,6 +111,9 @@ class CollectionCache {
   // Re-measures `collection_id` after a write and evicts if over budget.
   void Touch(const std::string& collection_id);
 
+  // The bytes each loaded collection was last measured at, by id.
+  std::map<std::string, size_t> Sizes();
+
   struct Stats {
     size_t collections = 0;
     size_t bytes = 0;

@@ -67,7 +67,9 @@ void RegisterServiceMetrics(RecordService* records, HttpServer* http) {
                                  "chromahouse_http_in_flight_requests",
                                  "chromahouse_index_snapshot_loads_total",
                                  "chromahouse_index_snapshots_written_total",
-                                 "chromahouse_index_snapshot_bytes_written_total"};
+                                 "chromahouse_index_snapshot_bytes_written_total",
+                                 "chromahouse_collection_memory_bytes",
+                                 "chromahouse_collection_snapshot_timestamp_seconds"};
   if (!records || !http) {
     for (const char* name : kNames) m.RemoveCollector(name);
     return;
@@ -115,6 +117,24 @@ void RegisterServiceMetrics(RecordService* records, HttpServer* http) {
                    auto p = records->path_counts();
                    emit({{"path", "brute_force"}}, static_cast<double>(p.brute_force));
                    emit({{"path", "hnsw"}}, static_cast<double>(p.hnsw));
+                 });
+  // Per collection loaded in this instance (at most what the cache budget holds).
+  m.SetCollector("chromahouse_collection_memory_bytes",
+                 "Memory held by each collection loaded in this instance", "gauge",
+                 [records](const Registry::Emit& emit) {
+                   for (const auto& c : records->LoadedCollections()) {
+                     emit({{"collection", c.id}}, static_cast<double>(c.bytes));
+                   }
+                 });
+  m.SetCollector("chromahouse_collection_snapshot_timestamp_seconds",
+                 "When the index snapshot a loaded collection's graph was saved in or adopted "
+                 "from was written (Unix time; absent: none)",
+                 "gauge", [records](const Registry::Emit& emit) {
+                   for (const auto& c : records->LoadedCollections()) {
+                     if (c.snapshot_version == 0) continue;
+                     emit({{"collection", c.id}},
+                          static_cast<double>(VersionClock::MillisOf(c.snapshot_version)) / 1000);
+                   }
                  });
   m.SetCollector(
       "chromahouse_http_in_flight_requests", "Requests being handled or queued", "gauge",

@@ -982,4 +982,14 @@ Result<SearchResult> RecordService::Search(
   return result;
 }
 
+std::vector<RecordService::LoadedInfo> RecordService::LoadedCollections() {
+  std::map<std::string, size_t> sizes = cache_.Sizes();
+  std::vector<LoadedInfo> out;
+  for (const auto& loaded : cache_.Loaded()) {
+    auto it = sizes.find(loaded->id);
+    out.push_back({loaded->id, it == sizes.end() ? 0 : it->second, loaded->snapshot_id.load()});
+  }
+  return out;
+}
+
 }  // namespace chromahouse

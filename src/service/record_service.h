@@ -162,6 +162,14 @@ class RecordService {
   };
   PathCounts path_counts() const { return {brute_force_queries_.load(), hnsw_queries_.load()}; }
   CollectionCache::Stats cache_stats() { return cache_.stats(); }
+  // Each collection loaded in this instance: its memory and its index snapshot (the version the
+  // snapshot was written at, 0 = none).
+  struct LoadedInfo {
+    std::string id;
+    size_t bytes = 0;
+    uint64_t snapshot_version = 0;
+  };
+  std::vector<LoadedInfo> LoadedCollections();
 
   // How far the background indexer is for a collection: records in the graph and records
   // waiting for it (collections too small for a graph count as fully indexed).

@@ -290,6 +290,9 @@ describe("console: static files and pages", { skip: SKIP }, () => {
     await waitText(page, '[data-field="count"]', "40");
     await waitText(page, '[data-field="dimension"]', "8");
     await waitText(page, '[data-field="metric"]', "cosine");
+    // Memory held in this instance (chromahouse_collection_memory_bytes) and the snapshot state.
+    await page.waitForFunction(() => /\d.*[KMG]?i?B/.test(document.querySelector('[data-field="memory"]')?.textContent ?? ""), WAIT);
+    assert.match(await textOf(page, '[data-field="snapshot"]'), /^none|written .* ago$/);
     await page.waitForFunction(() => document.querySelectorAll("table.records-table tbody tr").length === 20, WAIT);
     const first = await rowIds(page, "table.records-table");
     await waitText(page, "table.records-table td.emb", "(8-d)");
