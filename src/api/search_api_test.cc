@@ -13,6 +13,7 @@
 
 #include "api/api.h"
 #include "api/test_support.h"
+#include "storage/memory/memory_storage.h"
 
 namespace chromahouse {
 namespace {
@@ -522,6 +523,16 @@ TEST_F(SearchApiTest, ErrorsNameWhatIsWrong) {
   expect(R"({"searches":[{"filter":{"x":{"$gt":"a"}}}]})", 400, "Invalid where clause");
   expect(R"({"searches":[],"read_level":"soon"})", 422, "read_level: unknown variant `soon`");
   expect(R"({"searches":[]})", 200, R"({"ids":[],"documents":[],)");
+  // Bounds on one request, and finite query values.
+  std::string many = R"({"searches":[{})";
+  for (int i = 0; i < 256; ++i) many += ",{}";
+  expect(many + "]}", 400, "at most 256 searches per request, got 257");
+  std::string leaves;
+  for (int i = 0; i < 33; ++i) leaves += std::string(i ? "," : "") + R"({"$knn":{"query":[1,2]}})";
+  expect(R"({"searches":[{"rank":{"$sum":[)" + leaves + "]}}]}", 400,
+         "a rank expression may hold at most 32 $knn leaves");
+  expect(R"({"searches":[{"rank":{"$knn":{"query":[1e39,2]}}}]})", 400,
+         "the $knn query vector's value at index 0 is NaN or infinity");
   EXPECT_EQ(Call("POST", std::string(kColls) + "/00000000-0000-0000-0000-000000000000/search",
                  R"({"searches":[]})")
                 .status,
@@ -537,6 +548,53 @@ TEST_F(SearchApiTest, ErrorsNameWhatIsWrong) {
   r = Call("POST", coll + "/add",
            R"({"ids":["b"],"embeddings":[[1,2]],"metadatas":[{"sp":{"#type":"other"}}]})");
   EXPECT_EQ(r.status, 422) << r.body;
+}
+
+// Search results survive an eviction: a collection dropped from the cache to stay within its
+// budget is loaded again from storage with its sparse vectors, and answers alike.
+TEST(SearchEvictionTest, SparseAndDenseSearchesAnswerAlikeAfterAnEviction) {
+  MemoryStorage storage;
+  VersionClock clock;
+  CatalogService catalog{&storage, &clock};
+  ASSERT_TRUE(catalog.Initialize().ok());
+  RecordService records{&catalog, &storage, &clock, /*cache_budget_bytes=*/1};
+  auto api = std::make_unique<Api>(ApiOptions{}, &catalog, &records);
+  auto call = [&](std::string method, const std::string& target, std::string body = "") {
+    return api->Handle(testing::MakeRequest(std::move(method), target, std::move(body)));
+  };
+  // Two collections with a sparse index on "sp" (bm25), each evicting the other when used.
+  HttpResponse probe = call("POST", kColls, R"({"name":"template"})");
+  simdjson::dom::parser parser;
+  std::string schema(simdjson::minify(parser.parse(probe.body)["schema"]));
+  schema.insert(
+      schema.find("\"keys\":{") + 8,
+      R"("sp":{"sparse_vector":{"sparse_vector_index":{"enabled":true,"config":{"bm25":true}}}},)");
+  std::vector<std::string> colls;
+  for (const char* name : {"first", "second"}) {
+    HttpResponse r =
+        call("POST", kColls, R"({"name":")" + std::string(name) + R"(","schema":)" + schema + "}");
+    ASSERT_EQ(r.status, 200) << r.body;
+    colls.push_back(std::string(kColls) + "/" + r.body.substr(7, 36));
+    HttpResponse added =
+        call("POST", colls.back() + "/add",
+             R"({"ids":["a","b","c"],"embeddings":[[0,1],[1,0],[1,1]],"documents":["x","y","z"],)"
+             R"("metadatas":[{"sp":)" +
+                 Sparse({{1, 1}, {2, 2}}) + "},{\"sp\":" + Sparse({{2, 1}}) + "},{\"n\":1}]}");
+    ASSERT_EQ(added.status, 201) << added.body;
+  }
+  const std::string search =
+      R"({"searches":[{"rank":{"$knn":{"query":{"indices":[2],"values":[1]},"key":"sp","limit":5}},"select":{"keys":["#score","#metadata"]}},)"
+      R"({"rank":{"$knn":{"query":[1,1],"limit":2}},"filter":{"#document":{"$contains":"y"}},"select":{"keys":["#score"]}}]})";
+  std::vector<std::string> first;
+  for (const auto& c : colls) first.push_back(call("POST", c + "/search", search).body);
+  const int64_t evictions = records.cache_stats().evictions;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < colls.size(); ++i) {
+      EXPECT_EQ(call("POST", colls[i] + "/search", search).body, first[i]) << "round " << round;
+    }
+  }
+  EXPECT_GT(records.cache_stats().evictions, evictions);  // they did evict each other
+  EXPECT_NE(first[0].find(R"("ids":[["a","b"],["b"]])"), std::string::npos) << first[0];
 }
 
 }  // namespace

@@ -15,6 +15,11 @@ using simdjson::dom::element;
 using simdjson::dom::object;
 using T = simdjson::dom::element_type;
 
+// Bounds on what one request may ask (each search and each leaf works on the whole collection
+// under its read lock).
+constexpr size_t kMaxSearches = 256;
+constexpr size_t kMaxKnnPerSearch = 32;
+
 constexpr std::string_view kOperators =
     "`$abs`, `$div`, `$exp`, `$knn`, `$log`, `$max`, `$min`, `$mul`, `$sub`, `$sum`, `$val`";
 
@@ -106,6 +111,7 @@ Result<SparseVector> DecodeSparseQuery(object obj, const std::string& path) {
 class RankDecoder {
  public:
   explicit RankDecoder(size_t search) : search_(search) {}
+  size_t knn_count() const { return knn_count_; }
 
   Result<RankExpr> Decode(element el, const std::string& path) {
     object obj;
@@ -122,6 +128,11 @@ class RankDecoder {
     RankExpr e;
     if (op == "$knn") {
       e.op = RankOp::kKnn;
+      if (++knn_count_ > kMaxKnnPerSearch) {
+        return Rule(search_, "rank",
+                    "a rank expression may hold at most " + std::to_string(kMaxKnnPerSearch) +
+                        " $knn leaves");
+      }
       ASSIGN_OR_RETURN(e.knn, Knn(v, at));
     } else if (op == "$val") {
       e.op = RankOp::kVal;
@@ -173,8 +184,14 @@ class RankDecoder {
       dense.reserve(arr.size());
       size_t i = 0;
       for (auto x : arr) {
-        ASSIGN_OR_RETURN(float f, F32(x, path + ".query[" + std::to_string(i++) + "]"));
+        ASSIGN_OR_RETURN(float f, F32(x, path + ".query[" + std::to_string(i) + "]"));
+        if (!std::isfinite(f)) {
+          return Rule(search_, "rank",
+                      "the $knn query vector's value at index " + std::to_string(i) +
+                          " is NaN or infinity as a 32-bit float");
+        }
         dense.push_back(f);
+        ++i;
       }
       knn->query = std::move(dense);
     } else if (!q.get_object().get(sparse)) {
@@ -212,6 +229,7 @@ class RankDecoder {
   }
 
   size_t search_;
+  size_t knn_count_ = 0;
 };
 
 bool IsPredefined(std::string_view key) {
@@ -366,6 +384,11 @@ Result<SearchRequest> DecodeSearch(std::string_view body) {
   if (obj["searches"].get(f) || f.is_null()) return ShapeError("", "missing field `searches`");
   array arr;
   if (f.get_array().get(arr)) return TypeError("searches", f, "a sequence");
+  if (arr.size() > kMaxSearches) {
+    return Status::InvalidArgument("Validation error: searches: at most " +
+                                   std::to_string(kMaxSearches) + " searches per request, got " +
+                                   std::to_string(arr.size()));
+  }
   SearchRequest req;
   size_t i = 0;
   for (auto e : arr) {

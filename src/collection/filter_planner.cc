@@ -36,6 +36,14 @@ OffsetBitmap FilterPlanner::Evaluate(const Where& where) {
   return OffsetBitmap(Evaluate(where, All()));
 }
 
+OffsetBitmap FilterPlanner::Evaluate(const Where& where, const OffsetBitmap& scope) {
+  Words in((store_.capacity() + 63) / 64, 0);
+  scope.ForEach([&](uint32_t o) {
+    if (store_.IsLive(o)) in[o >> 6] |= uint64_t{1} << (o & 63);
+  });
+  return OffsetBitmap(Evaluate(where, in));
+}
+
 FilterPlanner::Words FilterPlanner::CheckEach(const Where& node, const Words& scope) {
   Words out(scope.size(), 0);
   ForEachBit(scope, [&](uint32_t o) {

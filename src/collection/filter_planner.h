@@ -30,6 +30,8 @@ class FilterPlanner {
 
   // The live offsets matching `where`.
   OffsetBitmap Evaluate(const Where& where);
+  // The members of `scope` (live offsets, e.g. a request's ids) matching `where`.
+  OffsetBitmap Evaluate(const Where& where, const OffsetBitmap& scope);
 
   // What the plans used (for /metrics and tests).
   struct Counts {

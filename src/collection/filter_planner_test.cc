@@ -69,7 +69,15 @@ std::string RandomPattern(std::mt19937& rng, const std::vector<std::string>& doc
   return p;
 }
 
+// A regex of more alternatives than the document index narrows (it checks every record then).
+std::string ManyAlternatives() {
+  std::string out = "(";
+  for (int i = 0; i < 80; ++i) out += std::string(i ? "|" : "") + "zq" + std::to_string(1000 + i);
+  return out + "|gamma delta)";
+}
+
 std::string RandomRegex(std::mt19937& rng) {
+  if (rng() % 20 == 0) return ManyAlternatives();
   static const std::vector<std::string> kRegexes = {"alpha",
                                                     "(?i)beta",
                                                     "gam+a",

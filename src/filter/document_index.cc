@@ -9,6 +9,7 @@ namespace chromahouse {
 namespace {
 
 constexpr int kGram = 3;
+constexpr size_t kMaxAtoms = 64;
 
 unsigned char Fold(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c; }
 
@@ -125,12 +126,16 @@ std::optional<OffsetBitmap> DocumentIndex::Candidates(const DocumentCondition& c
   }
   std::vector<std::string> atoms;
   filter.Compile(&atoms);
+  // A regex of many alternatives has many atoms, each a bitmap of the collection: check every
+  // record instead.
+  if (atoms.size() > kMaxAtoms) return std::nullopt;
   std::vector<int> passing;
   filter.AllPotentials({}, &passing);
   if (!passing.empty()) return std::nullopt;  // a match needs no literal: nothing narrows
   // Per atom, the offsets that may hold it; an atom with non-ASCII bytes counts as held by all
   // (the index does not fold those).
   std::vector<std::optional<std::vector<uint64_t>>> holding;
+  holding.reserve(atoms.size());
   for (const std::string& atom : atoms) {
     holding.push_back(HasNonAscii(atom) ? std::nullopt : Holding(atom, words));
   }

@@ -11,8 +11,8 @@
 //     and/or formula; a record is a candidate when the formula holds with the atoms whose
 //     trigrams it has. Records with non-ASCII bytes are always candidates (the prefilter
 //     lower-cases with Unicode's rules, the index only ASCII).
-//   - nothing narrows a pattern shorter than 3 bytes or a regex without required literals
-//     (nullopt: check every record).
+//   - nothing narrows a pattern shorter than 3 bytes, a regex without required literals or one
+//     of more than 64 (nullopt: check every record).
 // Removing a record leaves its entries in place (they can only add candidates); a list is
 // compacted when more than half of its entries are stale.
 //

@@ -93,13 +93,16 @@ void CountFilterPlan(const FilterPlanner::Counts& counts) {
   add("record_checked", counts.records_checked);
 }
 
-// The live offsets matching `where` and `where_document` (either may be absent).
+// The live offsets matching `where` and `where_document` (either may be absent), among `scope`
+// when given (a request's ids: only those are checked).
 OffsetBitmap FilterMatching(const RecordStore& store, const std::optional<Where>& where,
-                            const std::optional<Where>& where_document) {
+                            const std::optional<Where>& where_document,
+                            const OffsetBitmap* scope = nullptr) {
   FilterPlanner planner(store);
-  OffsetBitmap out = where && where_document
-                         ? planner.Evaluate(Where::And({*where, *where_document}))
-                         : planner.Evaluate(where ? *where : *where_document);
+  const Where filter = where && where_document ? Where::And({*where, *where_document})
+                       : where                 ? *where
+                                               : *where_document;
+  OffsetBitmap out = scope ? planner.Evaluate(filter, *scope) : planner.Evaluate(filter);
   CountFilterPlan(planner.counts());
   return out;
 }
@@ -800,7 +803,9 @@ std::vector<uint32_t> RecordService::Select(const RecordStore& store,
     offsets = store.OffsetsInInsertionOrder();
   }
   if (!where && !where_document) return offsets;
-  OffsetBitmap matching = FilterMatching(store, where, where_document);
+  std::optional<OffsetBitmap> scope;
+  if (ids) scope = OffsetBitmap::FromOffsets(offsets);
+  OffsetBitmap matching = FilterMatching(store, where, where_document, scope ? &*scope : nullptr);
   std::erase_if(offsets, [&matching](uint32_t o) { return !matching.Contains(o); });
   return offsets;
 }

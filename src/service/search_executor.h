@@ -13,8 +13,8 @@
 //      score plus an optional default for records outside it; a leaf's default is its
 //      `default`, a constant is only a default; a binary operation keeps the records of both
 //      sides when both have a default, the side without one's when one has, else those in both.
-//      The root's records are the results, ascending by score (IEEE f32, NaN last), ties in
-//      insertion order.
+//      The root's records are the results, ascending by score (IEEE f32, in the total order of
+//      f32::total_cmp: −NaN first, +NaN last), ties in insertion order.
 //   4. group_by keeps the best `k` of each group (by its aggregate keys), then all are sorted
 //      by score again; then offset and limit.
 // Without a rank: the allowed records in insertion order, paged, scored by their position in
