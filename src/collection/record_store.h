@@ -86,6 +86,8 @@ class RecordStore {
   void PruneTombstones(uint64_t version);
   size_t tombstone_count() const { return tombstones_.size(); }
   uint64_t created(uint32_t offset) const { return created_[offset]; }
+  // created() of every offset below capacity(), as an array (valid until the next Apply).
+  const uint64_t* created_keys() const { return created_.data(); }
   // The full current row of a live record (for merges on update/upsert).
   RecordRow Row(uint32_t offset) const;
 

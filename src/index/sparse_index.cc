@@ -6,17 +6,21 @@
 namespace chromahouse {
 namespace {
 
-// Best first: larger score, then lower offset.
-bool Better(const SparseIndex::Scored& a, const SparseIndex::Scored& b) {
-  return a.score != b.score ? a.score > b.score : a.offset < b.offset;
-}
-
-std::vector<SparseIndex::Scored> Best(std::vector<SparseIndex::Scored> all, size_t k) {
+// The best k, best first: larger score, then the smaller `order` key (lower offset without one).
+std::vector<SparseIndex::Scored> Best(std::vector<SparseIndex::Scored> all, size_t k,
+                                      const uint64_t* order) {
+  auto better = [order](const SparseIndex::Scored& a, const SparseIndex::Scored& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (order != nullptr && order[a.offset] != order[b.offset]) {
+      return order[a.offset] < order[b.offset];
+    }
+    return a.offset < b.offset;
+  };
   if (all.size() > k) {
-    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k), all.end(), Better);
+    std::partial_sort(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(k), all.end(), better);
     all.resize(k);
   } else {
-    std::sort(all.begin(), all.end(), Better);
+    std::sort(all.begin(), all.end(), better);
   }
   return all;
 }
@@ -115,7 +119,8 @@ double SparseIndex::Score(const SparseVector& query, uint32_t offset,
 
 std::vector<SparseIndex::Scored> SparseIndex::TopKByScan(const SparseVector& query, size_t k,
                                                          const OffsetBitmap* allowed,
-                                                         std::optional<size_t> bm25) const {
+                                                         std::optional<size_t> bm25,
+                                                         const uint64_t* order) const {
   const auto weights = Weights(query, bm25);
   std::vector<Scored> all;
   auto score = [&](uint32_t o) {
@@ -141,12 +146,13 @@ std::vector<SparseIndex::Scored> SparseIndex::TopKByScan(const SparseVector& que
   } else {
     for (uint32_t o = 0; o < vectors_.size(); ++o) score(o);
   }
-  return Best(std::move(all), k);
+  return Best(std::move(all), k, order);
 }
 
 std::vector<SparseIndex::Scored> SparseIndex::TopK(const SparseVector& query, size_t k,
                                                    const OffsetBitmap* allowed,
-                                                   std::optional<size_t> bm25, Stats* stats) const {
+                                                   std::optional<size_t> bm25, Stats* stats,
+                                                   const uint64_t* order) const {
   Stats local;
   if (stats == nullptr) stats = &local;
   *stats = Stats{};
@@ -172,7 +178,7 @@ std::vector<SparseIndex::Scored> SparseIndex::TopK(const SparseVector& query, si
   // A selective filter goes first: scoring the few allowed records beats scanning the lists.
   if (allowed != nullptr && allowed->size() * 4 < postings) {
     stats->scored_allowed = true;
-    return TopKByScan(query, k, allowed, bm25);
+    return TopKByScan(query, k, allowed, bm25, order);
   }
   std::sort(terms.begin(), terms.end(),
             [](const Term& a, const Term& b) { return a.upper > b.upper; });
@@ -230,7 +236,7 @@ std::vector<SparseIndex::Scored> SparseIndex::TopK(const SparseVector& query, si
     }
     candidates.push_back({o, s});
   }
-  return Best(std::move(candidates), k);
+  return Best(std::move(candidates), k, order);
 }
 
 size_t SparseIndex::MemoryBytes() const {

@@ -57,12 +57,16 @@ class SparseIndex {
     size_t lists_scanned = 0;
     size_t lists_skipped = 0;  // dimensions looked up only in the candidates' own vectors
   };
+  // `order` (optional, indexed by offset): equal scores rank by the smaller key (the caller's
+  // insertion order), else by the lower offset.
   std::vector<Scored> TopK(const SparseVector& query, size_t k, const OffsetBitmap* allowed,
-                           std::optional<size_t> bm25_records, Stats* stats = nullptr) const;
+                           std::optional<size_t> bm25_records, Stats* stats = nullptr,
+                           const uint64_t* order = nullptr) const;
   // The same, by scoring every allowed record's vector (the reference for tests and the
   // benchmark's baseline).
   std::vector<Scored> TopKByScan(const SparseVector& query, size_t k, const OffsetBitmap* allowed,
-                                 std::optional<size_t> bm25_records) const;
+                                 std::optional<size_t> bm25_records,
+                                 const uint64_t* order = nullptr) const;
   // The score of the record at `offset` (0 without a vector).
   double Score(const SparseVector& query, uint32_t offset,
                std::optional<size_t> bm25_records) const;

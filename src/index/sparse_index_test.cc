@@ -68,6 +68,19 @@ TEST(SparseIndexTest, TopKIsTheDotProductOrderAndSkipsRecordsWithoutASharedDimen
   EXPECT_EQ(top[0].offset, 1u);
 }
 
+TEST(SparseIndexTest, EqualScoresAtTheLimitGoToTheCallersOrder) {
+  SparseIndex index;
+  for (uint32_t o = 0; o < 4; ++o) index.Insert(o, Vec({{3, 1.0f}}));
+  const uint64_t inserted[] = {40, 30, 10, 20};  // offset 2 was inserted first (a reused offset)
+  auto top = index.TopK(*Vec({{3, 2.0f}}), 2, nullptr, std::nullopt, nullptr, inserted);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].offset, 2u);
+  EXPECT_EQ(top[1].offset, 3u);
+  top = index.TopKByScan(*Vec({{3, 2.0f}}), 1, nullptr, std::nullopt, inserted);
+  EXPECT_EQ(top[0].offset, 2u);
+  EXPECT_EQ(index.TopK(*Vec({{3, 2.0f}}), 1, nullptr, std::nullopt)[0].offset, 0u);
+}
+
 TEST(SparseIndexTest, RemovedAndReplacedRecordsScoreWithTheirCurrentVector) {
   SparseIndex index;
   index.Insert(0, Vec({{1, 1.0f}}));

@@ -147,7 +147,9 @@ Result<SearchExecutor::Domain> SearchExecutor::Knn(const KnnRank& knn,
       std::optional<size_t> records;
       if (bm25 != bm25_keys_.end() && bm25->second) records = store_.size();
       SparseIndex::Stats stats;
-      for (auto [o, dot] : index->TopK(sparse, limit, allowed, records, &stats)) {
+      // Equal scores at the limit: the earlier inserted records, as Chroma keeps them.
+      for (auto [o, dot] :
+           index->TopK(sparse, limit, allowed, records, &stats, store_.created_keys())) {
         ranked.emplace_back(o, 1.0f - float(dot));
       }
       if (stats.scored_allowed) ++paths_.sparse_filtered;
