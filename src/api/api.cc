@@ -22,23 +22,6 @@ Api::Api(ApiOptions options, CatalogService* catalog, RecordService* records)
   router_.SetGuard([this](const RouteContext& ctx) { return Authorize(ctx); });
 }
 
-namespace {
-
-// Routes that answer without credentials: liveness, version, pre-flight (API.md §9.2), and the
-// metrics and the API description (neither carries data).
-bool IsOpenPath(std::string_view path) {
-  if (path == "/metrics" || path == "/openapi.json") return true;
-  for (std::string_view prefix : {"/api/v2", "/api/v1"}) {
-    if (!path.starts_with(prefix)) continue;
-    std::string_view rest = path.substr(prefix.size());
-    return rest.empty() || rest == "/heartbeat" || rest == "/version" ||
-           rest == "/pre-flight-checks" || rest == "/healthcheck";
-  }
-  return false;
-}
-
-}  // namespace
-
 Status Api::CheckBatchSize(size_t records) const {
   if (static_cast<int64_t>(records) <= options_.max_batch_size) return Status::Ok();
   return Status(StatusCode::kPayloadTooLarge,
@@ -105,7 +88,9 @@ std::optional<HttpResponse> Api::Authorize(const RouteContext& ctx) const {
   };
   const std::string& path = ctx.request.path;
   const bool v1 = path.starts_with("/api/v1");
-  if (path.ends_with("/reset")) return deny("reset");
+  const Access access = ctx.rules.access;
+  if (access == Access::kOpen) return std::nullopt;
+  if (access == Access::kUnrestricted) return deny(path);
 
   // A route that names a collection by id: the collection's own tenant and database decide.
   if (ctx.params.count("collection_id")) {
@@ -119,8 +104,7 @@ std::optional<HttpResponse> Api::Authorize(const RouteContext& ctx) const {
   }
   // Creating a tenant or a database: the new name must be in scope.
   std::optional<std::string> created;
-  if (ctx.request.method == "POST" &&
-      (path.ends_with("/tenants") || path.ends_with("/databases"))) {
+  if (access == Access::kCreatesTenant || access == Access::kCreatesDatabase) {
     auto name = DecodeNameBody(ctx.request.body);
     if (!name.ok()) return std::nullopt;  // the handler answers 400
     created = *name;
@@ -141,12 +125,12 @@ std::optional<HttpResponse> Api::Authorize(const RouteContext& ctx) const {
   } else {
     if (ctx.params.count("tenant")) {
       tenant = ctx.Param("tenant");
-    } else if (created && path.ends_with("/tenants")) {
+    } else if (created && access == Access::kCreatesTenant) {
       tenant = *created;
     }
     if (ctx.params.count("database")) {
       database = ctx.Param("database");
-    } else if (created && path.ends_with("/databases")) {
+    } else if (created && access == Access::kCreatesDatabase) {
       database = *created;
     }
   }
@@ -195,7 +179,9 @@ HttpResponse Api::Handle(const HttpRequest& original) const {
   HttpResponse res;
   std::optional<Identity> identity;
   const bool preflight = request.method == "OPTIONS" && !options_.cors_allow_origins.empty();
-  if (options_.authenticator && !preflight && !IsOpenPath(request.path)) {
+  const std::optional<RouteRules> rules = router_.RulesFor(request);
+  const bool open = rules && rules->access == Access::kOpen;
+  if (options_.authenticator && !preflight && !open) {
     auto who = options_.authenticator->Authenticate(request);
     if (!who.ok()) {
       res = AuthErrorResponse(who.status());

@@ -5,6 +5,8 @@
 #include <crypt.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -137,6 +139,49 @@ TEST_F(AuthApiTest, TokenInEitherHeader) {
   EXPECT_EQ(Get("/api/v2/nope", {}).status, 401);
   EXPECT_EQ(Get("/api/v2/auth/identity", {{"x-chroma-token", "tok-123"}}).body,
             R"({"user_id":"anonymous","tenant":"*","databases":["*"]})");
+}
+
+// Every route of the table, called without credentials: only those declared open answer
+// without a 401 (the probes, the metrics and the API description); the console's static files
+// are public too, and its API calls get a 401 without a browser challenge.
+TEST_F(AuthApiTest, OnlyRoutesDeclaredOpenAnswerWithoutCredentials) {
+  Use({.provider = "token", .credentials = "tok-123"});
+  const std::set<std::string> open = {"GET /api/v2",
+                                      "GET /api/v2/heartbeat",
+                                      "GET /api/v2/version",
+                                      "GET /api/v2/healthcheck",
+                                      "GET /api/v2/pre-flight-checks",
+                                      "GET /metrics",
+                                      "GET /openapi.json",
+                                      "GET /api/v1",
+                                      "GET /api/v1/heartbeat",
+                                      "GET /api/v1/version",
+                                      "GET /api/v1/pre-flight-checks"};
+  size_t routes = 0;
+  for (const auto& [method, pattern] : api_->Routes()) {
+    std::string target;
+    for (size_t i = 0; i < pattern.size(); ++i) {
+      if (pattern[i] != '{') {
+        target += pattern[i];
+        continue;
+      }
+      i = pattern.find('}', i);
+      target += "x";
+    }
+    HttpResponse r = Call(method, target, method == "GET" ? "" : "{}", {});
+    const bool is_open = open.contains(method + " " + pattern);
+    if (is_open) {
+      EXPECT_NE(r.status, 401) << method << " " << pattern;
+    } else {
+      EXPECT_EQ(r.status, 401) << method << " " << pattern;
+    }
+    ++routes;
+  }
+  EXPECT_GT(routes, 60u);
+  EXPECT_EQ(Get("/console/", {}).status, 200);
+  HttpResponse console_call = Get(kColls, {{"x-chromahouse-console", "1"}});
+  EXPECT_EQ(console_call.status, 401);
+  for (const auto& [k, v] : console_call.headers) EXPECT_NE(k, "www-authenticate");
 }
 
 TEST_F(AuthApiTest, TokenHeaderCanBeRestricted) {

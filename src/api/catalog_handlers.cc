@@ -65,7 +65,7 @@ Result<std::string> CollectionIdParam(const RouteContext& ctx) {
 }
 
 void Api::AddTenantRoutes() {
-  router_.Add("POST", "/api/v2/tenants", true,
+  router_.Add("POST", "/api/v2/tenants", RouteRules{true, Access::kCreatesTenant},
               [this](const RouteContext& ctx) -> Result<HttpResponse> {
                 ASSIGN_OR_RETURN(std::string name, DecodeNameBody(ctx.request.body));
                 RETURN_IF_ERROR(catalog_->CreateTenant(name));
@@ -99,7 +99,8 @@ void Api::AddTenantRoutes() {
                 w.EndArray();
                 return JsonResponse(w.Take());
               });
-  router_.Add("POST", "/api/v2/tenants/{tenant}/databases", true,
+  router_.Add("POST", "/api/v2/tenants/{tenant}/databases",
+              RouteRules{true, Access::kCreatesDatabase},
               [this](const RouteContext& ctx) -> Result<HttpResponse> {
                 ASSIGN_OR_RETURN(std::string name, DecodeNameBody(ctx.request.body));
                 RETURN_IF_ERROR(catalog_->CreateDatabase(ctx.Param("tenant"), name));

@@ -109,9 +109,9 @@ HttpResponse JsonResponse(std::string body, int status) {
   return res;
 }
 
-void Router::Add(std::string method, std::string pattern, bool takes_body, Handler handler,
+void Router::Add(std::string method, std::string pattern, RouteRules rules, Handler handler,
                  ErrorRenderer render_error) {
-  Route r{std::move(method), pattern, {}, takes_body, std::move(handler), std::move(render_error)};
+  Route r{std::move(method), pattern, {}, rules, std::move(handler), std::move(render_error)};
   for (auto seg : SplitPath(pattern)) r.segments.emplace_back(seg);
   routes_.push_back(std::move(r));
 }
@@ -145,22 +145,21 @@ std::vector<std::pair<std::string, std::string>> Router::Routes() const {
   return out;
 }
 
-HttpResponse Router::Dispatch(const HttpRequest& request, const Identity* identity) const {
+const Router::Route* Router::Find(const HttpRequest& request,
+                                  std::map<std::string, std::string, std::less<>>* params,
+                                  std::vector<std::string>* allowed) const {
   auto path = SplitPath(request.path);
-  const bool head = request.method == "HEAD";
-  const std::string& method = head ? std::string("GET") : request.method;
-  std::vector<std::string> allowed;
+  const std::string method = request.method == "HEAD" ? std::string("GET") : request.method;
   // A literal segment beats a capture: try routes in registration order, but prefer the
   // route whose pattern has more literal segments when several match.
   const Route* best = nullptr;
   int best_literals = -1;
-  std::map<std::string, std::string, std::less<>> best_params;
   for (const auto& r : routes_) {
-    std::map<std::string, std::string, std::less<>> params;
-    if (!Match(r, path, &params)) continue;
+    std::map<std::string, std::string, std::less<>> captured;
+    if (!Match(r, path, &captured)) continue;
     if (r.method != method) {
-      if (std::find(allowed.begin(), allowed.end(), r.method) == allowed.end()) {
-        allowed.push_back(r.method);
+      if (allowed && std::find(allowed->begin(), allowed->end(), r.method) == allowed->end()) {
+        allowed->push_back(r.method);
       }
       continue;
     }
@@ -169,9 +168,26 @@ HttpResponse Router::Dispatch(const HttpRequest& request, const Identity* identi
     if (literals > best_literals) {
       best = &r;
       best_literals = literals;
-      best_params = std::move(params);
+      if (params) *params = std::move(captured);
     }
   }
+  return best;
+}
+
+std::optional<RouteRules> Router::RulesFor(const HttpRequest& request) const {
+  if (const Route* r = Find(request, nullptr, nullptr)) return r->rules;
+  auto path = SplitPath(request.path);
+  for (const auto& r : routes_) {
+    if (Match(r, path, nullptr)) return r.rules;
+  }
+  return std::nullopt;
+}
+
+HttpResponse Router::Dispatch(const HttpRequest& request, const Identity* identity) const {
+  const bool head = request.method == "HEAD";
+  std::vector<std::string> allowed;
+  std::map<std::string, std::string, std::less<>> best_params;
+  const Route* best = Find(request, &best_params, &allowed);
   if (!best) {
     if (allowed.empty()) return EmptyErrorResponse(404);
     HttpResponse res = EmptyErrorResponse(405);
@@ -187,12 +203,12 @@ HttpResponse Router::Dispatch(const HttpRequest& request, const Identity* identi
   auto render = [best](const Status& s) {
     return best->render_error ? best->render_error(s) : ErrorResponse(s);
   };
-  RouteContext ctx{request, std::move(best_params), identity};
+  RouteContext ctx{request, std::move(best_params), identity, best->rules};
   HttpResponse res;
   try {
     if (auto denied = guard_ ? guard_(ctx) : std::nullopt) {
       res = std::move(*denied);
-    } else if (best->takes_body && request.HasHeader("content-type") &&
+    } else if (best->rules.takes_body && request.HasHeader("content-type") &&
                !IsJsonContentType(request.Header("content-type"))) {
       res = render(Status(StatusCode::kUnsupportedMediaType,
                           "Expected request with `Content-Type: application/json`"));

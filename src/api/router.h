@@ -1,5 +1,7 @@
 // Router: matches method + path against the route table and dispatches to a handler.
 //
+// Each route declares its rules (RouteRules: whether it reads a JSON body, and who may call it),
+// which the API's authentication and authorization read instead of inspecting paths.
 // Patterns are literal segments and `{name}` captures, e.g.
 // "/api/v2/tenants/{tenant}/databases/{database}". Unknown paths answer 404 with an empty body,
 // known paths with another method 405 with an `allow` header, HEAD runs GET without a body.
@@ -9,6 +11,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,10 +21,26 @@
 
 namespace chromahouse {
 
+// Who may call a route, declared with it (Api::Handle authenticates, Api::Authorize scopes).
+enum class Access {
+  kScoped,           // an authenticated caller whose scope holds what the route names (its
+                     // tenant, database or collection)
+  kOpen,             // anyone, without credentials (heartbeat, version, metrics, …)
+  kUnrestricted,     // only callers without scope limits (reset)
+  kCreatesTenant,    // scoped by the tenant named in the body
+  kCreatesDatabase,  // scoped by the database named in the body, in the route's tenant
+};
+
+struct RouteRules {
+  bool takes_body = false;  // the route reads a JSON body (Content-Type is checked)
+  Access access = Access::kScoped;
+};
+
 struct RouteContext {
   const HttpRequest& request;
   std::map<std::string, std::string, std::less<>> params;  // path captures, percent-decoded
   const Identity* identity = nullptr;                      // null when auth is off
+  RouteRules rules;                                        // the matched route's
 
   const std::string& Param(std::string_view name) const;
   // Query parameter (percent-decoded), or nullopt.
@@ -38,9 +57,18 @@ using ErrorRenderer = std::function<HttpResponse(const Status&)>;
 
 class Router {
  public:
-  // `takes_body`: the route reads a JSON body (Content-Type is checked).
-  void Add(std::string method, std::string pattern, bool takes_body, Handler handler,
+  void Add(std::string method, std::string pattern, RouteRules rules, Handler handler,
            ErrorRenderer render_error = nullptr);
+  // A scoped route; `takes_body`: it reads a JSON body.
+  void Add(std::string method, std::string pattern, bool takes_body, Handler handler,
+           ErrorRenderer render_error = nullptr) {
+    Add(std::move(method), std::move(pattern), RouteRules{takes_body, Access::kScoped},
+        std::move(handler), std::move(render_error));
+  }
+  // The rules of the route `request` would be dispatched to; for a path known only with other
+  // methods, those of the first such route (all routes of a path share their openness);
+  // nullopt for an unknown path.
+  std::optional<RouteRules> RulesFor(const HttpRequest& request) const;
   HttpResponse Dispatch(const HttpRequest& request, const Identity* identity = nullptr) const;
   void SetGuard(Guard guard) { guard_ = std::move(guard); }
   // (method, pattern) of every route, in registration order.
@@ -54,12 +82,17 @@ class Router {
     std::string method;
     std::string pattern;
     std::vector<std::string> segments;
-    bool takes_body;
+    RouteRules rules;
     Handler handler;
     ErrorRenderer render_error;
   };
   static bool Match(const Route& route, const std::vector<std::string_view>& path,
                     std::map<std::string, std::string, std::less<>>* params);
+  // The route for `request` (HEAD as GET; more literal segments win), or nullptr; `allowed`
+  // (optional) collects the methods of routes with the same path.
+  const Route* Find(const HttpRequest& request,
+                    std::map<std::string, std::string, std::less<>>* params,
+                    std::vector<std::string>* allowed) const;
 
   std::vector<Route> routes_;
   Guard guard_;

@@ -25,12 +25,15 @@ void Api::AddSystemRoutes() {
   auto heartbeat = [](const RouteContext&) -> Result<HttpResponse> {
     return JsonResponse(Heartbeat());
   };
-  router_.Add("GET", "/api/v2", false, heartbeat);
-  router_.Add("GET", "/api/v2/heartbeat", false, heartbeat);
-  router_.Add("GET", "/api/v2/version", false, [](const RouteContext&) -> Result<HttpResponse> {
+  // Open (no credentials): the probes a load balancer or client makes before anything else, and
+  // the metrics and API description.
+  constexpr RouteRules kOpen{false, Access::kOpen};
+  router_.Add("GET", "/api/v2", kOpen, heartbeat);
+  router_.Add("GET", "/api/v2/heartbeat", kOpen, heartbeat);
+  router_.Add("GET", "/api/v2/version", kOpen, [](const RouteContext&) -> Result<HttpResponse> {
     return JsonResponse("\"1.0.0\"");
   });
-  router_.Add("GET", "/api/v2/healthcheck", false,
+  router_.Add("GET", "/api/v2/healthcheck", kOpen,
               [this](const RouteContext&) -> Result<HttpResponse> {
                 bool ready = records_->Ready().ok();
                 JsonWriter w;
@@ -42,7 +45,7 @@ void Api::AddSystemRoutes() {
                 w.EndObject();
                 return JsonResponse(w.Take(), ready ? 200 : 503);
               });
-  router_.Add("GET", "/api/v2/pre-flight-checks", false,
+  router_.Add("GET", "/api/v2/pre-flight-checks", kOpen,
               [this](const RouteContext&) -> Result<HttpResponse> {
                 JsonWriter w;
                 w.BeginObject();
@@ -58,7 +61,7 @@ void Api::AddSystemRoutes() {
                 return JsonResponse(IdentityJson(ctx));
               });
   // Prometheus text exposition of every metric (common/metrics.h).
-  router_.Add("GET", "/metrics", false, [](const RouteContext&) -> Result<HttpResponse> {
+  router_.Add("GET", "/metrics", kOpen, [](const RouteContext&) -> Result<HttpResponse> {
     HttpResponse res;
     res.body = Metrics().Render();
     res.json = false;
@@ -66,14 +69,16 @@ void Api::AddSystemRoutes() {
     return res;
   });
   // The OpenAPI description of every route (api/openapi.json), verbatim.
-  router_.Add("GET", "/openapi.json", false, [](const RouteContext&) -> Result<HttpResponse> {
+  router_.Add("GET", "/openapi.json", kOpen, [](const RouteContext&) -> Result<HttpResponse> {
     return JsonResponse(std::string(OpenApiDocument()));
   });
-  router_.Add("POST", "/api/v2/reset", false, [this](const RouteContext&) -> Result<HttpResponse> {
-    if (!options_.allow_reset) return Status::PermissionDenied("Reset is disabled by config");
-    RETURN_IF_ERROR(catalog_->Reset());
-    return JsonResponse("true");
-  });
+  router_.Add("POST", "/api/v2/reset", RouteRules{false, Access::kUnrestricted},
+              [this](const RouteContext&) -> Result<HttpResponse> {
+                if (!options_.allow_reset)
+                  return Status::PermissionDenied("Reset is disabled by config");
+                RETURN_IF_ERROR(catalog_->Reset());
+                return JsonResponse("true");
+              });
 }
 
 }  // namespace chromahouse

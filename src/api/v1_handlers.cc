@@ -44,9 +44,10 @@ std::string CollectionV1Json(const Collection& c) {
 
 void Api::AddV1Routes() {
   const std::string v1 = kV1;
-  auto add = [this](const char* method, std::string pattern, bool takes_body, Handler handler) {
-    router_.Add(method, std::move(pattern), takes_body, std::move(handler), V1ErrorResponse);
+  auto add = [this](const char* method, std::string pattern, auto rules, Handler handler) {
+    router_.Add(method, std::move(pattern), RouteRules(rules), std::move(handler), V1ErrorResponse);
   };
+  constexpr RouteRules kOpen{false, Access::kOpen};
 
   auto heartbeat = [](const RouteContext&) -> Result<HttpResponse> {
     JsonWriter w;
@@ -56,31 +57,33 @@ void Api::AddV1Routes() {
     w.EndObject();
     return JsonResponse(w.Take());
   };
-  add("GET", v1, false, heartbeat);
-  add("GET", v1 + "/heartbeat", false, heartbeat);
-  add("GET", v1 + "/version", false,
+  add("GET", v1, kOpen, heartbeat);
+  add("GET", v1 + "/heartbeat", kOpen, heartbeat);
+  add("GET", v1 + "/version", kOpen,
       [](const RouteContext&) -> Result<HttpResponse> { return JsonResponse("\"0.6.3\""); });
-  add("GET", v1 + "/pre-flight-checks", false, [this](const RouteContext&) -> Result<HttpResponse> {
+  add("GET", v1 + "/pre-flight-checks", kOpen, [this](const RouteContext&) -> Result<HttpResponse> {
     return JsonResponse("{\"max_batch_size\":" + std::to_string(options_.max_batch_size) + "}");
   });
   add("GET", v1 + "/auth/identity", false, [this](const RouteContext& ctx) -> Result<HttpResponse> {
     return JsonResponse(IdentityJson(ctx));
   });
-  add("POST", v1 + "/reset", false, [this](const RouteContext&) -> Result<HttpResponse> {
-    if (!options_.allow_reset) {
-      return Status::InvalidArgument(
-          "Resetting is not allowed by this configuration (to enable it, set allow_reset)");
-    }
-    RETURN_IF_ERROR(catalog_->Reset());
-    return JsonResponse("true");
-  });
+  add("POST", v1 + "/reset", RouteRules{false, Access::kUnrestricted},
+      [this](const RouteContext&) -> Result<HttpResponse> {
+        if (!options_.allow_reset) {
+          return Status::InvalidArgument(
+              "Resetting is not allowed by this configuration (to enable it, set allow_reset)");
+        }
+        RETURN_IF_ERROR(catalog_->Reset());
+        return JsonResponse("true");
+      });
 
   // Tenants and databases.
-  add("POST", v1 + "/tenants", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
-    ASSIGN_OR_RETURN(std::string name, DecodeNameBody(ctx.request.body));
-    RETURN_IF_ERROR(catalog_->CreateTenant(name));
-    return Null();
-  });
+  add("POST", v1 + "/tenants", RouteRules{true, Access::kCreatesTenant},
+      [this](const RouteContext& ctx) -> Result<HttpResponse> {
+        ASSIGN_OR_RETURN(std::string name, DecodeNameBody(ctx.request.body));
+        RETURN_IF_ERROR(catalog_->CreateTenant(name));
+        return Null();
+      });
   add("GET", v1 + "/tenants/{tenant}", false,
       [this](const RouteContext& ctx) -> Result<HttpResponse> {
         ASSIGN_OR_RETURN(Tenant t, catalog_->GetTenant(ctx.Param("tenant")));
@@ -91,12 +94,13 @@ void Api::AddV1Routes() {
         w.EndObject();
         return JsonResponse(w.Take());
       });
-  add("POST", v1 + "/databases", true, [this](const RouteContext& ctx) -> Result<HttpResponse> {
-    ASSIGN_OR_RETURN(std::string name, DecodeNameBody(ctx.request.body));
-    RETURN_IF_ERROR(
-        catalog_->CreateDatabase(TenantQuery(ctx), name, CatalogService::DatabaseNames::kV1));
-    return Null();
-  });
+  add("POST", v1 + "/databases", RouteRules{true, Access::kCreatesDatabase},
+      [this](const RouteContext& ctx) -> Result<HttpResponse> {
+        ASSIGN_OR_RETURN(std::string name, DecodeNameBody(ctx.request.body));
+        RETURN_IF_ERROR(
+            catalog_->CreateDatabase(TenantQuery(ctx), name, CatalogService::DatabaseNames::kV1));
+        return Null();
+      });
   add("GET", v1 + "/databases/{database}", false,
       [this](const RouteContext& ctx) -> Result<HttpResponse> {
         ASSIGN_OR_RETURN(Database d,
