@@ -8,8 +8,10 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "common/status.h"
@@ -69,12 +71,30 @@ struct Config {
   std::map<std::string, std::string> sources;
 };
 
-// One entry per setting: key (YAML), environment variable, flag, description.
+// The Config member a setting sets; its type decides how text is parsed (strings as they are,
+// bools true/false/1/0/yes/no/on/off, integers in decimal, lists as a JSON list or
+// comma-separated).
+using SettingField = std::variant<std::string Config::*, bool Config::*, int Config::*,
+                                  int64_t Config::*, std::vector<std::string> Config::*>;
+
+// The values an integer setting accepts (inclusive; Validate checks them).
+struct SettingRange {
+  int64_t min = std::numeric_limits<int64_t>::min();
+  int64_t max = std::numeric_limits<int64_t>::max();
+};
+inline constexpr int64_t kNoMax = std::numeric_limits<int64_t>::max();
+
+// One entry per setting, the one place a setting is described: key (YAML), environment
+// variable, flag, description (the flag's --help and the README's configuration table), the
+// member it sets and, for integers, its range. Parsing (file, environment, flags), validation
+// and --help all come from this table.
 struct SettingInfo {
   const char* key;
   const char* env;
   const char* flag;
   const char* description;
+  SettingField field;
+  SettingRange range;
   const char* env_alias = nullptr;  // an older name of the environment variable
   bool secret = false;              // never printed
 };
@@ -87,7 +107,7 @@ Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config* c
 // Applies one setting by key from text (used by file, env and flags alike).
 Status ApplySetting(const std::string& key, const std::string& value, const std::string& source,
                     Config* config);
-// Checks ranges and combinations (port range, thread counts, payload size).
+// Checks every integer setting's range (from the table) and the combinations of settings.
 Status Validate(const Config& config);
 
 std::map<std::string, std::string> CurrentEnvironment();

@@ -80,6 +80,29 @@ TEST(Config, UnknownFileKeyIsAnError) {
   EXPECT_FALSE(ApplyConfigFile("/nonexistent/chromahouse.yaml", &c).ok());
 }
 
+// Ranges come from the settings table: one past either end of every integer setting's range is
+// refused by Validate, naming the setting and the value.
+TEST(Config, EveryIntegerRangeIsChecked) {
+  size_t checked = 0;
+  for (const auto& s : Settings()) {
+    if (s.range.min == SettingRange{}.min) continue;
+    for (int64_t bad :
+         {s.range.min - 1, s.range.max == kNoMax ? s.range.min - 1 : s.range.max + 1}) {
+      Config c;
+      ASSERT_TRUE(ApplySetting(s.key, std::to_string(bad), "test", &c).ok()) << s.key;
+      Status v = Validate(c);
+      EXPECT_FALSE(v.ok()) << s.key << " = " << bad;
+      EXPECT_NE(v.message().find(s.key), std::string::npos) << v.message();
+      EXPECT_NE(v.message().find(std::to_string(bad)), std::string::npos) << v.message();
+    }
+    Config c;
+    ASSERT_TRUE(ApplySetting(s.key, std::to_string(s.range.min), "test", &c).ok());
+    EXPECT_TRUE(Validate(c).ok()) << s.key << " = " << s.range.min;
+    ++checked;
+  }
+  EXPECT_GE(checked, 15u);
+}
+
 TEST(Config, EverySettingHasAnEnvironmentVariableAndFlag) {
   Config c;
   for (const auto& s : Settings()) {
