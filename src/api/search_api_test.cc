@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "api/api.h"
 #include "api/test_support.h"
@@ -477,6 +478,38 @@ TEST_F(SearchApiTest, GroupByKeepsTheBestOfEachGroupAndSelectShapesTheColumns) {
             R"({"ids":[["b","c"],["d"]],"documents":[[null,"C"],null],"embeddings":[null,[[3.0]]],)"
             R"("metadatas":[[{"n":2},{"n":3}],[{"n":4}]],"scores":[[1.0,4.0],null],)"
             R"("select":[["#document","#score","missing","n"],["#embedding","#metadata"]]})");
+}
+
+// The document index is built by a collection's first document filter, a read: its memory is
+// counted against the cache budget then, not only at the next write.
+TEST_F(SearchApiTest, TheDocumentIndexCountsAgainstTheCacheBudgetOnceBuilt) {
+  std::string coll = Create("measured");
+  std::string ids, embeddings, documents;
+  for (int i = 0; i < 500; ++i) {
+    ids += std::string(i ? "," : "") + "\"d" + std::to_string(i) + "\"";
+    embeddings += std::string(i ? "," : "") + "[" + std::to_string(i) + "]";
+    documents += std::string(i ? "," : "") + "\"document number " + std::to_string(i * 7919) +
+                 " about things\"";
+  }
+  ASSERT_EQ(Call("POST", coll + "/add",
+                 R"({"ids":[)" + ids + R"(],"embeddings":[)" + embeddings + R"(],"documents":[)" +
+                     documents + "]}")
+                .status,
+            201);
+  const std::string id = coll.substr(coll.rfind('/') + 1);
+  services_.records.WaitIndexed(id);
+  const size_t before = services_.records.cache_stats().bytes;
+  ASSERT_GT(before, 0u);
+  HttpResponse r = Call("POST", coll + "/get",
+                        R"({"where_document":{"$contains":"number 7919 "},"include":[]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find(R"("ids":["d1"])"), std::string::npos) << r.body;
+  size_t after = before;
+  for (int i = 0; i < 200 && after <= before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    after = services_.records.cache_stats().bytes;
+  }
+  EXPECT_GT(after, before);
 }
 
 TEST_F(SearchApiTest, ErrorsNameWhatIsWrong) {

@@ -106,6 +106,7 @@ class RecordStore {
   // collection that never sees a document filter never pays for it) and kept up to date by
   // Apply from then on. Safe to call from readers sharing the collection's lock.
   const DocumentIndex& document_index() const;
+  bool document_index_built() const { return document_index_ready_.load(); }
 
   // The inverted index of the sparse vectors under metadata key `key` (every key holding one
   // has an index), or nullptr when no live record has one there.

@@ -184,6 +184,11 @@ void RecordService::ScheduleIndexing(const std::shared_ptr<LoadedCollection>& lo
   index_cv_.notify_one();
 }
 
+void RecordService::RemeasureIfIndexBuilt(const std::shared_ptr<LoadedCollection>& loaded,
+                                          bool built_before) {
+  if (!built_before && loaded->store.document_index_built()) ScheduleIndexing(loaded);
+}
+
 void RecordService::IndexLoop() {
   // The graph is an optimisation that may lag: give request threads the CPU first (Linux
   // applies a thread's nice value to that thread alone).
@@ -826,7 +831,9 @@ Result<int64_t> RecordService::Delete(const std::string& collection_id, const De
   std::vector<uint32_t> offsets;
   {
     std::shared_lock data(loaded->data_mu);
+    const bool built = loaded->store.document_index_built();
     offsets = Select(loaded->store, req.ids, req.where, req.where_document);
+    RemeasureIfIndexBuilt(loaded, built);
   }
   if (req.limit && offsets.size() > static_cast<size_t>(*req.limit)) {
     offsets.resize(static_cast<size_t>(*req.limit));
@@ -865,7 +872,9 @@ Result<GetResult> RecordService::Get(const std::string& collection_id, const Get
   result.collection = opened.second;
   result.lock = std::shared_lock(result.collection->data_mu);
   const RecordStore& store = result.collection->store;
+  const bool built = store.document_index_built();
   std::vector<uint32_t> offsets = Select(store, req.ids, req.where, req.where_document);
+  RemeasureIfIndexBuilt(result.collection, built);
   size_t begin = std::min(offsets.size(), static_cast<size_t>(req.offset));
   size_t end = offsets.size();
   if (req.limit) end = std::min(end, begin + static_cast<size_t>(*req.limit));
@@ -904,11 +913,13 @@ Result<QueryResult> RecordService::Query(const std::string& collection_id,
   const bool filtered = req.ids || req.where || req.where_document;
   // The allowed set (no order needed: the nearest decide).
   std::optional<OffsetBitmap> allowed;
+  const bool built = store.document_index_built();
   if (filtered && !req.ids) {
     allowed = FilterMatching(store, req.where, req.where_document);
   } else if (filtered) {
     allowed = OffsetBitmap::FromOffsets(Select(store, req.ids, req.where, req.where_document));
   }
+  RemeasureIfIndexBuilt(result.collection, built);
   const size_t ef =
       static_cast<size_t>(std::max<int64_t>(opened.first.configuration.hnsw.ef_search, 1));
   for (size_t qi = 0; qi < req.query_embeddings.size(); ++qi) {
@@ -956,6 +967,7 @@ Result<SearchResult> RecordService::Search(
   if (dim == 0 && opened.first.dimension) dim = static_cast<size_t>(*opened.first.dimension);
   const size_t ef =
       static_cast<size_t>(std::max<int64_t>(opened.first.configuration.hnsw.ef_search, 1));
+  const bool built = store.document_index_built();
   SearchExecutor executor(store, result.collection->search, dim, ef, bm25_keys);
   for (const SearchQuery& q : request.searches) {
     ASSIGN_OR_RETURN(auto hits, executor.Run(q));
@@ -966,6 +978,7 @@ Result<SearchResult> RecordService::Search(
       out.back().distance = h.score;
     }
   }
+  RemeasureIfIndexBuilt(result.collection, built);
   const auto& paths = executor.paths();
   auto count = [](const char* kind, const char* path, int64_t n) {
     if (n == 0) return;

@@ -195,6 +195,9 @@ class RecordService {
   void IndexLoop();
   Result<bool> WriteSnapshotIfDue(LoadedCollection& loaded);
   void ScheduleIndexing(const std::shared_ptr<LoadedCollection>& loaded);
+  // After a read that may have built the collection's document index (its first document
+  // filter): the background indexer re-measures the collection against the cache budget.
+  void RemeasureIfIndexBuilt(const std::shared_ptr<LoadedCollection>& loaded, bool built_before);
   // Applies committed rows to memory and hands new vectors to the background indexer.
   void ApplyRows(LoadedCollection& loaded, const std::vector<RecordRow>& rows);
   // Commits a group of queued writes in one storage write; sets each write's status.
