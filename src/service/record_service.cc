@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "filter/evaluator.h"
+#include "service/record_rules.h"
 #include "service/search_executor.h"
 
 namespace chromahouse {
@@ -43,25 +44,6 @@ HnswParams IndexParams(const Collection& c) {
     case Space::kIp: return Metric::kInnerProduct;
   }
   return Metric::kL2;
-}
-
-Status ValidateRecordMetadata(const MetadataPatch& patch, size_t index) {
-  auto bad = [&] {
-    return Status::InvalidArgument("Validation error: metadatas: Invalid metadata at index " +
-                                   std::to_string(index));
-  };
-  for (const auto& [key, value] : patch.set) {
-    if (key.empty() || key[0] == '#' || key[0] == '$') return bad();
-    if (const auto* sparse = std::get_if<SparseValue>(&value)) {
-      if (auto problem = (*sparse)->Problem()) {
-        return Status::InvalidArgument(bad().message() + ": key '" + key + "': " + *problem);
-      }
-    }
-  }
-  for (const auto& key : patch.remove) {
-    if (key.empty() || key[0] == '#' || key[0] == '$') return bad();
-  }
-  return Status::Ok();
 }
 
 // A read-only view of the record at `offset` (valid while the collection's lock is held).
@@ -113,15 +95,6 @@ constexpr size_t kMaxGroupRows = 50000;
 Status DimensionMismatch(size_t expected, size_t got) {
   return Status::InvalidArgument("Collection expecting embedding with dimension of " +
                                  std::to_string(expected) + ", got " + std::to_string(got));
-}
-
-// Applies a patch on top of `base` (merge: given keys overwrite, removed keys go).
-std::optional<Metadata> Merge(const std::optional<Metadata>& base, const MetadataPatch& patch) {
-  Metadata out = base.value_or(Metadata{});
-  for (const auto& key : patch.remove) out.erase(key);
-  for (const auto& [key, value] : patch.set) out[key] = value;
-  if (out.empty()) return std::nullopt;
-  return out;
 }
 
 }  // namespace
@@ -598,37 +571,9 @@ Result<std::pair<Collection, std::shared_ptr<LoadedCollection>>> RecordService::
 
 Status RecordService::Write(const std::string& collection_id, RecordWriteKind kind,
                             const RecordWriteRequest& req) {
-  // Stateless checks first.
+  // Stateless checks first (service/record_rules.h).
+  ASSIGN_OR_RETURN(const size_t request_dim, ValidateWrite(req));
   const size_t n = req.ids.size();
-  auto same_length = [n](const auto& column) { return !column || column->size() == n; };
-  if (!same_length(req.embeddings) || !same_length(req.documents) || !same_length(req.uris) ||
-      !same_length(req.metadatas)) {
-    return Status::InvalidArgument(
-        "Inconsistent number of IDs, embeddings, documents, URIs and metadatas");
-  }
-  for (const auto& id : req.ids) {
-    if (id.empty()) return Status::InvalidArgument("Empty ID, ID must have at least one character");
-  }
-  size_t request_dim = 0;
-  if (req.embeddings) {
-    for (const auto& e : *req.embeddings) {
-      if (!e) continue;
-      if (e->empty()) {
-        return Status::InvalidArgument(
-            "Validation error: embeddings: Each embedding must have at least 1 dimension");
-      }
-      if (request_dim == 0) {
-        request_dim = e->size();
-      } else if (e->size() != request_dim) {
-        return Status::InvalidArgument("Inconsistent dimensions in provided embeddings");
-      }
-    }
-  }
-  if (req.metadatas) {
-    for (size_t i = 0; i < n; ++i) {
-      if ((*req.metadatas)[i]) RETURN_IF_ERROR(ValidateRecordMetadata(*(*req.metadatas)[i], i));
-    }
-  }
   ASSIGN_OR_RETURN(auto opened, Open(collection_id));
   auto& loaded = opened.second;
   if (n == 0) return Status::Ok();
@@ -721,29 +666,11 @@ void RecordService::CommitGroup(const std::string& collection_id, LoadedCollecti
         existing = store.Row(*o);
         current = &existing;
       }
-      if (w->kind == RecordWriteKind::kAdd && current) continue;      // add never overwrites
-      if (w->kind == RecordWriteKind::kUpdate && !current) continue;  // update of a missing id
-      const auto* embedding = req.embeddings ? &(*req.embeddings)[i] : nullptr;
-      const auto* document = req.documents ? &(*req.documents)[i] : nullptr;
-      const auto* uri = req.uris ? &(*req.uris)[i] : nullptr;
-      const auto* patch = req.metadatas ? &(*req.metadatas)[i] : nullptr;
-      RecordRow row;
-      if (current) {
-        row = *current;  // update / upsert start from the current state
-      } else {
-        row.id = id;
-        row.created = 0;
-      }
-      if (embedding && *embedding) row.embedding = **embedding;
-      if (document && *document) row.document = *document;
-      if (uri && *uri) row.uri = *uri;
-      if (patch && *patch) row.metadata = Merge(current ? row.metadata : std::nullopt, **patch);
+      std::optional<RecordRow> merged = MergeWrite(w->kind, req, i, current);
+      if (!merged) continue;
+      RecordRow row = std::move(*merged);
       row.version = clock_->Next();
       if (row.created == 0) row.created = row.version;
-      row.deleted = false;
-      // Update never creates rows; an upsert of a new id whose embedding is null has nothing
-      // to store (Chroma requires the embedding then), so it is skipped.
-      if (row.embedding.empty()) continue;
       if (auto p = pending.find(id); p != pending.end()) {
         rows[p->second] = std::move(row);
       } else {

@@ -1,12 +1,13 @@
 // RecordService: Chroma's record semantics (API.md §3) on top of the catalog, the collection
 // cache and Storage.
 //
-// Writes: validate → join the collection's group-commit queue → the writer at the front of the
-// queue computes full new row versions for every queued request from the current state (merge
-// rules of update/upsert, in arrival order) → one Storage write for the group → apply in memory
-// → every writer of the group replies. If Storage fails,
+// Writes: validate (service/record_rules.h) → join the collection's group-commit queue → the
+// writer at the front of the queue computes full new row versions for every queued request from
+// the current state (record_rules.h's MergeWrite, in arrival order) → one Storage write for the
+// group → apply in memory → every writer of the group replies. If Storage fails,
 // nothing is applied and the error (kUnavailable → 503) goes back to the client, who may retry.
-// Reads: shared lock → the `where`/`where_document` filter (the collection's metadata index) →
+// Reads: shared lock → the `where`/`where_document` filter (collection/filter_planner.h: the
+// metadata and document indexes, records checked one by one where they cannot answer) →
 // nearest neighbours as the collection's planner chooses (HNSW graph, filtered graph walk or an
 // exact scan; records not yet in the graph are scanned exactly) → project `include`.
 // In the background: the indexer adds written records to the graph, index snapshots are written
