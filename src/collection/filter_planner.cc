@@ -33,14 +33,20 @@ FilterPlanner::Words FilterPlanner::All() const {
 }
 
 OffsetBitmap FilterPlanner::Evaluate(const Where& where) {
+  // A filter the metadata index answers alone: its bitmap as it is (of live records already).
+  if (MetadataIndex::Handles(where)) {
+    if (auto bits = store_.FilterBitmap(where)) {
+      ++counts_.metadata_index;
+      return std::move(*bits);
+    }
+  }
   return OffsetBitmap(Evaluate(where, All()));
 }
 
 OffsetBitmap FilterPlanner::Evaluate(const Where& where, const OffsetBitmap& scope) {
-  Words in((store_.capacity() + 63) / 64, 0);
-  scope.ForEach([&](uint32_t o) {
-    if (store_.IsLive(o)) in[o >> 6] |= uint64_t{1} << (o & 63);
-  });
+  Words in = All();
+  const Words& members = scope.words();
+  for (size_t w = 0; w < in.size(); ++w) in[w] &= w < members.size() ? members[w] : 0;
   return OffsetBitmap(Evaluate(where, in));
 }
 
@@ -61,10 +67,8 @@ FilterPlanner::Words FilterPlanner::Evaluate(const Where& where, const Words& sc
   if (MetadataIndex::Handles(where)) {
     if (auto bits = store_.FilterBitmap(where)) {
       ++counts_.metadata_index;
-      Words out(scope.size(), 0);
-      bits->ForEach([&](uint32_t o) {
-        if ((o >> 6) < out.size()) out[o >> 6] |= uint64_t{1} << (o & 63);
-      });
+      Words out = std::move(*bits).TakeWords();
+      out.resize(scope.size(), 0);
       for (size_t w = 0; w < out.size(); ++w) out[w] &= scope[w];
       return out;
     }
@@ -97,10 +101,8 @@ FilterPlanner::Words FilterPlanner::Evaluate(const Where& where, const Words& sc
     if (Count(scope) > 64) candidates = store_.document_index().Candidates(*d, store_.capacity());
     if (!candidates) return CheckEach(where, scope);
     ++counts_.document_index;
-    Words narrowed(scope.size(), 0);
-    candidates->ForEach([&](uint32_t o) {
-      if ((o >> 6) < narrowed.size()) narrowed[o >> 6] |= uint64_t{1} << (o & 63);
-    });
+    Words narrowed = std::move(*candidates).TakeWords();
+    narrowed.resize(scope.size(), 0);
     for (size_t w = 0; w < narrowed.size(); ++w) narrowed[w] &= scope[w];
     Words checked = CheckEach(where, narrowed);
     if (!negative) return checked;

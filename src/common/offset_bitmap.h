@@ -46,6 +46,10 @@ class OffsetBitmap {
       }
     }
   }
+  // The words (bit o of word o / 64), as long as the largest member needs.
+  const std::vector<uint64_t>& words() const { return words_; }
+  std::vector<uint64_t> TakeWords() && { return std::move(words_); }
+
   std::vector<uint32_t> ToVector() const {
     std::vector<uint32_t> out;
     out.reserve(count_);
