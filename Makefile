@@ -1,7 +1,7 @@
 # chromahouse — the README's two commands live here:
 #   make run    install what is missing, build, start the server (embedded ClickHouse)
 #   make test   install what is missing, build, run the whole test suite (ctest)
-# Other targets: deps, deps-run, build, bench, bench-chroma, asan, compat, clean.
+# Other targets: deps, deps-run, build, bench, bench-chroma, asan, thread-safety, compat, clean.
 
 BUILD_DIR   ?= build
 BUILD_TYPE  ?= RelWithDebInfo
@@ -26,7 +26,7 @@ APT_PACKAGES := $(RUN_PACKAGES) $(TEST_PACKAGES)
 # node/npm is already on the PATH).
 NODE_PACKAGES := nodejs npm
 
-.PHONY: all deps deps-run install-packages build run test bench bench-chroma asan clean npm-deps test-cluster compat
+.PHONY: all deps deps-run install-packages build run test bench bench-chroma asan thread-safety clean npm-deps test-cluster compat
 
 all: build
 
@@ -70,7 +70,7 @@ run: deps-run $(BUILD_DIR)/build.ninja
 
 # The whole suite: unit, integration (real ClickHouse 18.16 and chDB) and end-to-end (npm
 # client) tests on the optimised build, then the unit tests again under ASan + UBSan.
-test: build npm-deps asan fuzz-smoke
+test: build npm-deps thread-safety asan fuzz-smoke
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 600
 
 # chromahouse on ZooKeeper + a two-replica ClickHouse 18.16 cluster, one node killed mid-stream
@@ -82,6 +82,13 @@ test-cluster: build npm-deps
 # against a fresh server; skipped with a message when that folder is absent.
 compat: build
 	bash tests/compat/chroma_suite.sh
+
+# The server built once with clang and -Wthread-safety as errors (no optimisation, no tests:
+# about a minute): a guarded member touched without its mutex, or a function called without
+# the locks it requires, fails the build (src/common/thread_annotations.h).
+thread-safety: deps
+	@[ -f build-tsa/build.ninja ] || cmake --preset thread-safety
+	cmake --build build-tsa -j $(JOBS) --target chromahouse
 
 # Unit tests, and the load test against the server (LeakSanitizer on), under AddressSanitizer +
 # UndefinedBehaviorSanitizer (separate build tree).
@@ -116,7 +123,7 @@ bench-chroma: build npm-deps
 	node bench/chroma_side_by_side.mjs --n $${BENCH_N:-100000}
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-fuzz
+	rm -rf $(BUILD_DIR) build-asan build-fuzz build-tsa
 
 # Fuzzing (fuzz/README.md): the libFuzzer targets of the `fuzz` preset (clang, ASan + UBSan in
 # build-fuzz), each run for FUZZ_SECONDS in one process from the committed corpus, which is

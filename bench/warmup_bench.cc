@@ -133,33 +133,31 @@ std::unique_ptr<CollectionCache> WarmUp(ClickHouseStorage& storage, const std::s
   std::shared_ptr<LoadedCollection> loaded = *got;
   t->load = Seconds(start, Clock::now());
   {
-    std::shared_lock data(loaded->data_mu);
-    loaded->search.Search(loaded->store, queries.data(), 10, nullptr, params.ef_search,
-                          &t->first_path);
-    t->pending_at_first = loaded->search.pending();
+    LoadedCollection::ReadLock data(*loaded);
+    loaded->search().Search(loaded->store(), queries.data(), 10, nullptr, params.ef_search,
+                            &t->first_path);
+    t->pending_at_first = loaded->search().pending();
   }
   t->first_query = Seconds(start, Clock::now());
-  // The server's background indexer (RecordService::IndexLoop) with its helper threads.
+  // The server's background indexer (service/background_indexer.h) with its helper threads.
   WorkerPool pool(threads - 1);
   const HnswIndex::ParallelRunner runner = [&pool](int n, const std::function<void()>& work) {
     pool.Run(n, work);
   };
-  while (true) {
-    std::shared_lock data(loaded->data_mu);
-    if (!loaded->search.IndexStep(loaded->store, threads, &runner)) break;
+  while (loaded->IndexStep(threads, &runner)) {
   }
   t->graph = Seconds(start, Clock::now());
-  t->indexed = loaded->search.indexed();
+  t->indexed = loaded->search().indexed();
   const size_t nq = queries.size() / dim;
   size_t hits = 0;
-  std::shared_lock data(loaded->data_mu);
+  LoadedCollection::ReadLock data(*loaded);
   for (size_t q = 0; q < nq; ++q) {
     SearchPath path;
-    auto found = loaded->search.Search(loaded->store, queries.data() + q * dim, 10, nullptr,
-                                       params.ef_search, &path);
+    auto found = loaded->search().Search(loaded->store(), queries.data() + q * dim, 10, nullptr,
+                                         params.ef_search, &path);
     std::vector<std::string> ids;
     for (const Neighbor& nb : found) {
-      const std::string& id = loaded->store.id(nb.second);
+      const std::string& id = loaded->store().id(nb.second);
       ids.push_back(id);
       const uint32_t index = static_cast<uint32_t>(std::stoul(id.substr(1)));
       hits += std::count(truth.begin() + q * 10, truth.begin() + (q + 1) * 10, index);
@@ -271,8 +269,8 @@ int main(int argc, char** argv) {
     std::optional<std::string> payload;
     t0 = Clock::now();
     {
-      std::shared_lock data_lock(loaded->data_mu);
-      payload = loaded->search.Snapshot(loaded->store, loaded->watermark.load());
+      LoadedCollection::ReadLock data(*loaded);
+      payload = loaded->search().Snapshot(loaded->store(), loaded->refresh.watermark.load());
     }
     encode_s = Seconds(t0, Clock::now());
     if (!payload) Check(Status::Internal("no snapshot to write"), "snapshot");
@@ -280,8 +278,8 @@ int main(int argc, char** argv) {
     IndexSnapshotInfo info;
     info.id = 1;
     info.format = kIndexSnapshotFormat;
-    info.watermark = loaded->watermark.load();
-    info.records = loaded->search.indexed();
+    info.watermark = loaded->refresh.watermark.load();
+    info.records = loaded->search().indexed();
     info.bytes = payload->size();
     t0 = Clock::now();
     Check(storage.WriteIndexSnapshot(collection, info, *payload), "snapshot write");

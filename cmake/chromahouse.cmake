@@ -5,6 +5,11 @@ function(chromahouse_apply_flags target)
   if(CHROMAHOUSE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
+  # The lock annotations of common/thread_annotations.h, checked by clang (preset thread-safety).
+  if(CHROMAHOUSE_THREAD_SAFETY)
+    target_compile_options(${target} PRIVATE -Wthread-safety -Wthread-safety-beta
+                           -Werror=thread-safety -Werror=thread-safety-beta)
+  endif()
   # Boost 1.74's Asio needs <utility> before it under C++20 with g++ 12.
   target_compile_options(${target} PRIVATE -include utility)
   if(CHROMAHOUSE_SANITIZE)

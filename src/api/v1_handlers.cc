@@ -45,7 +45,7 @@ std::string CollectionV1Json(const Collection& c) {
 void Api::AddV1Routes() {
   const std::string v1 = kV1;
   auto add = [this](const char* method, std::string pattern, auto rules, Handler handler) {
-    router_.Add(method, std::move(pattern), RouteRules(rules), std::move(handler), V1ErrorResponse);
+    router_.Add(method, std::move(pattern), RouteRules{rules}, std::move(handler), V1ErrorResponse);
   };
   constexpr RouteRules kOpen{false, Access::kOpen};
 

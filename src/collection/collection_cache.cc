@@ -14,15 +14,15 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
                                                                const HnswParams& params) {
   std::shared_ptr<Entry> entry;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto& slot = entries_[collection_id];
     if (!slot) slot = std::make_shared<Entry>();
     entry = slot;
     entry->last_used = ++tick_;
   }
-  std::lock_guard load_lock(entry->load_mu);
+  MutexLock load_lock(entry->load_mu);
   if (entry->value) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++stats_.hits;
     return entry->value;
   }
@@ -57,57 +57,67 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
   // collection in between); the row count sizes the columns first.
   auto loaded = std::make_shared<LoadedCollection>(collection_id, params);
   auto count = storage_->CountRecordRows(collection_id);
-  if (count.ok()) loaded->store.Reserve(*count);
+  if (count.ok()) {
+    LoadedCollection::WriteLock data(*loaded);
+    loaded->mutable_store().Reserve(*count);
+  }
   uint64_t watermark = 0;
   size_t rows = 0;
   Status scanned = storage_->ScanRecords(collection_id, [&](std::span<const RecordRow> batch) {
     for (const RecordRow& r : batch) watermark = std::max(watermark, r.version);
     rows += batch.size();
-    loaded->store.Apply(batch, /*sort_order=*/false);
+    LoadedCollection::WriteLock data(*loaded);  // (nobody else has the collection yet)
+    loaded->mutable_store().Apply(batch, /*sort_order=*/false);
     return Status::Ok();
   });
   const int64_t read_ms = SteadyMillis() - started;
   Snapshot snap = snapshot.get();
   if (!scanned.ok()) return scanned;
-  // Insertion order is the order of first writes.
-  loaded->store.SortOrder();
-  const int64_t sorted_ms = SteadyMillis() - started;
-  bool adopted = false;
-  if (!snap.status.ok()) {
-    LOG_WARN("collection {}: cannot read its index snapshot ({}); building the graph",
-             collection_id, snap.status.ToString());
-  } else if (loaded->store.size() >= VectorSearch::kIndexMinRecords) {
-    if (snap.info) {
-      adopted = AdoptSnapshot(*loaded, *snap.info, snap.payload, snap.read_ms);
-    } else {
-      LOG_INFO("collection {}: no index snapshot; building the graph of {} records", collection_id,
-               loaded->store.size());
+  size_t bytes = 0;
+  {
+    LoadedCollection::WriteLock data(*loaded);
+    RecordStore& store = loaded->mutable_store();
+    // Insertion order is the order of first writes.
+    store.SortOrder();
+    const int64_t sorted_ms = SteadyMillis() - started;
+    bool adopted = false;
+    if (!snap.status.ok()) {
+      LOG_WARN("collection {}: cannot read its index snapshot ({}); building the graph",
+               collection_id, snap.status.ToString());
+    } else if (store.size() >= VectorSearch::kIndexMinRecords) {
+      if (snap.info) {
+        adopted = AdoptSnapshot(*loaded, *snap.info, snap.payload, snap.read_ms);
+      } else {
+        LOG_INFO("collection {}: no index snapshot; building the graph of {} records",
+                 collection_id, store.size());
+      }
     }
-  }
-  if (!adopted) {
-    loaded->search.OnApplied(loaded->store, {});
-    loaded->changes_since_snapshot.store(loaded->store.size());
-  }
-  snap = Snapshot{};
-  loaded->watermark.store(watermark);
-  loaded->refreshed_ms.store(SteadyMillis());
-  loaded->full_scan_ms.store(SteadyMillis());
-  const int64_t total_ms = SteadyMillis() - started;
-  if (rows >= 10000) {  // large loads are worth a line at info level
-    LOG_INFO(
-        "loaded collection {} ({} records from {} rows) in {} ms (rows read and applied {} "
-        "ms, ordered {} ms, graph set up {} ms)",
-        collection_id, loaded->store.size(), rows, total_ms, read_ms, sorted_ms - read_ms,
-        total_ms - sorted_ms);
-  } else {
-    LOG_DEBUG("loaded collection {} ({} records from {} rows) in {} ms", collection_id,
-              loaded->store.size(), rows, total_ms);
+    if (!adopted) {
+      loaded->mutable_search().OnApplied(store, {});
+      loaded->snapshot.changes.store(store.size());
+    }
+    snap = Snapshot{};
+    loaded->refresh.watermark.store(watermark);
+    loaded->refresh.refreshed_ms.store(SteadyMillis());
+    loaded->refresh.full_scan_ms.store(SteadyMillis());
+    const int64_t total_ms = SteadyMillis() - started;
+    if (rows >= 10000) {  // large loads are worth a line at info level
+      LOG_INFO(
+          "loaded collection {} ({} records from {} rows) in {} ms (rows read and applied {} "
+          "ms, ordered {} ms, graph set up {} ms)",
+          collection_id, store.size(), rows, total_ms, read_ms, sorted_ms - read_ms,
+          total_ms - sorted_ms);
+    } else {
+      LOG_DEBUG("loaded collection {} ({} records from {} rows) in {} ms", collection_id,
+                store.size(), rows, total_ms);
+    }
+    bytes = store.MemoryBytes() + loaded->search().MemoryBytes();
   }
   entry->value = loaded;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++stats_.misses;
-    entry->bytes = loaded->store.MemoryBytes() + loaded->search.MemoryBytes();
+    entry->bytes = bytes;
     EvictLocked(collection_id);
   }
   return loaded;
@@ -116,41 +126,42 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
 bool CollectionCache::AdoptSnapshot(LoadedCollection& loaded, const IndexSnapshotInfo& info,
                                     std::string_view payload, int64_t read_ms) {
   const int64_t started = SteadyMillis();
-  auto adopted = loaded.search.AdoptSnapshot(loaded.store, payload);
-  std::lock_guard lock(mu_);
+  auto adopted = loaded.mutable_search().AdoptSnapshot(loaded.store(), payload);
+  MutexLock lock(mu_);
   if (!adopted.ok()) {
     ++stats_.snapshots_refused;
-    LOG_WARN("collection {}: index snapshot {} refused ({}); rebuilding the graph", loaded.id,
+    LOG_WARN("collection {}: index snapshot {} refused ({}); rebuilding the graph", loaded.id(),
              info.id, adopted.status().message());
     return false;
   }
   ++stats_.snapshots_adopted;
-  loaded.snapshot_id.store(info.id);
-  loaded.changes_since_snapshot.store(adopted->pending + adopted->dropped);
+  loaded.snapshot.id.store(info.id);
+  loaded.snapshot.changes.store(adopted->pending + adopted->dropped);
   LOG_INFO(
       "collection {}: graph from index snapshot {} ({} MiB, {} nodes reused, {} changed, "
       "{} dropped, {} records to index; read in {} ms, adopted in {} ms)",
-      loaded.id, info.id, payload.size() >> 20, adopted->reused, adopted->changed, adopted->dropped,
-      adopted->pending, read_ms, SteadyMillis() - started);
+      loaded.id(), info.id, payload.size() >> 20, adopted->reused, adopted->changed,
+      adopted->dropped, adopted->pending, read_ms, SteadyMillis() - started);
   return true;
 }
 
 std::vector<std::shared_ptr<LoadedCollection>> CollectionCache::Loaded() {
   std::vector<std::shared_ptr<Entry>> entries;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [id, entry] : entries_) entries.push_back(entry);
   }
   std::vector<std::shared_ptr<LoadedCollection>> out;
   for (const auto& entry : entries) {
-    std::unique_lock load_lock(entry->load_mu, std::try_to_lock);
-    if (load_lock.owns_lock() && entry->value) out.push_back(entry->value);
+    if (!entry->load_mu.try_lock()) continue;  // being loaded
+    if (entry->value) out.push_back(entry->value);
+    entry->load_mu.unlock();
   }
   return out;
 }
 
 std::map<std::string, size_t> CollectionCache::Sizes() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::map<std::string, size_t> out;
   for (const auto& [id, entry] : entries_) {
     if (entry->bytes > 0) out.emplace(id, entry->bytes);
@@ -161,19 +172,18 @@ std::map<std::string, size_t> CollectionCache::Sizes() {
 void CollectionCache::Touch(const std::string& collection_id) {
   std::shared_ptr<Entry> entry;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = entries_.find(collection_id);
     if (it == entries_.end()) return;
     entry = it->second;
   }
   size_t bytes = 0;
   {
-    std::lock_guard load_lock(entry->load_mu);
+    MutexLock load_lock(entry->load_mu);
     if (!entry->value) return;
-    std::shared_lock data(entry->value->data_mu);
-    bytes = entry->value->store.MemoryBytes() + entry->value->search.MemoryBytes();
+    bytes = entry->value->MemoryBytes();
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   entry->bytes = bytes;
   entry->last_used = ++tick_;
   EvictLocked(collection_id);
@@ -190,8 +200,10 @@ void CollectionCache::EvictLocked(const std::string& keep) {
     uint64_t oldest = UINT64_MAX;
     for (const auto& [id, e] : entries_) {
       if (id == keep || e->bytes == 0 || e->last_used >= oldest || e.use_count() > 1) continue;
-      std::unique_lock try_lock(e->load_mu, std::try_to_lock);
-      if (!try_lock.owns_lock() || !e->value || e->value.use_count() > 1) continue;
+      if (!e->load_mu.try_lock()) continue;  // being loaded
+      const bool in_use = !e->value || e->value.use_count() > 1;
+      e->load_mu.unlock();
+      if (in_use) continue;
       victim = id;
       oldest = e->last_used;
     }
@@ -203,7 +215,7 @@ void CollectionCache::EvictLocked(const std::string& keep) {
 }
 
 CollectionCache::Stats CollectionCache::stats() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Stats s = stats_;
   s.collections = 0;
   s.bytes = 0;
@@ -217,27 +229,27 @@ CollectionCache::Stats CollectionCache::stats() {
 std::shared_ptr<LoadedCollection> CollectionCache::Find(const std::string& collection_id) {
   std::shared_ptr<Entry> entry;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = entries_.find(collection_id);
     if (it == entries_.end()) return nullptr;
     entry = it->second;
   }
-  std::lock_guard load_lock(entry->load_mu);
+  MutexLock load_lock(entry->load_mu);
   return entry->value;
 }
 
 void CollectionCache::Drop(const std::string& collection_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   entries_.erase(collection_id);
 }
 
 void CollectionCache::Clear() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   entries_.clear();
 }
 
 size_t CollectionCache::size() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return entries_.size();
 }
 

@@ -1,6 +1,6 @@
 // Chroma's rules for record writes (API.md §3), as pure functions: what a request must satisfy
 // before it is queued, and what one record of it becomes against the record's current state.
-// No threads, no storage: the group-commit writer (RecordService::CommitGroup) applies them.
+// No threads, no storage: the group-commit writer (service/group_commit.h) applies them.
 #pragma once
 
 #include <cstddef>
