@@ -282,7 +282,7 @@ Result<Identity> Authenticator::AuthenticateBasic(const HttpRequest& request) co
     return Status::Unauthenticated("the Authorization header is not `Basic <credentials>`");
   }
   {
-    std::lock_guard lock(verified_mu_);
+    MutexLock lock(verified_mu_);
     auto it = verified_.find(value);
     if (it != verified_.end()) return users_[it->second].identity;
   }
@@ -298,7 +298,7 @@ Result<Identity> Authenticator::AuthenticateBasic(const HttpRequest& request) co
       it == user_by_name_.end() ? users_.front().password_hash : users_[it->second].password_hash;
   bool ok = VerifyBcrypt(decoded->substr(colon + 1), hash) && it != user_by_name_.end();
   if (!ok) return Status::Unauthenticated("invalid user name or password");
-  std::lock_guard lock(verified_mu_);
+  MutexLock lock(verified_mu_);
   if (verified_.size() >= kMaxVerified) verified_.clear();
   verified_.emplace(std::move(value), it->second);
   return users_[it->second].identity;

@@ -16,12 +16,12 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "api/http_types.h"
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace chromahouse {
@@ -77,8 +77,8 @@ class Authenticator {
   std::unordered_map<std::string, size_t> user_by_name_;
 
   // Authorization header values already verified with bcrypt → user index.
-  mutable std::mutex verified_mu_;
-  mutable std::unordered_map<std::string, size_t> verified_;
+  mutable Mutex verified_mu_;
+  mutable std::unordered_map<std::string, size_t> verified_ GUARDED_BY(verified_mu_);
 };
 
 // True when `hash` is a bcrypt hash that `password` matches (constant-time comparison).

@@ -74,7 +74,7 @@ void RecordStore::UnindexDocument(uint32_t offset) {
 
 const DocumentIndex& RecordStore::document_index() const {
   if (document_index_ready_.load(std::memory_order_acquire)) return *document_index_;
-  std::lock_guard lock(document_index_mu_);
+  MutexLock lock(document_index_mu_);
   if (!document_index_) {
     auto index = std::make_unique<DocumentIndex>();
     for (uint32_t o = 0; o < live_.size(); ++o) {

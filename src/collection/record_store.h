@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
+
 #include <optional>
 #include <span>
 #include <string>
@@ -24,6 +24,7 @@
 #include "collection/id_index.h"
 #include "collection/sparse_column.h"
 #include "common/aligned_allocator.h"
+#include "common/mutex.h"
 #include "common/offset_bitmap.h"
 #include "core/record.h"
 #include "filter/document_index.h"
@@ -158,7 +159,7 @@ class RecordStore {
   // Built by the first reader that needs it (document_index()); `document_index_mu_` guards
   // the building, `document_index_ready_` says it is done (then Apply keeps it current under
   // the owner's exclusive lock).
-  mutable std::mutex document_index_mu_;
+  mutable Mutex document_index_mu_;
   mutable std::unique_ptr<DocumentIndex> document_index_;
   mutable std::atomic<bool> document_index_ready_{false};
 };

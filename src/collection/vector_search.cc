@@ -1,5 +1,7 @@
 #include "collection/vector_search.h"
 
+#include <optional>
+
 #include <algorithm>
 #include <mutex>
 
@@ -19,7 +21,7 @@ void VectorSearch::MarkPendingLocked(uint32_t offset) {
 
 void VectorSearch::OnApplied(const RecordStore& store,
                              const std::vector<std::pair<uint32_t, bool>>& changes) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   if (!index_) {
     if (store.size() < kIndexMinRecords || store.dim() == 0) return;
     HnswParams p = params_;
@@ -54,7 +56,7 @@ void VectorSearch::OnApplied(const RecordStore& store,
 
 bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int threads,
                              const HnswIndex::ParallelRunner* runner) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   if (!index_) return false;
   index_->SetVectors(store.matrix());
   size_t done = 0;
@@ -91,7 +93,11 @@ bool VectorSearch::IndexSome(const RecordStore& store, size_t max_inserts, int t
     }
   }
   if (refused_.size() > 2 * refused_count_ + 64) {
-    std::erase_if(refused_, [this](uint32_t o) { return !is_refused_[o]; });
+    size_t kept = 0;
+    for (uint32_t o : refused_) {
+      if (is_refused_[o]) refused_[kept++] = o;
+    }
+    refused_.resize(kept);
   }
   if (!fresh.empty()) {
     // A request waiting for this step (see Waiting) ends it early; the rest waits again.
@@ -117,14 +123,14 @@ bool VectorSearch::IndexStep(const RecordStore& store, int threads,
 
 std::optional<std::string> VectorSearch::Snapshot(const RecordStore& store,
                                                   uint64_t watermark) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   if (!index_ || pending_count_ > 0 || index_->size() == 0) return std::nullopt;
   return EncodeIndexSnapshot(store, *index_, watermark);
 }
 
 Result<VectorSearch::Adopted> VectorSearch::AdoptSnapshot(const RecordStore& store,
                                                           std::string_view payload) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   if (index_) return Status::FailedPrecondition("the collection already has a graph");
   if (store.dim() == 0) return Status::FailedPrecondition("the collection has no vectors");
   ASSIGN_OR_RETURN(DecodedIndexSnapshot decoded, DecodeIndexSnapshot(payload, store, params_));
@@ -147,14 +153,14 @@ Result<VectorSearch::Adopted> VectorSearch::AdoptSnapshot(const RecordStore& sto
 bool VectorSearch::HasPending() const { return has_index_.load() && pending_count_.load() > 0; }
 
 size_t VectorSearch::indexed() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return index_ ? index_->size() : 0;
 }
 
 size_t VectorSearch::pending() const { return pending_count_.load(); }
 
 size_t VectorSearch::MemoryBytes() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return (index_ ? index_->MemoryBytes() : 0) + pending_.capacity() * sizeof(uint32_t) +
          is_pending_.capacity() + refused_.capacity() * sizeof(uint32_t) + is_refused_.capacity();
 }
@@ -164,11 +170,9 @@ std::vector<Neighbor> VectorSearch::Search(const RecordStore& store, const float
                                            SearchPath* path) const {
   *path = SearchPath::kNone;
   if (k == 0 || store.dim() == 0 || store.size() == 0) return {};
-  std::shared_lock lock(mu_, std::defer_lock);
-  {
-    Waiting waiting(*this);
-    lock.lock();
-  }
+  std::optional<Waiting> waiting(std::in_place, *this);  // an indexing step ends early
+  ReaderLock lock(mu_);
+  waiting.reset();
   size_t allowed_count = allowed ? allowed->size() : store.size();
   if (allowed_count == 0) return {};
   bool brute =

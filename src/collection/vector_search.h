@@ -25,12 +25,12 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "collection/record_store.h"
+#include "common/mutex.h"
 #include "index/hnsw_index.h"
 
 namespace chromahouse {
@@ -121,15 +121,15 @@ class VectorSearch {
   size_t MemoryBytes() const;
 
  private:
-  void MarkPendingLocked(uint32_t offset);
+  void MarkPendingLocked(uint32_t offset) REQUIRES(mu_);
 
   HnswParams params_;
   PlannerOptions planner_;
-  mutable std::shared_mutex mu_;
-  mutable std::atomic<int> waiters_{0};  // see Waiting
-  std::unique_ptr<HnswIndex> index_;     // guarded by mu_; created at kIndexMinRecords records
-  std::vector<uint32_t> pending_;        // guarded by mu_; may hold stale entries
-  std::vector<uint8_t> is_pending_;      // guarded by mu_; per offset
+  mutable SharedMutex mu_;
+  mutable std::atomic<int> waiters_{0};               // see Waiting
+  std::unique_ptr<HnswIndex> index_ GUARDED_BY(mu_);  // created at kIndexMinRecords records
+  std::vector<uint32_t> pending_ GUARDED_BY(mu_);     // may hold stale entries
+  std::vector<uint8_t> is_pending_ GUARDED_BY(mu_);   // per offset
   // Written under mu_ (exclusive); also read without it by HasPending and pending, which must
   // not wait for an indexing step (every request asks HasPending).
   std::atomic<size_t> pending_count_{0};
@@ -137,9 +137,9 @@ class VectorSearch {
   // Records whose vector the graph refuses (HnswIndex's ValidateVector: a squared norm beyond
   // float32): never in the graph, so every search scans them exactly. Guarded by mu_; `refused_`
   // may hold stale entries (flag cleared when the record changes).
-  std::vector<uint32_t> refused_;
-  std::vector<uint8_t> is_refused_;
-  size_t refused_count_ = 0;
+  std::vector<uint32_t> refused_ GUARDED_BY(mu_);
+  std::vector<uint8_t> is_refused_ GUARDED_BY(mu_);
+  size_t refused_count_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace chromahouse

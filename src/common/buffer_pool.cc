@@ -29,7 +29,7 @@ BufferPool& BufferPool::Responses() {
 std::string BufferPool::Take(size_t capacity) {
   std::string out;
   if (capacity >= kMinBytes) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto best = kept_.end();
     for (auto it = kept_.begin(); it != kept_.end(); ++it) {
       if (it->capacity() >= capacity &&
@@ -56,7 +56,7 @@ void BufferPool::Give(std::string&& buffer) {
   if (bytes < kMinBytes || bytes > max_bytes_) return;  // freed with `buffer`'s owner
   std::string kept = std::move(buffer);
   kept.clear();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Room is made by dropping the smallest kept buffers: big ones are the expensive ones.
   while (kept_bytes_ + bytes > max_bytes_ && !kept_.empty()) {
     auto smallest = std::min_element(kept_.begin(), kept_.end(), [](const auto& a, const auto& b) {
@@ -71,12 +71,12 @@ void BufferPool::Give(std::string&& buffer) {
 }
 
 size_t BufferPool::retained_bytes() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return kept_bytes_;
 }
 
 size_t BufferPool::buffers() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return kept_.size();
 }
 

@@ -10,9 +10,10 @@
 #pragma once
 
 #include <cstddef>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace chromahouse {
 
@@ -40,9 +41,9 @@ class BufferPool {
 
  private:
   const size_t max_bytes_;
-  mutable std::mutex mu_;
-  std::vector<std::string> kept_;  // guarded by mu_
-  size_t kept_bytes_ = 0;          // guarded by mu_
+  mutable Mutex mu_;
+  std::vector<std::string> kept_ GUARDED_BY(mu_);
+  size_t kept_bytes_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace chromahouse

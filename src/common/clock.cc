@@ -15,7 +15,7 @@ int64_t NowSeconds() { return NowNanos() / 1000000000; }
 
 uint64_t VersionClock::Next() {
   uint64_t wall = (static_cast<uint64_t>(NowMillis()) << 22) | instance_id_;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   uint64_t next = last_ + (1u << 8);
   next = (next & ~uint64_t{0xff}) | instance_id_;
   if (wall > next) next = wall;
@@ -24,7 +24,7 @@ uint64_t VersionClock::Next() {
 }
 
 void VersionClock::Observe(uint64_t seen) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (seen > last_) last_ = seen;
 }
 

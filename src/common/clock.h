@@ -7,7 +7,8 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
+
+#include "common/mutex.h"
 
 namespace chromahouse {
 
@@ -24,8 +25,8 @@ class VersionClock {
   static uint64_t MillisOf(uint64_t version) { return version >> 22; }
 
  private:
-  std::mutex mu_;
-  uint64_t last_ = 0;  // guarded by mu_
+  Mutex mu_;
+  uint64_t last_ GUARDED_BY(mu_) = 0;
   const uint8_t instance_id_;
 };
 

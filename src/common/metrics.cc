@@ -102,7 +102,7 @@ Registry::Family& Registry::FamilyFor(const std::string& name, const std::string
 
 Counter& Registry::GetCounter(const std::string& name, const std::string& help,
                               const Labels& labels) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& family = FamilyFor(name, help, "counter");
   auto& slot = family.counters[labels];
   if (!slot) slot = std::make_unique<Counter>();
@@ -111,7 +111,7 @@ Counter& Registry::GetCounter(const std::string& name, const std::string& help,
 
 Histogram& Registry::GetHistogram(const std::string& name, const std::string& help,
                                   const Labels& labels, const std::vector<double>& bounds) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& family = FamilyFor(name, help, "histogram");
   auto& slot = family.histograms[labels];
   if (!slot) slot = std::make_unique<Histogram>(bounds);
@@ -120,13 +120,13 @@ Histogram& Registry::GetHistogram(const std::string& name, const std::string& he
 
 void Registry::SetCollector(const std::string& name, const std::string& help,
                             const std::string& type, Collector collector) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& family = FamilyFor(name, help, type);
   family.collector = std::move(collector);
 }
 
 void Registry::RemoveCollector(const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = families_.find(name);
   if (it != families_.end()) it->second.collector = nullptr;
 }
@@ -141,7 +141,7 @@ std::string Registry::Render() const {
   };
   std::vector<Part> parts;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [name, family] : families_) {
       if (family.counters.empty() && family.histograms.empty() && !family.collector) continue;
       Part part;

@@ -17,10 +17,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace chromahouse {
 
@@ -85,10 +86,11 @@ class Registry {
     std::map<Labels, std::unique_ptr<Histogram>> histograms;
     Collector collector;
   };
-  Family& FamilyFor(const std::string& name, const std::string& help, const std::string& type);
+  Family& FamilyFor(const std::string& name, const std::string& help, const std::string& type)
+      REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  std::map<std::string, Family> families_;
+  mutable Mutex mu_;
+  std::map<std::string, Family> families_ GUARDED_BY(mu_);
 };
 
 // The process-wide registry.

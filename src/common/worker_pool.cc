@@ -15,45 +15,45 @@ WorkerPool::WorkerPool(int threads, std::function<void()> on_start) {
 
 WorkerPool::~WorkerPool() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   for (auto& t : threads_) t.join();
 }
 
 void WorkerPool::Loop(size_t index) {
   uint64_t seen = 0;
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+    while (!stop_ && generation_ == seen) cv_.Wait(mu_);
     if (stop_) return;
     seen = generation_;
     if (index >= wanted_) continue;  // not needed for this job
     const std::function<void()>* work = work_;
-    lock.unlock();
+    lock.Unlock();
     (*work)();
-    lock.lock();
-    if (--running_ == 0) done_cv_.notify_all();
+    lock.Lock();
+    if (--running_ == 0) done_cv_.NotifyAll();
   }
 }
 
 void WorkerPool::Run(int threads, const std::function<void()>& work) {
-  std::lock_guard run_lock(run_mu_);
+  MutexLock run_lock(run_mu_);
   const size_t helpers =
       threads > 1 ? std::min(static_cast<size_t>(threads - 1), threads_.size()) : 0;
   if (helpers > 0) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     work_ = &work;
     wanted_ = helpers;
     running_ = helpers;
     ++generation_;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   work();
   if (helpers > 0) {
-    std::unique_lock lock(mu_);
-    done_cv_.wait(lock, [&] { return running_ == 0; });
+    MutexLock lock(mu_);
+    while (running_ != 0) done_cv_.Wait(mu_);
     work_ = nullptr;
   }
 }

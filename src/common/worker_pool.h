@@ -7,12 +7,12 @@
 // Thread safety: Run may be called from any thread, one job at a time (concurrent calls queue).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace chromahouse {
 
@@ -31,15 +31,15 @@ class WorkerPool {
  private:
   void Loop(size_t index);
 
-  std::mutex run_mu_;  // one job at a time
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::condition_variable done_cv_;
-  const std::function<void()>* work_ = nullptr;  // guarded by mu_
-  size_t wanted_ = 0;                            // helpers that take part in this job
-  size_t running_ = 0;                           // helpers still in this job
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  Mutex run_mu_ ACQUIRED_BEFORE(mu_);  // one job at a time
+  Mutex mu_;
+  CondVar cv_;       // waits on mu_: a new job or stop
+  CondVar done_cv_;  // waits on mu_: the helpers finished the job
+  const std::function<void()>* work_ GUARDED_BY(mu_) = nullptr;
+  size_t wanted_ GUARDED_BY(mu_) = 0;   // helpers that take part in this job
+  size_t running_ GUARDED_BY(mu_) = 0;  // helpers still in this job
+  uint64_t generation_ GUARDED_BY(mu_) = 0;
+  bool stop_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

@@ -235,7 +235,7 @@ void EmbeddedClickHouse::Supervise() {
     }
     child_pid_.store(0);
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(mu_);
       if (stop_) return;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
@@ -247,10 +247,9 @@ void EmbeddedClickHouse::Supervise() {
     LOG_ERROR("embedded ClickHouse (pid {}) {}; restarting in {} ms. Last log lines:{}", pid,
               DescribeWaitStatus(status), backoff_ms, ErrorLogTail());
     if (std::chrono::steady_clock::now() - started > std::chrono::seconds(30)) backoff_ms = 200;
-    std::unique_lock lock(mu_);
-    if (cv_.wait_for(lock, std::chrono::milliseconds(backoff_ms), [this] { return stop_; })) {
-      return;
-    }
+    MutexLock lock(mu_);
+    if (!stop_) cv_.WaitFor(mu_, std::chrono::milliseconds(backoff_ms));  // Stop() wakes it
+    if (stop_) return;
     backoff_ms = std::min(backoff_ms * 2, 5000);
   }
 }
@@ -284,11 +283,11 @@ Status EmbeddedClickHouse::Start() {
 
 void EmbeddedClickHouse::Stop() {
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     if (stop_) return;
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   int pid = child_pid_.load();
   if (pid > 0) {
     ::kill(pid, SIGTERM);

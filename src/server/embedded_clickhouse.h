@@ -10,12 +10,12 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "common/status.h"
+
+#include "common/mutex.h"
 
 namespace chromahouse {
 
@@ -54,9 +54,9 @@ class EmbeddedClickHouse {
   std::thread supervisor_;
   std::atomic<int> child_pid_{0};
   std::atomic<int> restarts_{0};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;  // waits on mu_
+  bool stop_ GUARDED_BY(mu_) = false;
   std::atomic<bool> spawn_failed_{false};
 };
 

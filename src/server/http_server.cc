@@ -12,6 +12,7 @@
 #include "common/buffer_pool.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/mutex.h"
 #include "server/lifo_workers.h"
 
 namespace chromahouse {
@@ -63,8 +64,8 @@ struct HttpServer::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<int> live_sessions{0};
   // Open connections, so that Stop() can close the idle ones.
-  std::mutex sessions_mu;
-  std::vector<std::weak_ptr<Session>> sessions;
+  Mutex sessions_mu;
+  std::vector<std::weak_ptr<Session>> sessions GUARDED_BY(sessions_mu);
 
   Impl(HttpServerOptions o, Handler h, AccessLog a)
       : options(std::move(o)),
@@ -91,7 +92,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // stays small: a 250 KB add body took ~500 reads of 512 bytes (~10 ms). 64 KiB per read.
     buffer_.reserve(kReadChunk);
     {
-      std::lock_guard lock(server_->sessions_mu);
+      MutexLock lock(server_->sessions_mu);
       auto& list = server_->sessions;
       std::erase_if(list, [](const std::weak_ptr<Session>& w) { return w.expired(); });
       list.push_back(weak_from_this());
@@ -342,7 +343,7 @@ void HttpServer::Stop() {
   // them. Then wait (bounded) until every connection is gone and every response written.
   std::vector<std::shared_ptr<Session>> open;
   {
-    std::lock_guard lock(impl_->sessions_mu);
+    MutexLock lock(impl_->sessions_mu);
     for (const auto& w : impl_->sessions) {
       if (auto s = w.lock()) open.push_back(std::move(s));
     }

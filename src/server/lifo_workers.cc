@@ -11,33 +11,33 @@ LifoWorkers::LifoWorkers(int threads) {
 LifoWorkers::~LifoWorkers() { Join(); }
 
 void LifoWorkers::Post(std::function<void()> task) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   tasks_.push_back(std::move(task));
   if (!idle_.empty()) {
     Idle* next = idle_.back();
     idle_.pop_back();
     next->woken = true;
-    next->cv.notify_one();
+    next->cv.NotifyOne();
   }
 }
 
 void LifoWorkers::Run() {
   Idle self;
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
     if (!tasks_.empty()) {
       std::function<void()> task = std::move(tasks_.front());
       tasks_.pop_front();
-      lock.unlock();
+      lock.Unlock();
       task();
       task = nullptr;  // destroyed outside the lock
-      lock.lock();
+      lock.Lock();
       continue;
     }
     if (stopping_) return;
     self.woken = false;
     idle_.push_back(&self);
-    self.cv.wait(lock, [&] { return self.woken || stopping_; });
+    while (!self.woken && !stopping_) self.cv.Wait(mu_);
     // Woken by Post (already off the stack) or by Join (still on it).
     std::erase(idle_, &self);
   }
@@ -45,10 +45,10 @@ void LifoWorkers::Run() {
 
 void LifoWorkers::Join() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_ && threads_.empty()) return;
     stopping_ = true;
-    for (Idle* w : idle_) w->cv.notify_one();
+    for (Idle* w : idle_) w->cv.NotifyOne();
   }
   for (auto& t : threads_) {
     if (t.joinable()) t.join();

@@ -8,12 +8,12 @@
 // Thread-safe. Join() runs every task posted before it, then stops the threads.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace chromahouse {
 
@@ -29,15 +29,15 @@ class LifoWorkers {
 
  private:
   struct Idle {
-    std::condition_variable cv;
-    bool woken = false;
+    CondVar cv;          // waits on mu_
+    bool woken = false;  // guarded by mu_
   };
   void Run();
 
-  std::mutex mu_;
-  std::deque<std::function<void()>> tasks_;  // guarded by mu_
-  std::vector<Idle*> idle_;                  // guarded by mu_; back = most recently idle
-  bool stopping_ = false;                    // guarded by mu_
+  Mutex mu_;
+  std::deque<std::function<void()>> tasks_ GUARDED_BY(mu_);
+  std::vector<Idle*> idle_ GUARDED_BY(mu_);  // back = most recently idle
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

@@ -112,7 +112,7 @@ CatalogService::CatalogService(Storage* storage, VersionClock* clock)
 Status CatalogService::Initialize() {
   RETURN_IF_ERROR(store_->Initialize());
   ASSIGN_OR_RETURN(CatalogSnapshot snapshot, store_->Load(/*include_deleted=*/false));
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   tenants_.clear();
   databases_.clear();
   collections_.clear();
@@ -150,7 +150,7 @@ void CatalogService::ApplyLocked(const Collection& c) {
 }
 
 Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
-  std::unique_lock refresh_lock(refresh_mu_);
+  MutexLock refresh_lock(refresh_mu_);
   const int64_t start = SteadyMillis();
   if (max_age_ms >= 0 && start - refreshed_ms_.load() <= max_age_ms) return Status::Ok();
   // When storage cannot be read, the attempt counts as a refresh: callers waiting for this lock
@@ -171,7 +171,7 @@ Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
   if (!snapshot.ok()) return failed(snapshot.status());
   std::vector<std::string> deleted;
   {
-    std::unique_lock lock(mu_);
+    WriterLock lock(mu_);
     // Newer versions win; entries only in memory were written after the read began.
     auto merge = [](auto& map, auto key, auto& row, auto on_delete) {
       auto it = map.find(key);
@@ -220,7 +220,7 @@ Status CatalogService::RefreshIfOlderThan(int64_t max_age_ms) {
   }
   fingerprint_ = std::move(fingerprint);
   refreshed_ms_.store(start);
-  refresh_lock.unlock();
+  refresh_lock.Unlock();
   if (!deleted.empty() && listener_) listener_(deleted, false);
   return Status::Ok();
 }
@@ -254,14 +254,14 @@ Status CatalogService::CreateTenant(const std::string& name) {
     return Status::AlreadyExists("Tenant [" + name + "] already exists");
   }
   RETURN_IF_ERROR(t.status());
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   ApplyLocked(*t);
   return Status::Ok();
 }
 
 Result<Tenant> CatalogService::GetTenant(const std::string& name) {
   MaybeRefresh();
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   auto it = tenants_.find(name);
   if (it == tenants_.end()) return Status::NotFound("Tenant [" + name + "] not found");
   return it->second;
@@ -281,7 +281,7 @@ Status CatalogService::UpdateTenant(const std::string& name, const std::string& 
 Result<std::vector<Database>> CatalogService::ListDatabases(const std::string& tenant,
                                                             const Page& page) {
   MaybeRefresh();
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   std::vector<Database> rows;
   for (const auto& [key, db] : databases_) {
     if (key.first == tenant) rows.push_back(db);  // map order = by name within a tenant
@@ -306,7 +306,7 @@ Status CatalogService::CreateDatabase(const std::string& tenant, const std::stri
     return Status::AlreadyExists("Database [" + name + "] already exists");
   }
   RETURN_IF_ERROR(d.status());
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   ApplyLocked(*d);
   return Status::Ok();
 }
@@ -314,7 +314,7 @@ Status CatalogService::CreateDatabase(const std::string& tenant, const std::stri
 Result<Database> CatalogService::GetDatabase(const std::string& tenant, const std::string& name) {
   MaybeRefresh();
   RETURN_IF_ERROR(ValidateDatabaseNameLength(name));
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   auto it = databases_.find({tenant, name});
   if (it == databases_.end()) {
     return Status::NotFound("Database [" + name + "] not found. Are you sure it exists?");
@@ -327,17 +327,17 @@ Status CatalogService::DeleteDatabase(const std::string& tenant, const std::stri
   RETURN_IF_ERROR(CheckWriteGuard());
   // Serialised with refreshes, so that a catalog read before this delete cannot bring the
   // deleted entries back when it is merged.
-  std::lock_guard refresh_lock(refresh_mu_);
+  MutexLock refresh_lock(refresh_mu_);
   auto deleted = store_->DeleteDatabase(tenant, name);
   if (deleted.status().code() == StatusCode::kNotFound) {
-    std::unique_lock lock(mu_);
+    WriterLock lock(mu_);
     databases_.erase({tenant, name});  // deleted elsewhere
     return Status::NotFound("Database [" + name + "] not found");
   }
   RETURN_IF_ERROR(deleted.status());
   std::vector<std::string> ids;
   {
-    std::unique_lock lock(mu_);
+    WriterLock lock(mu_);
     for (const Collection& c : *deleted) {
       collections_.erase(c.id);
       ids.push_back(c.id);
@@ -364,7 +364,7 @@ Result<std::vector<Collection>> CatalogService::ListCollections(const std::strin
                                                                 const Page& page) {
   MaybeRefresh();
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   std::vector<Collection> rows;
   for (const auto& [id, c] : collections_) {
     if (c.tenant == tenant && c.database == database) rows.push_back(c);
@@ -376,7 +376,7 @@ Result<int64_t> CatalogService::CountCollections(const std::string& tenant,
                                                  const std::string& database) {
   MaybeRefresh();
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   int64_t n = 0;
   for (const auto& [id, c] : collections_) {
     if (c.tenant == tenant && c.database == database) ++n;
@@ -463,7 +463,7 @@ Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
   MaybeRefresh();
   if (Status refused = CheckWriteGuard(); !refused.ok()) {
     // Refused as a change; get_or_create of a collection that exists changes nothing.
-    std::shared_lock lock(mu_);
+    ReaderLock lock(mu_);
     const Collection* existing = FindByNameLocked(tenant, database, request.name);
     if (!request.get_or_create || !existing) return refused;
     return *existing;
@@ -490,7 +490,7 @@ Result<Collection> CatalogService::CreateCollection(const std::string& tenant,
       return Status::AlreadyExists("Collection [" + request.name + "] already exists");
     default: RETURN_IF_ERROR(created.status());
   }
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   ApplyLocked(created->collection);
   return std::move(created->collection);
 }
@@ -507,7 +507,7 @@ Result<Collection> CatalogService::ForkCollection(const std::string& source_id,
   };
   {
     // Checked again by the store; this spares copying the records for a name already taken.
-    std::shared_lock lock(mu_);
+    ReaderLock lock(mu_);
     if (FindByNameLocked(source.tenant, source.database, new_name)) return taken();
   }
   // The records first, under an id no catalog knows yet: the fork appears with all of them
@@ -535,7 +535,7 @@ Result<Collection> CatalogService::ForkCollection(const std::string& source_id,
     case StatusCode::kAlreadyExists: return discard(taken());
     default: return discard(forked.status());
   }
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   ApplyLocked(*forked);
   return std::move(forked).value();
 }
@@ -552,7 +552,7 @@ Result<Collection> CatalogService::GetCollectionByName(const std::string& tenant
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
   for (bool retried = false;; retried = true) {
     {
-      std::shared_lock lock(mu_);
+      ReaderLock lock(mu_);
       if (const Collection* c = FindByNameLocked(tenant, database, name)) return *c;
     }
     if (retried || !RefreshOnMiss()) return CollectionNotFound(name);
@@ -564,7 +564,7 @@ Result<Collection> CatalogService::GetCollectionById(const std::string& tenant,
                                                      const std::string& id) {
   MaybeRefresh();
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   auto it = collections_.find(id);
   if (it == collections_.end() || it->second.tenant != tenant || it->second.database != database) {
     return CollectionNotFound(id);
@@ -576,7 +576,7 @@ Result<Collection> CatalogService::GetCollection(const std::string& id) {
   MaybeRefresh();
   for (bool retried = false;; retried = true) {
     {
-      std::shared_lock lock(mu_);
+      ReaderLock lock(mu_);
       auto it = collections_.find(id);
       if (it != collections_.end()) return it->second;
     }
@@ -625,7 +625,7 @@ Status CatalogService::UpdateCollection(const std::string& id,
                                    "] already exists");
     default: RETURN_IF_ERROR(updated.status());
   }
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   ApplyLocked(*updated);
   return Status::Ok();
 }
@@ -637,12 +637,12 @@ Status CatalogService::DeleteCollection(const std::string& tenant, const std::st
   RETURN_IF_ERROR(ValidateDatabaseNameLength(database));
   // Serialised with refreshes, so that a catalog read before this delete cannot bring the
   // deleted entries back when it is merged.
-  std::lock_guard refresh_lock(refresh_mu_);
+  MutexLock refresh_lock(refresh_mu_);
   auto tombstone = store_->DeleteCollection(tenant, database, name);
   if (tombstone.status().code() == StatusCode::kNotFound) return CollectionNotFound(name);
   RETURN_IF_ERROR(tombstone.status());
   {
-    std::unique_lock lock(mu_);
+    WriterLock lock(mu_);
     collections_.erase(tombstone->id);
   }
   if (listener_) listener_({tombstone->id}, false);
@@ -652,7 +652,7 @@ Status CatalogService::DeleteCollection(const std::string& tenant, const std::st
 Status CatalogService::SetDimension(const std::string& id, int64_t dimension) {
   MaybeRefresh();
   {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(mu_);
     auto it = collections_.find(id);
     if (it != collections_.end() && it->second.dimension == dimension) return Status::Ok();
   }
@@ -662,7 +662,7 @@ Status CatalogService::SetDimension(const std::string& id, int64_t dimension) {
     return Status::NotFound("Collection [" + id + "] does not exist.");
   }
   RETURN_IF_ERROR(updated.status());
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   ApplyLocked(*updated);
   return Status::Ok();
 }
@@ -670,13 +670,13 @@ Status CatalogService::SetDimension(const std::string& id, int64_t dimension) {
 Status CatalogService::Reset() {
   // Serialised with refreshes, so that a catalog read before this reset cannot bring the
   // deleted entries back when it is merged.
-  std::lock_guard refresh_lock(refresh_mu_);
+  MutexLock refresh_lock(refresh_mu_);
   if (records_) RETURN_IF_ERROR(records_->Reset());
   Status s = store_->Reset();
   if (s.ok()) {
     auto snapshot = store_->Load(/*include_deleted=*/false);
     s = snapshot.status();
-    std::unique_lock lock(mu_);
+    WriterLock lock(mu_);
     tenants_.clear();
     databases_.clear();
     collections_.clear();

@@ -16,11 +16,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "common/status.h"
 #include "core/catalog.h"
 #include "core/requests.h"
@@ -115,9 +115,9 @@ class CatalogService {
   using DbKey = std::pair<std::string, std::string>;  // tenant, name
 
   // Brings a changed or new entry into the cache unless the cache holds a newer version.
-  void ApplyLocked(const Tenant& t);
-  void ApplyLocked(const Database& d);
-  void ApplyLocked(const Collection& c);
+  void ApplyLocked(const Tenant& t) REQUIRES(mu_);
+  void ApplyLocked(const Database& d) REQUIRES(mu_);
+  void ApplyLocked(const Collection& c) REQUIRES(mu_);
   // Called first by every public method: refreshes when the catalog is too old; a failure
   // leaves the catalog as it is (logged).
   void MaybeRefresh();
@@ -125,23 +125,23 @@ class CatalogService {
   bool RefreshOnMiss();
   Status CheckWriteGuard() const { return write_guard_ ? write_guard_() : Status::Ok(); }
   const Collection* FindByNameLocked(const std::string& tenant, const std::string& database,
-                                     const std::string& name) const;
+                                     const std::string& name) const REQUIRES_SHARED(mu_);
 
   std::unique_ptr<StorageCatalogStore> owned_store_;  // the single-instance constructor's
   CatalogStore* store_;
   Storage* records_;
   DeletionListener listener_;
   WriteGuard write_guard_;
-  std::shared_mutex mu_;
-  std::map<std::string, Tenant> tenants_;          // guarded by mu_
-  std::map<DbKey, Database> databases_;            // guarded by mu_
-  std::map<std::string, Collection> collections_;  // guarded by mu_; by id (ascending UUID)
+  SharedMutex mu_;
+  std::map<std::string, Tenant> tenants_ GUARDED_BY(mu_);
+  std::map<DbKey, Database> databases_ GUARDED_BY(mu_);
+  std::map<std::string, Collection> collections_ GUARDED_BY(mu_);  // by id (ascending UUID)
   std::atomic<int64_t> max_staleness_ms_{-1};
   std::atomic<int64_t> refreshed_ms_{0};
-  std::mutex refresh_mu_;
-  // Storage's catalog fingerprint when the catalog was last read whole (guarded by refresh_mu_):
-  // while it stays the same, a refresh reads nothing else.
-  std::optional<std::string> fingerprint_;
+  Mutex refresh_mu_ ACQUIRED_BEFORE(mu_);  // one refresh at a time
+  // Storage's catalog fingerprint when the catalog was last read whole: while it stays the
+  // same, a refresh reads nothing else.
+  std::optional<std::string> fingerprint_ GUARDED_BY(refresh_mu_);
 };
 
 }  // namespace chromahouse

@@ -18,11 +18,11 @@ Status InstanceRegistry::Start() {
 
 void InstanceRegistry::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (!thread_.joinable()) return;
   thread_.join();
   Storage::InstanceBeat last{options_.instance,
@@ -45,7 +45,7 @@ Status InstanceRegistry::BeatOnce() {
       others.push_back(b.instance + " (catalog in " + b.catalog + ")");
     }
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (options_.catalog_in_clickhouse && !others.empty() && !warned_) {
     LOG_ERROR(
         "another chromahouse instance uses this ClickHouse database ({}): with the "
@@ -60,19 +60,19 @@ Status InstanceRegistry::BeatOnce() {
 }
 
 void InstanceRegistry::Loop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, std::chrono::milliseconds(options_.beat_ms));
+    cv_.WaitFor(mu_, std::chrono::milliseconds(options_.beat_ms));
     if (stopping_) return;
-    lock.unlock();
+    lock.Unlock();
     if (Status s = BeatOnce(); !s.ok()) LOG_DEBUG("instance beat failed: {}", s.message());
-    lock.lock();
+    lock.Lock();
   }
 }
 
 Status InstanceRegistry::CatalogWritesAllowed() const {
   if (!options_.catalog_in_clickhouse) return Status::Ok();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (others_.empty()) return Status::Ok();
   return Status::FailedPrecondition(
       "Catalog changes are refused: another chromahouse instance shares this ClickHouse "
@@ -85,7 +85,7 @@ Status InstanceRegistry::CatalogWritesAllowed() const {
 }
 
 std::vector<std::string> InstanceRegistry::others() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return others_;
 }
 

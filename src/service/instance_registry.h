@@ -16,12 +16,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "storage/storage.h"
 
@@ -59,11 +58,11 @@ class InstanceRegistry {
   Storage* const storage_;
   const Options options_;
   const int64_t started_ms_;
-  mutable std::mutex mu_;
-  std::vector<std::string> others_;  // guarded by mu_
-  bool warned_ = false;              // guarded by mu_
-  std::condition_variable cv_;       // waits on mu_
-  bool stopping_ = false;            // guarded by mu_
+  mutable Mutex mu_;
+  std::vector<std::string> others_ GUARDED_BY(mu_);
+  bool warned_ GUARDED_BY(mu_) = false;
+  CondVar cv_;  // waits on mu_
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -8,7 +8,7 @@ StorageCatalogStore::StorageCatalogStore(Storage* storage, VersionClock* clock)
     : storage_(storage), clock_(clock) {}
 
 Status StorageCatalogStore::Initialize() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   synced_ = false;
   RETURN_IF_ERROR(SyncLocked());
   return EnsureDefaultsLocked();
@@ -90,7 +90,7 @@ const Collection* StorageCatalogStore::FindByNameLocked(const std::string& tenan
 }
 
 Result<Tenant> StorageCatalogStore::CreateTenant(const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   RETURN_IF_ERROR(SyncLocked());
   if (tenants_.count(name)) return Status::AlreadyExists("tenant " + name);
   Tenant t{name, std::nullopt, clock_->Next(), false};
@@ -102,7 +102,7 @@ Result<Tenant> StorageCatalogStore::CreateTenant(const std::string& name) {
 
 Result<Database> StorageCatalogStore::CreateDatabase(const std::string& tenant,
                                                      const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   RETURN_IF_ERROR(SyncLocked());
   if (databases_.count({tenant, name})) return Status::AlreadyExists("database " + name);
   Database d{NewUuidV4(), name, tenant, clock_->Next(), false};
@@ -114,7 +114,7 @@ Result<Database> StorageCatalogStore::CreateDatabase(const std::string& tenant,
 
 Result<std::vector<Collection>> StorageCatalogStore::DeleteDatabase(const std::string& tenant,
                                                                     const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   RETURN_IF_ERROR(SyncLocked());
   auto it = databases_.find({tenant, name});
   if (it == databases_.end()) return Status::NotFound("database " + name);
@@ -143,7 +143,7 @@ Result<std::vector<Collection>> StorageCatalogStore::DeleteDatabase(const std::s
 
 Result<CatalogStore::CreatedCollection> StorageCatalogStore::CreateCollection(
     const Collection& spec, bool get_or_create) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   RETURN_IF_ERROR(SyncLocked());
   if (!databases_.count({spec.tenant, spec.database})) {
     return Status::InvalidArgument("database " + spec.database);
@@ -165,7 +165,7 @@ Result<CatalogStore::CreatedCollection> StorageCatalogStore::CreateCollection(
 Result<Collection> StorageCatalogStore::ForkCollection(const std::string& source_id,
                                                        const std::string& target_id,
                                                        const std::string& target_name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   RETURN_IF_ERROR(SyncLocked());
   auto source = collections_.find(source_id);
   if (source == collections_.end()) return Status::NotFound("collection " + source_id);
@@ -208,7 +208,7 @@ Result<std::vector<CollectionFork>> StorageCatalogStore::LoadForks() {
 
 Result<Collection> StorageCatalogStore::UpdateCollection(const std::string& id,
                                                          const CollectionChange& change) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   RETURN_IF_ERROR(SyncLocked());
   auto it = collections_.find(id);
   if (it == collections_.end()) return Status::NotFound("collection " + id);
@@ -229,7 +229,7 @@ Result<Collection> StorageCatalogStore::UpdateCollection(const std::string& id,
 Result<Collection> StorageCatalogStore::DeleteCollection(const std::string& tenant,
                                                          const std::string& database,
                                                          const std::string& name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   RETURN_IF_ERROR(SyncLocked());
   const Collection* c = FindByNameLocked(tenant, database, name);
   if (!c) return Status::NotFound("collection " + name);
@@ -243,7 +243,7 @@ Result<Collection> StorageCatalogStore::DeleteCollection(const std::string& tena
 }
 
 Status StorageCatalogStore::Reset() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Usually storage was just emptied (Storage::Reset); whatever is still live is tombstoned.
   RETURN_IF_ERROR(SyncLocked());
   std::vector<Collection> collections;

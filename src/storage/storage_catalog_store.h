@@ -11,12 +11,12 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 #include "storage/catalog_store.h"
 #include "storage/storage.h"
 
@@ -52,21 +52,21 @@ class StorageCatalogStore : public CatalogStore {
 
   // Re-reads the live catalog into the mirror unless storage's fingerprint is the one seen
   // after the mirror was last brought up to date.
-  Status SyncLocked();
+  Status SyncLocked() REQUIRES(mu_);
   // After a write of ours: the fingerprint that includes it (none = read again next time).
-  void NoteWriteLocked();
-  Status EnsureDefaultsLocked();
+  void NoteWriteLocked() REQUIRES(mu_);
+  Status EnsureDefaultsLocked() REQUIRES(mu_);
   const Collection* FindByNameLocked(const std::string& tenant, const std::string& database,
-                                     const std::string& name) const;
+                                     const std::string& name) const REQUIRES(mu_);
 
   Storage* const storage_;
   VersionClock* const clock_;
-  std::mutex mu_;
-  bool synced_ = false;                            // guarded by mu_
-  std::optional<std::string> fingerprint_;         // guarded by mu_
-  std::map<std::string, Tenant> tenants_;          // guarded by mu_
-  std::map<DbKey, Database> databases_;            // guarded by mu_
-  std::map<std::string, Collection> collections_;  // guarded by mu_; by id
+  Mutex mu_;
+  bool synced_ GUARDED_BY(mu_) = false;
+  std::optional<std::string> fingerprint_ GUARDED_BY(mu_);
+  std::map<std::string, Tenant> tenants_ GUARDED_BY(mu_);
+  std::map<DbKey, Database> databases_ GUARDED_BY(mu_);
+  std::map<std::string, Collection> collections_ GUARDED_BY(mu_);  // by id
 };
 
 }  // namespace chromahouse

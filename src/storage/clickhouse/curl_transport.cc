@@ -89,7 +89,7 @@ CurlTransport::~CurlTransport() {
 
 CurlTransport::Handle* CurlTransport::Acquire() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!idle_.empty()) {
       Handle* h = idle_.back();
       idle_.pop_back();
@@ -102,7 +102,7 @@ CurlTransport::Handle* CurlTransport::Acquire() {
 }
 
 void CurlTransport::Release(Handle* handle) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   idle_.push_back(handle);
 }
 

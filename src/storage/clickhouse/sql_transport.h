@@ -5,11 +5,11 @@
 
 #include <atomic>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 
 namespace chromahouse {
@@ -91,8 +91,8 @@ class CurlTransport : public SqlTransport {
   CurlTransportOptions options_;
   std::vector<std::string> urls_;  // the endpoints of options_.url
   std::atomic<size_t> active_{0};  // the endpoint that answered last
-  std::mutex mu_;
-  std::vector<Handle*> idle_;  // guarded by mu_; keep-alive connections ready for reuse
+  Mutex mu_;
+  std::vector<Handle*> idle_ GUARDED_BY(mu_);  // keep-alive connections ready for reuse
 };
 
 }  // namespace chromahouse

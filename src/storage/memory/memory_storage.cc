@@ -23,41 +23,41 @@ Status Down() { return Status::Unavailable("memory storage is marked unavailable
 }  // namespace
 
 Status MemoryStorage::Ping() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return unavailable_ ? Down() : Status::Ok();
 }
 
 void MemoryStorage::SetUnavailable(bool unavailable) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   unavailable_ = unavailable;
 }
 
 Result<std::vector<Tenant>> MemoryStorage::LoadTenants(bool include_deleted) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   return Live(tenants_, include_deleted);
 }
 
 Result<std::vector<Database>> MemoryStorage::LoadDatabases(bool include_deleted) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   return Live(databases_, include_deleted);
 }
 
 Result<std::vector<Collection>> MemoryStorage::LoadCollections(bool include_deleted) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   return Live(collections_, include_deleted);
 }
 
 Result<std::optional<std::string>> MemoryStorage::CatalogFingerprint() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   return std::optional<std::string>(std::to_string(catalog_writes_));
 }
 
 Status MemoryStorage::WriteTenants(const std::vector<Tenant>& rows) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   ++catalog_writes_;
   for (const auto& r : rows) Upsert(tenants_, r.name, r);
@@ -65,7 +65,7 @@ Status MemoryStorage::WriteTenants(const std::vector<Tenant>& rows) {
 }
 
 Status MemoryStorage::WriteDatabases(const std::vector<Database>& rows) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   ++catalog_writes_;
   for (const auto& r : rows) Upsert(databases_, r.tenant + '\0' + r.name, r);
@@ -73,7 +73,7 @@ Status MemoryStorage::WriteDatabases(const std::vector<Database>& rows) {
 }
 
 Status MemoryStorage::WriteCollections(const std::vector<Collection>& rows) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   ++catalog_writes_;
   for (const auto& r : rows) Upsert(collections_, r.id, r);
@@ -82,7 +82,7 @@ Status MemoryStorage::WriteCollections(const std::vector<Collection>& rows) {
 
 Status MemoryStorage::WriteRecords(const std::string& collection_id,
                                    const std::vector<RecordRow>& rows) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   auto& table = records_[collection_id];
   for (const auto& r : rows) Upsert(table, r.id, r);
@@ -91,13 +91,13 @@ Status MemoryStorage::WriteRecords(const std::string& collection_id,
 }
 
 Result<std::optional<uint64_t>> MemoryStorage::RecordWriteCount() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   return std::optional<uint64_t>(record_writes_);
 }
 
 Result<std::vector<RecordRow>> MemoryStorage::LoadRecords(const std::string& collection_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   auto it = records_.find(collection_id);
   if (it == records_.end()) return std::vector<RecordRow>{};
@@ -105,7 +105,7 @@ Result<std::vector<RecordRow>> MemoryStorage::LoadRecords(const std::string& col
 }
 
 Status MemoryStorage::ScanRecords(const std::string& collection_id, const RecordBatchFn& on_batch) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   auto it = records_.find(collection_id);
   if (it == records_.end()) return Status::Ok();
@@ -124,7 +124,7 @@ Status MemoryStorage::ScanRecords(const std::string& collection_id, const Record
 }
 
 Result<size_t> MemoryStorage::CountRecordRows(const std::string& collection_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   auto it = records_.find(collection_id);
   return it == records_.end() ? size_t{0} : it->second.size();
@@ -132,7 +132,7 @@ Result<size_t> MemoryStorage::CountRecordRows(const std::string& collection_id) 
 
 Result<std::vector<std::pair<std::string, uint64_t>>> MemoryStorage::LoadRecordVersions(
     const std::string& collection_id, uint64_t min_version) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   std::vector<std::pair<std::string, uint64_t>> out;
   auto it = records_.find(collection_id);
@@ -146,7 +146,7 @@ Result<std::vector<std::pair<std::string, uint64_t>>> MemoryStorage::LoadRecordV
 Result<std::vector<RecordRow>> MemoryStorage::LoadRecordsByIds(const std::string& collection_id,
                                                                const std::vector<std::string>& ids,
                                                                uint64_t min_version) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   std::vector<RecordRow> out;
   auto it = records_.find(collection_id);
@@ -159,7 +159,7 @@ Result<std::vector<RecordRow>> MemoryStorage::LoadRecordsByIds(const std::string
 }
 
 Status MemoryStorage::PurgeRecords(const std::string& collection_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   records_.erase(collection_id);
   snapshots_.erase(collection_id);
@@ -168,7 +168,7 @@ Status MemoryStorage::PurgeRecords(const std::string& collection_id) {
 
 Result<std::optional<IndexSnapshotInfo>> MemoryStorage::FindIndexSnapshot(
     const std::string& collection_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   auto it = snapshots_.find(collection_id);
   if (it == snapshots_.end() || it->second.empty()) return std::optional<IndexSnapshotInfo>();
@@ -177,7 +177,7 @@ Result<std::optional<IndexSnapshotInfo>> MemoryStorage::FindIndexSnapshot(
 
 Result<std::string> MemoryStorage::ReadIndexSnapshot(const std::string& collection_id,
                                                      const IndexSnapshotInfo& info) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   auto it = snapshots_.find(collection_id);
   if (it == snapshots_.end() || !it->second.count(info.id)) {
@@ -189,7 +189,7 @@ Result<std::string> MemoryStorage::ReadIndexSnapshot(const std::string& collecti
 
 Status MemoryStorage::WriteIndexSnapshot(const std::string& collection_id,
                                          const IndexSnapshotInfo& info, std::string_view payload) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   auto& mine = snapshots_[collection_id];
   mine[info.id] = {info, std::string(payload)};
@@ -198,7 +198,7 @@ Status MemoryStorage::WriteIndexSnapshot(const std::string& collection_id,
 }
 
 Status MemoryStorage::WriteInstanceBeat(const InstanceBeat& beat) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   InstanceBeat& kept = beats_[beat.instance];
   if (beat.seen_ms >= kept.seen_ms) kept = beat;
@@ -206,7 +206,7 @@ Status MemoryStorage::WriteInstanceBeat(const InstanceBeat& beat) {
 }
 
 Result<std::vector<Storage::InstanceBeat>> MemoryStorage::LoadInstanceBeats(int64_t since_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   std::vector<InstanceBeat> out;
   for (const auto& [key, beat] : beats_) {
@@ -216,20 +216,20 @@ Result<std::vector<Storage::InstanceBeat>> MemoryStorage::LoadInstanceBeats(int6
 }
 
 Status MemoryStorage::WriteCollectionFork(const CollectionFork& fork) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   forks_.push_back(fork);
   return Status::Ok();
 }
 
 Result<std::vector<CollectionFork>> MemoryStorage::LoadCollectionForks() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   return forks_;
 }
 
 Status MemoryStorage::Reset() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   if (unavailable_) return Down();
   ++catalog_writes_;
   tenants_.clear();

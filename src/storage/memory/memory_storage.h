@@ -3,9 +3,9 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <string>
 
+#include "common/mutex.h"
 #include "storage/storage.h"
 
 namespace chromahouse {
@@ -54,18 +54,20 @@ class MemoryStorage : public Storage {
   void SetUnavailable(bool unavailable);
 
  private:
-  std::mutex mu_;
-  bool unavailable_ = false;                                         // guarded by mu_
-  uint64_t catalog_writes_ = 0;                                      // guarded by mu_
-  std::map<std::string, Tenant> tenants_;                            // guarded by mu_
-  std::map<std::string, Database> databases_;                        // key tenant + '\0' + name
-  std::map<std::string, Collection> collections_;                    // key id
-  std::map<std::string, InstanceBeat> beats_;                        // guarded by mu_; key instance
-  std::vector<CollectionFork> forks_;                                // guarded by mu_
-  uint64_t record_writes_ = 0;                                       // guarded by mu_
-  std::map<std::string, std::map<std::string, RecordRow>> records_;  // collection → id → row
+  Mutex mu_;
+  bool unavailable_ GUARDED_BY(mu_) = false;
+  uint64_t catalog_writes_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, Tenant> tenants_ GUARDED_BY(mu_);
+  std::map<std::string, Database> databases_ GUARDED_BY(mu_);      // key tenant + '\0' + name
+  std::map<std::string, Collection> collections_ GUARDED_BY(mu_);  // key id
+  std::map<std::string, InstanceBeat> beats_ GUARDED_BY(mu_);      // key instance
+  std::vector<CollectionFork> forks_ GUARDED_BY(mu_);
+  uint64_t record_writes_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, std::map<std::string, RecordRow>> records_
+      GUARDED_BY(mu_);  // collection → id → row
   // collection → snapshot id → (info, payload)
-  std::map<std::string, std::map<uint64_t, std::pair<IndexSnapshotInfo, std::string>>> snapshots_;
+  std::map<std::string, std::map<uint64_t, std::pair<IndexSnapshotInfo, std::string>>> snapshots_
+      GUARDED_BY(mu_);
 };
 
 }  // namespace chromahouse

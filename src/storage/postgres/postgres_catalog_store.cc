@@ -175,7 +175,7 @@ Result<PgConnection*> PostgresCatalogStore::ConnectLocked() {
 template <typename Fn>
 auto PostgresCatalogStore::Transact(const char* kind, Fn&& body)
     -> decltype(body(std::declval<PgConnection&>())) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto connected = ConnectLocked();
   if (!connected.ok()) return connected.status();
   if (auto begin = (*connected)->Exec(kind, "BEGIN"); !begin.ok()) {

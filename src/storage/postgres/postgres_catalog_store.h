@@ -21,9 +21,9 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "common/mutex.h"
 #include "storage/catalog_store.h"
 #include "storage/postgres/pg_connection.h"
 
@@ -75,11 +75,11 @@ class PostgresCatalogStore : public CatalogStore {
   // failure rolls it back, or drops the connection when it broke.
   template <typename Fn>
   auto Transact(const char* kind, Fn&& body) -> decltype(body(std::declval<PgConnection&>()));
-  Result<PgConnection*> ConnectLocked();
+  Result<PgConnection*> ConnectLocked() REQUIRES(mu_);
 
   const PostgresCatalogOptions options_;
-  std::mutex mu_;
-  std::unique_ptr<PgConnection> conn_;  // guarded by mu_; null until connected / after a break
+  Mutex mu_;
+  std::unique_ptr<PgConnection> conn_ GUARDED_BY(mu_);  // null until connected / after a break
 };
 
 }  // namespace chromahouse

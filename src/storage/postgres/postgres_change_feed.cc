@@ -41,7 +41,7 @@ void PostgresChangeFeed::Wake() {
 
 void PostgresChangeFeed::AnnounceRecords(const std::string& collection_id, uint64_t version) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     uint64_t& queued = queued_[collection_id];
     queued = std::max(queued, version);
   }
@@ -51,7 +51,7 @@ void PostgresChangeFeed::AnnounceRecords(const std::string& collection_id, uint6
 bool PostgresChangeFeed::SendQueued(PgConnection& conn) {
   std::map<std::string, uint64_t> batch;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     batch.swap(queued_);
   }
   for (auto it = batch.begin(); it != batch.end(); it = batch.erase(it)) {
@@ -61,7 +61,7 @@ bool PostgresChangeFeed::SendQueued(PgConnection& conn) {
     if (!sent.ok()) {
       // Sent again on the next connection (queued again, newest version per collection).
       LOG_DEBUG("announcing a write failed: {}", sent.status().message());
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       for (const auto& [id, version] : batch) {
         uint64_t& queued = queued_[id];
         queued = std::max(queued, version);

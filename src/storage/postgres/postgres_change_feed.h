@@ -13,10 +13,10 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "common/mutex.h"
 #include "storage/change_feed.h"
 #include "storage/postgres/pg_connection.h"
 
@@ -50,8 +50,8 @@ class PostgresChangeFeed : public ChangeFeed {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> received_{0}, sent_{0};
   std::thread thread_;
-  std::mutex mu_;
-  std::map<std::string, uint64_t> queued_;  // guarded by mu_: collection id → newest version
+  Mutex mu_;
+  std::map<std::string, uint64_t> queued_ GUARDED_BY(mu_);  // collection id → newest version
 };
 
 }  // namespace chromahouse
