@@ -259,6 +259,8 @@ class HnswIndex final : public VectorIndex {
   int max_level_ = -1;  // -1 while the graph is empty
 
   // Parallel build (AddBatch): link lists under `stripes_`, the entry point under `graph_mu_`.
+  // Plain std::mutex, not common/mutex.h's: they are taken only while AddBatch runs (single-
+  // threaded inserts take none), which the thread-safety analysis cannot express.
   mutable std::unique_ptr<std::mutex[]> stripes_;
   std::mutex graph_mu_;
 
