@@ -1,11 +1,10 @@
 #include "collection/collection_cache.h"
 
-#include "common/clock.h"
-
 #include <algorithm>
 #include <future>
 #include <optional>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace chromahouse {
@@ -26,93 +25,8 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
     ++stats_.hits;
     return entry->value;
   }
-  const int64_t started = SteadyMillis();
-  // The newest index snapshot is read while the rows stream in.
-  struct Snapshot {
-    Status status;
-    std::optional<IndexSnapshotInfo> info;
-    std::string payload;
-    int64_t read_ms = 0;  // finding and reading it
-  };
-  std::future<Snapshot> snapshot = std::async(std::launch::async, [this, &collection_id] {
-    Snapshot out;
-    const int64_t began = SteadyMillis();
-    auto found = storage_->FindIndexSnapshot(collection_id);
-    if (!found.ok()) {
-      out.status = found.status();
-      return out;
-    }
-    out.info = *found;
-    if (!out.info) return out;
-    auto payload = storage_->ReadIndexSnapshot(collection_id, *out.info);
-    if (!payload.ok()) {
-      out.status = payload.status();
-    } else {
-      out.payload = std::move(payload).value();
-    }
-    out.read_ms = SteadyMillis() - began;
-    return out;
-  });
-  // Rows are applied as they stream in, newest version per id winning (no copy of the whole
-  // collection in between); the row count sizes the columns first.
-  auto loaded = std::make_shared<LoadedCollection>(collection_id, params);
-  auto count = storage_->CountRecordRows(collection_id);
-  if (count.ok()) {
-    LoadedCollection::WriteLock data(*loaded);
-    loaded->mutable_store().Reserve(*count);
-  }
-  uint64_t watermark = 0;
-  size_t rows = 0;
-  Status scanned = storage_->ScanRecords(collection_id, [&](std::span<const RecordRow> batch) {
-    for (const RecordRow& r : batch) watermark = std::max(watermark, r.version);
-    rows += batch.size();
-    LoadedCollection::WriteLock data(*loaded);  // (nobody else has the collection yet)
-    loaded->mutable_store().Apply(batch, /*sort_order=*/false);
-    return Status::Ok();
-  });
-  const int64_t read_ms = SteadyMillis() - started;
-  Snapshot snap = snapshot.get();
-  if (!scanned.ok()) return scanned;
-  size_t bytes = 0;
-  {
-    LoadedCollection::WriteLock data(*loaded);
-    RecordStore& store = loaded->mutable_store();
-    // Insertion order is the order of first writes.
-    store.SortOrder();
-    const int64_t sorted_ms = SteadyMillis() - started;
-    bool adopted = false;
-    if (!snap.status.ok()) {
-      LOG_WARN("collection {}: cannot read its index snapshot ({}); building the graph",
-               collection_id, snap.status.ToString());
-    } else if (store.size() >= VectorSearch::kIndexMinRecords) {
-      if (snap.info) {
-        adopted = AdoptSnapshot(*loaded, *snap.info, snap.payload, snap.read_ms);
-      } else {
-        LOG_INFO("collection {}: no index snapshot; building the graph of {} records",
-                 collection_id, store.size());
-      }
-    }
-    if (!adopted) {
-      loaded->mutable_search().OnApplied(store, {});
-      loaded->snapshot.changes.store(store.size());
-    }
-    snap = Snapshot{};
-    loaded->refresh.watermark.store(watermark);
-    loaded->refresh.refreshed_ms.store(SteadyMillis());
-    loaded->refresh.full_scan_ms.store(SteadyMillis());
-    const int64_t total_ms = SteadyMillis() - started;
-    if (rows >= 10000) {  // large loads are worth a line at info level
-      LOG_INFO(
-          "loaded collection {} ({} records from {} rows) in {} ms (rows read and applied {} "
-          "ms, ordered {} ms, graph set up {} ms)",
-          collection_id, store.size(), rows, total_ms, read_ms, sorted_ms - read_ms,
-          total_ms - sorted_ms);
-    } else {
-      LOG_DEBUG("loaded collection {} ({} records from {} rows) in {} ms", collection_id,
-                store.size(), rows, total_ms);
-    }
-    bytes = store.MemoryBytes() + loaded->search().MemoryBytes();
-  }
+  ASSIGN_OR_RETURN(std::shared_ptr<LoadedCollection> loaded, Load(collection_id, params));
+  const size_t bytes = loaded->MemoryBytes();
   entry->value = loaded;
   {
     MutexLock lock(mu_);
@@ -121,6 +35,96 @@ Result<std::shared_ptr<LoadedCollection>> CollectionCache::Get(const std::string
     EvictLocked(collection_id);
   }
   return loaded;
+}
+
+CollectionCache::SnapshotRead CollectionCache::ReadNewestSnapshot(
+    const std::string& collection_id) {
+  SnapshotRead out;
+  const int64_t began = SteadyMillis();
+  auto found = storage_->FindIndexSnapshot(collection_id);
+  if (!found.ok()) {
+    out.status = found.status();
+    return out;
+  }
+  out.info = *found;
+  if (!out.info) return out;
+  auto payload = storage_->ReadIndexSnapshot(collection_id, *out.info);
+  if (!payload.ok()) {
+    out.status = payload.status();
+  } else {
+    out.payload = std::move(payload).value();
+  }
+  out.read_ms = SteadyMillis() - began;
+  return out;
+}
+
+Result<std::shared_ptr<LoadedCollection>> CollectionCache::Load(const std::string& collection_id,
+                                                                const HnswParams& params) {
+  const int64_t started = SteadyMillis();
+  // The newest index snapshot is read while the rows stream in.
+  std::future<SnapshotRead> snapshot = std::async(
+      std::launch::async, [this, &collection_id] { return ReadNewestSnapshot(collection_id); });
+  // Rows are applied as they stream in, newest version per id winning (no copy of the whole
+  // collection in between); the row count sizes the columns first. Nobody else has the
+  // collection yet: its locks are uncontended.
+  auto loaded = std::make_shared<LoadedCollection>(collection_id, params);
+  if (auto count = storage_->CountRecordRows(collection_id); count.ok()) {
+    LoadedCollection::WriteLock data(*loaded);
+    loaded->mutable_store().Reserve(*count);
+  }
+  uint64_t watermark = 0;
+  size_t rows = 0;
+  Status scanned = storage_->ScanRecords(collection_id, [&](std::span<const RecordRow> batch) {
+    for (const RecordRow& r : batch) watermark = std::max(watermark, r.version);
+    rows += batch.size();
+    LoadedCollection::WriteLock data(*loaded);
+    loaded->mutable_store().Apply(batch, /*sort_order=*/false);
+    return Status::Ok();
+  });
+  const int64_t read_ms = SteadyMillis() - started;
+  SnapshotRead snap = snapshot.get();
+  if (!scanned.ok()) return scanned;
+  LoadedCollection::WriteLock data(*loaded);
+  RecordStore& store = loaded->mutable_store();
+  store.SortOrder();  // insertion order is the order of first writes
+  const int64_t sorted_ms = SteadyMillis() - started;
+  SetUpGraph(*loaded, snap);
+  snap = SnapshotRead{};  // the payload's memory goes before the collection is used
+  loaded->refresh.watermark.store(watermark);
+  loaded->refresh.refreshed_ms.store(SteadyMillis());
+  loaded->refresh.full_scan_ms.store(SteadyMillis());
+  const int64_t total_ms = SteadyMillis() - started;
+  if (rows >= 10000) {  // large loads are worth a line at info level
+    LOG_INFO(
+        "loaded collection {} ({} records from {} rows) in {} ms (rows read and applied {} "
+        "ms, ordered {} ms, graph set up {} ms)",
+        collection_id, store.size(), rows, total_ms, read_ms, sorted_ms - read_ms,
+        total_ms - sorted_ms);
+  } else {
+    LOG_DEBUG("loaded collection {} ({} records from {} rows) in {} ms", collection_id,
+              store.size(), rows, total_ms);
+  }
+  return loaded;
+}
+
+void CollectionCache::SetUpGraph(LoadedCollection& loaded, const SnapshotRead& snap) {
+  const RecordStore& store = loaded.store();
+  bool adopted = false;
+  if (!snap.status.ok()) {
+    LOG_WARN("collection {}: cannot read its index snapshot ({}); building the graph", loaded.id(),
+             snap.status.ToString());
+  } else if (store.size() >= VectorSearch::kIndexMinRecords) {
+    if (snap.info) {
+      adopted = AdoptSnapshot(loaded, *snap.info, snap.payload, snap.read_ms);
+    } else {
+      LOG_INFO("collection {}: no index snapshot; building the graph of {} records", loaded.id(),
+               store.size());
+    }
+  }
+  if (!adopted) {
+    loaded.mutable_search().OnApplied(store, {});
+    loaded.snapshot.changes.store(store.size());
+  }
 }
 
 bool CollectionCache::AdoptSnapshot(LoadedCollection& loaded, const IndexSnapshotInfo& info,

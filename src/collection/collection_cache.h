@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,19 @@ class CollectionCache {
     size_t bytes = 0;
   };
   void EvictLocked(const std::string& keep) REQUIRES(mu_);
+  // A miss: reads the collection's rows (and its newest index snapshot, at the same time).
+  Result<std::shared_ptr<LoadedCollection>> Load(const std::string& collection_id,
+                                                 const HnswParams& params);
+  struct SnapshotRead {
+    Status status;
+    std::optional<IndexSnapshotInfo> info;
+    std::string payload;
+    int64_t read_ms = 0;  // finding and reading it
+  };
+  SnapshotRead ReadNewestSnapshot(const std::string& collection_id);
+  // The graph of a collection just read: adopted from `snap` when it fits, else built by the
+  // background indexer from scratch.
+  void SetUpGraph(LoadedCollection& loaded, const SnapshotRead& snap) REQUIRES(loaded.data_mu_);
   // Adopts `snapshot` (read for `loaded`) as its graph; false when there is none or it is refused.
   bool AdoptSnapshot(LoadedCollection& loaded, const IndexSnapshotInfo& info,
                      std::string_view payload, int64_t read_ms) REQUIRES(loaded.data_mu_);
