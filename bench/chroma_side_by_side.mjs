@@ -11,7 +11,7 @@
 // Workload (one client, sequential): add N × dim vectors with metadata {bucket: i % 100} in
 // batches; 200 gets of 100 random existing ids with embeddings and metadatas; 300 held-out
 // queries (n_results 10, include distances) through the client, then the same queries as lean
-// keep-alive HTTP POSTs to …/query; filtered queries through the client where {bucket: {$lt: 10}}
+// keep-alive HTTP POSTs to …/query, and as many lean heartbeats (the floor of any request); filtered queries through the client where {bucket: {$lt: 10}}
 // (10 %) and {bucket: 0} (1 %); resident memory at the end (chromahouse + its embedded
 // ClickHouse; Chroma's process tree, the Node.js process hosting its Rust server). Every answer
 // is checked (10 ids per query, only matching buckets when filtered, the requested records with
@@ -313,6 +313,20 @@ async function workload(label, url, { scrape = async () => null, pids }) {
   scrapes.query_http.push(await scrape());
   r.query_http_ms = stats(httpMs);
 
+  // The floor of a lean request: the same fetch of the heartbeat (no body, no work), to tell
+  // the cost of Node's fetch + HTTP from the query's own.
+  const heartbeatUrl = `${url}/api/v2/heartbeat`;
+  for (let w = 0; w < WARMUP; w++) await (await fetch(heartbeatUrl)).json();
+  const floorMs = [];
+  for (let q = 0; q < QUERIES; q++) {
+    const q0 = performance.now();
+    const res = await fetch(heartbeatUrl);
+    await res.json();
+    floorMs.push(performance.now() - q0);
+    if (!res.ok) problem(`heartbeat answered ${res.status}`);
+  }
+  r.heartbeat_http_ms = stats(floorMs);
+
   r.query_where_lt10_ms = (await clientQueries("query_where_lt10", { bucket: { $lt: 10 } }, (b) => b < 10)).ms;
   r.query_where_eq0_ms = (await clientQueries("query_where_eq0", { bucket: 0 }, (b) => b === 0)).ms;
 
@@ -493,6 +507,7 @@ const rows = [
   ["query_client_p99_ms", "query n_results 10, client: p99 (ms)", (r) => r.query_client_ms.p99, 2],
   ["query_http_p50_ms", "query n_results 10, lean HTTP: p50 (ms)", (r) => r.query_http_ms.p50, 2],
   ["query_http_p99_ms", "query n_results 10, lean HTTP: p99 (ms)", (r) => r.query_http_ms.p99, 2],
+  ["heartbeat_http_p50_ms", "heartbeat, lean HTTP (the floor of a request): p50 (ms)", (r) => r.heartbeat_http_ms.p50, 2],
   ["query_where_lt10_p50_ms", "query where bucket < 10 (10 %), client: p50 (ms)", (r) => r.query_where_lt10_ms.p50, 2],
   ["query_where_eq0_p50_ms", "query where bucket = 0 (1 %), client: p50 (ms)", (r) => r.query_where_eq0_ms.p50, 2],
   ["rss_mib", "resident memory at the end (MiB)", (r) => r.rss_mib, 0],
