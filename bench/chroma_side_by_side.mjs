@@ -12,7 +12,7 @@
 // batches; 200 gets of 100 random existing ids with embeddings and metadatas; 300 held-out
 // queries (n_results 10, include distances) through the client, then the same queries as lean
 // keep-alive HTTP POSTs to …/query, and as many lean heartbeats (the floor of any request); filtered queries through the client where {bucket: {$lt: 10}}
-// (10 %) and {bucket: 0} (1 %); resident memory at the end (chromahouse + its embedded
+// (10 %) and {bucket: 0} (1 %); resident memory at the end and after 20 s idle (chromahouse + its embedded
 // ClickHouse; Chroma's process tree, the Node.js process hosting its Rust server). Every answer
 // is checked (10 ids per query, only matching buckets when filtered, the requested records with
 // their metadata and embedding on get); any failed check makes the exit status 1.
@@ -52,6 +52,7 @@ const GETS = Number(opt.gets);
 const GET_IDS = 100;
 const QUERIES = Number(opt.queries);
 const WARMUP = 10; // untimed queries before each timed query phase
+const SETTLE_S = 20; // idle seconds before memory is measured a second time
 const SEED = Number(opt.seed);
 if (![N, DIM, BATCH, GETS, QUERIES].every((v) => Number.isInteger(v) && v > 0) || N < GET_IDS) {
   console.error("chroma_side_by_side: --n (>= 100), --dim, --batch, --gets and --queries must be positive integers");
@@ -330,10 +331,23 @@ async function workload(label, url, { scrape = async () => null, pids }) {
   r.query_where_lt10_ms = (await clientQueries("query_where_lt10", { bucket: { $lt: 10 } }, (b) => b < 10)).ms;
   r.query_where_eq0_ms = (await clientQueries("query_where_eq0", { bucket: 0 }, (b) => b === 0)).ms;
 
-  // 6. resident memory at the end
-  const parts = pids();
-  r.rss_mib = rssMiB(Object.values(parts).flat());
-  if (Object.keys(parts).length > 1) r.rss_mib_by_part = Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, rssMiB(v)]));
+  // 6. resident memory at the end, and again after SETTLE_S idle seconds (allocators give
+  // pages back after a delay: jemalloc's decay in chromahouse and ClickHouse, and Chroma's)
+  const measure = () => {
+    const parts = pids();
+    return {
+      total: rssMiB(Object.values(parts).flat()),
+      byPart: Object.keys(parts).length > 1 ? Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, rssMiB(v)])) : undefined,
+    };
+  };
+  const atEnd = measure();
+  r.rss_mib = atEnd.total;
+  if (atEnd.byPart) r.rss_mib_by_part = atEnd.byPart;
+  log(`${label}: ${SETTLE_S} s idle before measuring memory again`);
+  await new Promise((done) => setTimeout(done, SETTLE_S * 1000));
+  const settled = measure();
+  r.rss_settled_mib = settled.total;
+  if (settled.byPart) r.rss_settled_mib_by_part = settled.byPart;
   return { r, scrapes, problems, coll };
 }
 
@@ -511,6 +525,7 @@ const rows = [
   ["query_where_lt10_p50_ms", "query where bucket < 10 (10 %), client: p50 (ms)", (r) => r.query_where_lt10_ms.p50, 2],
   ["query_where_eq0_p50_ms", "query where bucket = 0 (1 %), client: p50 (ms)", (r) => r.query_where_eq0_ms.p50, 2],
   ["rss_mib", "resident memory at the end (MiB)", (r) => r.rss_mib, 0],
+  ["rss_settled_mib", "resident memory after 20 s idle (MiB)", (r) => r.rss_settled_mib, 0],
 ];
 const fmt = (v, d) => (v === null || v === undefined || Number.isNaN(v) ? "–" : v.toFixed(d));
 const comparison = {};
@@ -533,7 +548,7 @@ const chReq = Object.entries(serverSide)
   .filter(([, v]) => v.clickhouse_requests)
   .map(([phase, v]) => `${phase} ${Object.entries(v.clickhouse_requests).map(([k, c]) => `${c} ${k}`).join(", ") || "none"}`);
 console.log(`- its requests to ClickHouse during each phase: ${chReq.join("; ")}`);
-console.log(`- resident memory at the end: server ${fmt(ch.r.rss_mib_by_part.server, 0)} MiB + embedded ClickHouse ${fmt(ch.r.rss_mib_by_part.clickhouse, 0)} MiB`);
+console.log(`- resident memory at the end: server ${fmt(ch.r.rss_mib_by_part.server, 0)} MiB + embedded ClickHouse ${fmt(ch.r.rss_mib_by_part.clickhouse, 0)} MiB; after 20 s idle: ${fmt(ch.r.rss_settled_mib_by_part.server, 0)} + ${fmt(ch.r.rss_settled_mib_by_part.clickhouse, 0)} MiB`);
 console.log(`- HNSW graph caught up ${fmt(ch.r.index_catch_up_s, 2)} s after the last acknowledged add`);
 console.log(`- baseline: raw ClickHouse INSERT … FORMAT RowBinary, same rows and batches, 1 sender: ${fmt(raw.rows_per_s, 0)} rows/s (batch p50 ${fmt(raw.batch_ms.p50, 2)} ms)`);
 console.log(`- ratio chromahouse ingest / raw ClickHouse: ${fmt(ch.r.ingest_vectors_per_s / raw.rows_per_s, 2)}`);

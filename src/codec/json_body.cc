@@ -1,7 +1,12 @@
 #include "codec/json_body.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
+#include <thread>
+#include <vector>
+
+#include "common/mutex.h"
 
 namespace chromahouse {
 
@@ -9,38 +14,50 @@ struct JsonBody::Scratch {
   simdjson::dom::parser parser;
   std::unique_ptr<char[]> padded;  // the body plus SIMDJSON_PADDING zero bytes
   size_t padded_capacity = 0;
-  bool in_use = false;
 };
 
 namespace {
-thread_local JsonBody::Scratch* tls_scratch = nullptr;
+
+// The scratches not in use, most recently returned last (its pages are the likeliest to be
+// resident and in cache).
+class ScratchPool {
+ public:
+  std::unique_ptr<JsonBody::Scratch> Take() {
+    {
+      MutexLock lock(mu_);
+      if (!free_.empty()) {
+        auto s = std::move(free_.back());
+        free_.pop_back();
+        return s;
+      }
+    }
+    return std::make_unique<JsonBody::Scratch>();
+  }
+  void Give(std::unique_ptr<JsonBody::Scratch> s) {
+    if (s->parser.capacity() > JsonBody::kKeepBytes ||
+        s->padded_capacity > JsonBody::kKeepBytes * 2) {
+      return;  // released: a rare huge body does not stay
+    }
+    MutexLock lock(mu_);
+    if (free_.size() < kept_) free_.push_back(std::move(s));
+  }
+
+ private:
+  const size_t kept_ = std::max(2u, std::thread::hardware_concurrency());
+  Mutex mu_;
+  std::vector<std::unique_ptr<JsonBody::Scratch>> free_ GUARDED_BY(mu_);
+};
+
+ScratchPool& Pool() {
+  static ScratchPool* pool = new ScratchPool();  // never destroyed: used until exit
+  return *pool;
+}
+
 }  // namespace
 
-JsonBody::JsonBody() {
-  if (tls_scratch == nullptr) {
-    // Owned by the thread for its lifetime (the worker pool's threads live as long as the
-    // server).
-    thread_local std::unique_ptr<Scratch> owner = std::make_unique<Scratch>();
-    tls_scratch = owner.get();
-  }
-  if (!tls_scratch->in_use) {
-    scratch_ = tls_scratch;
-  } else {
-    own_ = std::make_unique<Scratch>();
-    scratch_ = own_.get();
-  }
-  scratch_->in_use = true;
-}
+JsonBody::JsonBody() : scratch_(Pool().Take()) {}
 
-JsonBody::~JsonBody() {
-  if (own_) return;
-  scratch_->in_use = false;
-  if (scratch_->parser.capacity() > kKeepBytes || scratch_->padded_capacity > kKeepBytes * 2) {
-    scratch_->parser = simdjson::dom::parser();
-    scratch_->padded.reset();
-    scratch_->padded_capacity = 0;
-  }
-}
+JsonBody::~JsonBody() { Pool().Give(std::move(scratch_)); }
 
 Status JsonBody::Parse(std::string_view body) {
   if (body.empty()) {

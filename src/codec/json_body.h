@@ -16,10 +16,12 @@
 
 namespace chromahouse {
 
-// Parsing reuses a per-thread parser and padded copy of the body (simdjson reads past the end,
-// so a body is always copied once), so that a request does not allocate, and fault in, fresh
-// buffers of several times its size; a JsonBody made while another is alive on the same thread
-// gets its own. Buffers grown past kKeepBytes of JSON are released when the JsonBody goes.
+// Parsing reuses a parser and a padded copy of the body (simdjson reads past the end, so a body
+// is always copied once) from a small shared pool, so that a request does not allocate, and
+// fault in, fresh buffers of several times its size (a parser holds ~14 bytes per byte of the
+// largest body it parsed). The pool keeps as many as the machine has cores (at least 2) — not
+// one per request thread, whose idle buffers would add up to tens of MB; buffers grown past
+// kKeepBytes of JSON are released when the JsonBody goes.
 class JsonBody {
  public:
   static constexpr size_t kKeepBytes = size_t{4} << 20;
@@ -35,8 +37,7 @@ class JsonBody {
   struct Scratch;  // a parser and a padded buffer (json_body.cc)
 
  private:
-  Scratch* scratch_;
-  std::unique_ptr<Scratch> own_;  // when this thread's scratch was taken
+  std::unique_ptr<Scratch> scratch_;  // taken from the pool, given back by the destructor
   simdjson::dom::element root_;
 };
 
