@@ -2,8 +2,9 @@
 // over keep-alive HTTP (no npm client: its own cost would hide the server's) to
 // build/chromahouse with its embedded ClickHouse, and reports, per tenth of the final size, the
 // add latency (p50/p90/p99) and the latency of gets of 50 random existing ids with embeddings
-// (p50/p99, 200 of them at the end of each tenth), with the ratio to the first tenth — the
-// same-run baseline. Also the server's own add time from /metrics per tenth, and the load average.
+// (p50/p99, 200 of them at the end of each tenth: right after the adds, while the background
+// indexer catches up, and again once the server is quiet), with the ratio to the first tenth —
+// the same-run baseline. Also the server's own add time from /metrics per tenth, and the load average.
 //
 //   node bench/growth_bench.mjs [--n 300000] [--dim 16] [--batch 50] [--gets 200]
 // Results: bench/results/growth.json.
@@ -78,19 +79,36 @@ try {
     added += n;
     if (added % TENTH === 0 || added === N) {
       const after = await serverAdds(server.url);
-      const gets = [];
-      for (let g = 0; g < GETS; g++) {
-        const want = Array.from({ length: 50 }, () => `r${Math.floor(r() * added)}`);
-        const t1 = performance.now();
-        const got = JSON.parse(await post(`/${id}/get`, JSON.stringify({ ids: want, include: ["embeddings"] })));
-        gets.push(performance.now() - t1);
-        if (got.ids.length !== new Set(want).size) throw new Error(`get returned ${got.ids.length} of ${new Set(want).size} ids`);
+      const getPhase = async () => {
+        const gets = [];
+        for (let g = 0; g < GETS; g++) {
+          const want = Array.from({ length: 50 }, () => `r${Math.floor(r() * added)}`);
+          const t1 = performance.now();
+          const got = JSON.parse(await post(`/${id}/get`, JSON.stringify({ ids: want, include: ["embeddings"] })));
+          gets.push(performance.now() - t1);
+          if (got.ids.length !== new Set(want).size) throw new Error(`get returned ${got.ids.length} of ${new Set(want).size} ids`);
+        }
+        return stats(gets);
+      };
+      // Right after the adds (the background indexer still catching up), then once the server
+      // is quiet: the graph caught up (indexing_status) and one more second for ClickHouse.
+      const busy = await getPhase();
+      const waited0 = performance.now();
+      for (;;) {
+        const st = JSON.parse(await (await fetch(`${base}/${id}/indexing_status`)).text());
+        if (st.num_unindexed_ops === 0) break;
+        await new Promise((done) => setTimeout(done, 100));
       }
+      const catchUpS = (performance.now() - waited0) / 1000;
+      await new Promise((done) => setTimeout(done, 1000));
+      const quiet = await getPhase();
       buckets.push({
         records: added,
         add_ms: stats(adds),
         server_add_mean_ms: ((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000,
-        get_ms: stats(gets),
+        get_ms: busy,
+        index_catch_up_s: catchUpS,
+        quiet_get_ms: quiet,
       });
       process.stderr.write(`[growth_bench] ${added} records\n`);
       adds = [];
@@ -104,10 +122,10 @@ try {
 const first = buckets[0];
 const f = (v) => v.toFixed(2);
 console.log(`\n${N} × ${DIM} added in batches of ${BATCH} by one keep-alive HTTP client to build/chromahouse (embedded ClickHouse); load average ${startLoad} at start, ${loadavg()} at end\n`);
-console.log("| records | add p50 / p90 / p99 (ms) | add p50 vs first tenth | server add mean (ms) | get 50 ids p50 / p99 / max (ms) | get p99 vs first tenth |");
-console.log("|---:|---|---:|---:|---|---:|");
+console.log("| records | add p50 / p90 / p99 (ms) | add p50 vs first tenth | add p99 / p50 | server add mean (ms) | get 50 ids right after the adds p50 / p99 / max (ms) | graph caught up (s) | get 50 ids, quiet, p50 / p99 / max (ms) |");
+console.log("|---:|---|---:|---:|---:|---|---:|---|");
 for (const b of buckets) {
-  console.log(`| ${b.records} | ${f(b.add_ms.p50)} / ${f(b.add_ms.p90)} / ${f(b.add_ms.p99)} | ${f(b.add_ms.p50 / first.add_ms.p50)}× | ${f(b.server_add_mean_ms)} | ${f(b.get_ms.p50)} / ${f(b.get_ms.p99)} / ${f(b.get_ms.max)} | ${f(b.get_ms.p99 / first.get_ms.p99)}× |`);
+  console.log(`| ${b.records} | ${f(b.add_ms.p50)} / ${f(b.add_ms.p90)} / ${f(b.add_ms.p99)} | ${f(b.add_ms.p50 / first.add_ms.p50)}× | ${f(b.add_ms.p99 / b.add_ms.p50)} | ${f(b.server_add_mean_ms)} | ${f(b.get_ms.p50)} / ${f(b.get_ms.p99)} / ${f(b.get_ms.max)} | ${f(b.index_catch_up_s)} | ${f(b.quiet_get_ms.p50)} / ${f(b.quiet_get_ms.p99)} / ${f(b.quiet_get_ms.max)} |`);
 }
 mkdirSync(join(here, "results"), { recursive: true });
 writeFileSync(join(here, "results", "growth.json"), JSON.stringify({ n: N, dim: DIM, batch: BATCH, load_average_start: startLoad, load_average_end: loadavg(), buckets }, null, 2));
