@@ -64,13 +64,9 @@ Status GroupCommitWriter::Write(LoadedCollection& loaded, RecordWriteKind kind,
   return self.status;
 }
 
-void GroupCommitWriter::CommitGroup(LoadedCollection& loaded, const std::vector<Pending*>& group) {
-  LoadedCollection::CommitTurn turn(loaded);
+std::vector<GroupCommitWriter::Pending*> GroupCommitWriter::Admit(
+    LoadedCollection& loaded, const std::vector<Pending*>& group) {
   const std::string& collection_id = loaded.id();
-  // Full new versions of every touched record, from the state as this commit finds it (other
-  // commits wait for the turn; a refresh may apply rows from elsewhere meanwhile, which the
-  // newer versions made here win over). `pending` maps ids to rows of this group, so that
-  // later requests (and repeated ids) see earlier ones.
   // The collection's dimension: fixed by the first write that carries embeddings (the catalog
   // is read again here: an earlier group may have set it). Requests with another one fail.
   size_t dim = 0;
@@ -82,11 +78,11 @@ void GroupCommitWriter::CommitGroup(LoadedCollection& loaded, const std::vector<
     auto c = catalog_->GetCollection(collection_id);
     if (!c.ok()) {
       for (Pending* w : group) w->status = c.status();
-      return;
+      return {};
     }
     if (c->dimension) dim = static_cast<size_t>(*c->dimension);
   }
-  std::vector<Pending*> committed;
+  std::vector<Pending*> admitted;
   for (Pending* w : group) {
     if (w->request_dim != 0) {
       if (dim != 0 && dim != w->request_dim) {
@@ -102,43 +98,54 @@ void GroupCommitWriter::CommitGroup(LoadedCollection& loaded, const std::vector<
         dim = w->request_dim;
       }
     }
-    committed.push_back(w);
+    admitted.push_back(w);
   }
-  // Full new versions of every touched record, from the state as this commit finds it (other
-  // commits wait for the turn; a refresh may apply rows from elsewhere meanwhile, which the
-  // newer versions made here win over). `pending` maps ids to rows of this group, so that
-  // later requests (and repeated ids) see earlier ones.
+  return admitted;
+}
+
+std::vector<RecordRow> GroupCommitWriter::Merge(const LoadedCollection& loaded,
+                                                const std::vector<Pending*>& admitted) {
+  // From the state as this commit finds it (other commits wait for the turn; a refresh may
+  // apply rows from elsewhere meanwhile, which the newer versions made here win over).
+  // `pending` maps ids to rows of this group, so that later requests (and repeated ids) see
+  // earlier ones.
   std::vector<RecordRow> rows;
-  {
-    LoadedCollection::ReadLock data(loaded);
-    const RecordStore& store = loaded.store();
-    std::unordered_map<std::string, size_t> pending;
-    for (Pending* w : committed) {
-      const RecordWriteRequest& req = *w->request;
-      for (size_t i = 0; i < req.ids.size(); ++i) {
-        const std::string& id = req.ids[i];
-        const RecordRow* current = nullptr;
-        RecordRow existing;
-        if (auto p = pending.find(id); p != pending.end()) {
-          current = &rows[p->second];
-        } else if (auto o = store.Find(id)) {
-          existing = store.Row(*o);
-          current = &existing;
-        }
-        std::optional<RecordRow> merged = MergeWrite(w->kind, req, i, current);
-        if (!merged) continue;
-        RecordRow row = std::move(*merged);
-        row.version = clock_->Next();
-        if (row.created == 0) row.created = row.version;
-        if (auto p = pending.find(id); p != pending.end()) {
-          rows[p->second] = std::move(row);
-        } else {
-          pending.emplace(id, rows.size());
-          rows.push_back(std::move(row));
-        }
+  LoadedCollection::ReadLock data(loaded);
+  const RecordStore& store = loaded.store();
+  std::unordered_map<std::string, size_t> pending;
+  for (Pending* w : admitted) {
+    const RecordWriteRequest& req = *w->request;
+    for (size_t i = 0; i < req.ids.size(); ++i) {
+      const std::string& id = req.ids[i];
+      const RecordRow* current = nullptr;
+      RecordRow existing;
+      if (auto p = pending.find(id); p != pending.end()) {
+        current = &rows[p->second];
+      } else if (auto o = store.Find(id)) {
+        existing = store.Row(*o);
+        current = &existing;
+      }
+      std::optional<RecordRow> merged = MergeWrite(w->kind, req, i, current);
+      if (!merged) continue;
+      RecordRow row = std::move(*merged);
+      row.version = clock_->Next();
+      if (row.created == 0) row.created = row.version;
+      if (auto p = pending.find(id); p != pending.end()) {
+        rows[p->second] = std::move(row);
+      } else {
+        pending.emplace(id, rows.size());
+        rows.push_back(std::move(row));
       }
     }
   }
+  return rows;
+}
+
+void GroupCommitWriter::CommitGroup(LoadedCollection& loaded, const std::vector<Pending*>& group) {
+  LoadedCollection::CommitTurn turn(loaded);
+  const std::string& collection_id = loaded.id();
+  const std::vector<Pending*> committed = Admit(loaded, group);
+  const std::vector<RecordRow> rows = Merge(loaded, committed);
   if (rows.empty()) return;
   double write_seconds = 0;
   Status s = committer_->Commit(loaded, rows, &write_seconds);

@@ -50,6 +50,12 @@ class GroupCommitWriter {
   };
   // Commits a group of queued writes in one storage write; sets each write's status.
   void CommitGroup(LoadedCollection& loaded, const std::vector<Pending*>& group);
+  // The writes of `group` whose embeddings fit the collection's dimension (the first that
+  // carries embeddings fixes it in the catalog); the others get their error.
+  std::vector<Pending*> Admit(LoadedCollection& loaded, const std::vector<Pending*>& group);
+  // Full new versions of every record the admitted writes touch, in arrival order.
+  std::vector<RecordRow> Merge(const LoadedCollection& loaded,
+                               const std::vector<Pending*>& admitted);
 
   CatalogService* catalog_;
   VersionClock* clock_;
