@@ -152,13 +152,14 @@ class LoadedCollection {
 
 // A read of a collection handed out of the function that made it: keeps the collection
 // loaded and its data lock held shared until it is destroyed, so that the views into the
-// store (RecordView) stay valid while a response is encoded. Movable, not copyable.
+// store (RecordView) stay valid while a response is encoded. Move-constructible only.
 class CollectionRead {
  public:
   explicit CollectionRead(std::shared_ptr<const LoadedCollection> collection)
       : collection_(std::move(collection)), lock_(collection_->data_mu_) {}
   CollectionRead(CollectionRead&&) = default;
-  CollectionRead& operator=(CollectionRead&&) = default;
+  // Not assignable: a defaulted assignment would let go of the old collection before its lock.
+  CollectionRead& operator=(CollectionRead&&) = delete;
 
   // Valid for this object's lifetime (the lock is held by construction).
   const RecordStore& store() const NO_THREAD_SAFETY_ANALYSIS { return collection_->store_; }
