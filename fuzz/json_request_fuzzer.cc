@@ -417,7 +417,7 @@ void CheckRecordWrite(std::string_view body, RecordWriteKind kind, const RecordW
 
   // The get response of these records, sent back as a write of the same kind.
   const size_t n = req.ids.size();
-  std::vector<std::optional<Metadata>> metadata(n);
+  std::vector<std::optional<std::string>> metadata(n);
   std::vector<RecordView> views(n);
   for (size_t i = 0; i < n; ++i) {
     RecordView& v = views[i];
@@ -428,8 +428,8 @@ void CheckRecordWrite(std::string_view body, RecordWriteKind kind, const RecordW
     }
     v.document = Row(req.documents, i);
     v.uri = Row(req.uris, i);
-    if (const auto* m = Row(req.metadatas, i); m && *m) metadata[i] = (*m)->set;
-    v.metadata = &metadata[i];
+    if (const auto* m = Row(req.metadatas, i); m && *m) metadata[i] = MetadataToJson((*m)->set);
+    v.metadata_json = &metadata[i];
   }
   Include all{{IncludeField::kDocuments, IncludeField::kEmbeddings, IncludeField::kMetadatas,
                IncludeField::kUris}};
@@ -600,9 +600,9 @@ const std::vector<RecordView>& SampleRecords() {
   static const std::optional<std::string> document = std::string("doc \"q\"\n\u00e9");
   static const std::optional<std::string> uri = std::string("s3://bucket/key");
   static const std::optional<std::string> none;
-  static const std::optional<Metadata> metadata =
-      Metadata{{"k", int64_t{1}}, {"f", 2.0}, {"chroma:document", std::string("hidden")}};
-  static const std::optional<Metadata> no_metadata;
+  static const std::optional<std::string> metadata = MetadataToJson(
+      Metadata{{"k", int64_t{1}}, {"f", 2.0}, {"chroma:document", std::string("hidden")}});
+  static const std::optional<std::string> no_metadata;
   static const std::vector<RecordView> records = {
       RecordView{"id-1", embedding.data(), embedding.size(), &document, &uri, &metadata, 0.25f},
       RecordView{"", nullptr, 0, &none, &none, &no_metadata, -0.0f},

@@ -546,14 +546,24 @@ void WriteOptionalString(JsonWriter& w, const std::optional<std::string>* s) {
 }
 
 void WriteRecordMetadata(JsonWriter& w, const RecordView& v) {
+  const std::string* json = v.metadata_json && *v.metadata_json ? &**v.metadata_json : nullptr;
   bool has_user_keys = false;
-  if (v.metadata && *v.metadata) {
-    for (const auto& [key, value] : **v.metadata) {
-      if (!key.starts_with("chroma:")) has_user_keys = true;
+  std::optional<Metadata> parsed;
+  if (json != nullptr && *json != "{}") {
+    if (json->find("\"chroma:") == std::string::npos) {
+      // No reserved key: the stored text is the answer, copied as it is.
+      w.Raw(*json);
+      return;
+    }
+    if (auto md = MetadataFromJson(*json); md.ok()) parsed = std::move(md).value();
+    if (parsed) {
+      for (const auto& [key, value] : *parsed) {
+        if (!key.starts_with("chroma:")) has_user_keys = true;
+      }
     }
   }
   if (has_user_keys) {
-    WriteMetadata(w, **v.metadata, /*hide_reserved=*/true);
+    WriteMetadata(w, *parsed, /*hide_reserved=*/true);
   } else if (v.uri && *v.uri) {
     // Chroma keeps the URI as a reserved metadata key, so such a record reads back as {}.
     w.BeginObject();

@@ -88,6 +88,39 @@ TEST(RecordCodec, NullEmbeddingRowsOnlyInUpdate) {
       StatusCode::kUnprocessableEntity);
 }
 
+TEST(RecordCodec, StoredMetadataTextIsAnsweredAsItIsAndReservedKeysAreHidden) {
+  auto encode = [](const std::optional<Metadata>& md, const std::optional<std::string>& uri) {
+    std::optional<std::string> json;
+    if (md) json = MetadataToJson(*md);
+    const std::optional<std::string> none;
+    RecordView v;
+    v.id = "a";
+    v.document = &none;
+    v.uri = &uri;
+    v.metadata_json = &json;
+    std::string out = EncodeGetResponse({v}, Include{{IncludeField::kMetadatas}});
+    const size_t at = out.find("\"metadatas\":[");
+    return out.substr(at + 13, out.find("],\"include\"") - at - 13);
+  };
+  EXPECT_EQ(
+      encode(Metadata{{"b", MetadataValue(2.0)}, {"a", MetadataValue(int64_t{1})}}, std::nullopt),
+      R"({"a":1,"b":2.0})");
+  // A string value mentioning a reserved key is not a reserved key.
+  EXPECT_EQ(
+      encode(Metadata{{"t", MetadataValue(std::string("\"chroma:document\""))}}, std::nullopt),
+      R"({"t":"\"chroma:document\""})");
+  EXPECT_EQ(encode(Metadata{{"chroma:document", MetadataValue(std::string("d"))},
+                            {"k", MetadataValue(true)}},
+                   std::nullopt),
+            R"({"k":true})");
+  // Only reserved keys (or none): null, or {} when the record has a URI (as Chroma).
+  EXPECT_EQ(encode(Metadata{{"chroma:uri", MetadataValue(std::string("u"))}}, std::nullopt),
+            "null");
+  EXPECT_EQ(encode(Metadata{}, std::nullopt), "null");
+  EXPECT_EQ(encode(std::nullopt, std::string("s3://x")), "{}");
+  EXPECT_EQ(encode(std::nullopt, std::nullopt), "null");
+}
+
 TEST(RecordCodec, CountsAreU32AndIncludeIsNeverNull) {
   EXPECT_TRUE(DecodeGet(R"({"limit":4294967295,"offset":0})").ok());
   EXPECT_EQ(DecodeGet(R"({"limit":4294967296})").status().code(), StatusCode::kUnprocessableEntity);

@@ -449,7 +449,11 @@ std::string EncodeSearchResponse(const SearchRequest& request,
   column(
       "metadatas", [](const SearchSelect& s) { return s.metadata || !s.metadata_keys.empty(); },
       [&](const SearchSelect& s, const RecordView& r) {
-        const Metadata* md = r.metadata && *r.metadata ? &**r.metadata : nullptr;
+        std::optional<Metadata> parsed;
+        if (r.metadata_json && *r.metadata_json) {
+          if (auto m = MetadataFromJson(**r.metadata_json); m.ok()) parsed = std::move(m).value();
+        }
+        const Metadata* md = parsed ? &*parsed : nullptr;
         if (md == nullptr) {
           w.Null();
         } else if (s.metadata) {

@@ -52,9 +52,14 @@ OffsetBitmap FilterPlanner::Evaluate(const Where& where, const OffsetBitmap& sco
 
 FilterPlanner::Words FilterPlanner::CheckEach(const Where& node, const Words& scope) {
   Words out(scope.size(), 0);
+  // Only leaves the metadata index cannot answer come here: document conditions and #id need
+  // no metadata; a condition on "chroma:document" reads the metadata first (parsed per record).
+  const auto* leaf = std::get_if<MetadataCondition>(&node.node);
+  const bool needs_metadata = leaf != nullptr && leaf->key != "#id";
   ForEachBit(scope, [&](uint32_t o) {
     ++counts_.records_checked;
-    const auto& md = store_.metadata(o);
+    std::optional<Metadata> md;
+    if (needs_metadata) md = store_.metadata(o);
     const auto& doc = store_.document(o);
     if (Matches(node, md ? &*md : nullptr, doc ? &*doc : nullptr, &store_.id(o))) {
       out[o >> 6] |= uint64_t{1} << (o & 63);

@@ -34,16 +34,17 @@ size_t RecordStore::RecordBytes(uint32_t offset) const {
   size_t bytes = ids_[offset].size() + 96;
   if (const auto& d = document(offset)) bytes += d->size() + 32;
   if (const auto& u = uri(offset)) bytes += u->size() + 32;
-  if (const auto& m = metadata(offset)) {
-    for (const auto& [k, v] : *m) {
-      bytes += k.size() + 96;
-      if (const auto* str = std::get_if<std::string>(&v)) bytes += str->size();
-      if (const auto* sv = std::get_if<SparseValue>(&v)) {
-        bytes += (*sv)->indices.size() * (sizeof(uint32_t) + sizeof(float)) + sizeof(SparseVector);
-      }
-    }
-  }
+  if (const auto& m = metadata_json(offset)) bytes += m->size() + 32;
   return bytes;
+}
+
+std::optional<Metadata> RecordStore::metadata(uint32_t offset) const {
+  const auto& json = metadatas_.Get(offset);
+  if (!json) return std::nullopt;
+  Result<Metadata> parsed = MetadataFromJson(*json);
+  // The text was written by MetadataToJson when the record was stored.
+  if (!parsed.ok()) return std::nullopt;
+  return std::move(parsed).value();
 }
 
 void RecordStore::IndexSparse(uint32_t offset, const Metadata& metadata, bool insert) {
@@ -95,7 +96,7 @@ const SparseIndex* RecordStore::sparse_index(std::string_view key) const {
 void RecordStore::Release(uint32_t offset) {
   record_bytes_ -= RecordBytes(offset);
   UnindexDocument(offset);
-  if (const auto& m = metadata(offset)) {
+  if (auto m = metadata(offset)) {
     metadata_index_.Remove(offset, *m);
     IndexSparse(offset, *m, false);
   }
@@ -112,7 +113,7 @@ void RecordStore::Store(uint32_t offset, const RecordRow& row) {
   if (live_[offset]) {
     record_bytes_ -= RecordBytes(offset);
     UnindexDocument(offset);
-    if (const auto& m = metadata(offset)) {
+    if (auto m = metadata(offset)) {
       metadata_index_.Remove(offset, *m);
       IndexSparse(offset, *m, false);
     }
@@ -127,7 +128,11 @@ void RecordStore::Store(uint32_t offset, const RecordRow& row) {
     document_index_->Insert(offset, *row.document);
   }
   uris_.Set(offset, row.uri);
-  metadatas_.Set(offset, row.metadata);
+  if (row.metadata) {
+    metadatas_.Set(offset, MetadataToJson(*row.metadata));
+  } else {
+    metadatas_.Reset(offset);
+  }
   versions_[offset] = row.version;
   created_[offset] = row.created;
   live_[offset] = 1;

@@ -78,7 +78,14 @@ class RecordStore {
     return documents_.Get(offset);
   }
   const std::optional<std::string>& uri(uint32_t offset) const { return uris_.Get(offset); }
-  const std::optional<Metadata>& metadata(uint32_t offset) const { return metadatas_.Get(offset); }
+  // A record's metadata is kept as its stored JSON text (MetadataToJson, the form of ClickHouse's
+  // metadata column): about 40 bytes for a small map, against ~180 for a std::map with one key.
+  // metadata() parses it (for merges and the rare filters the metadata index cannot answer);
+  // responses copy metadata_json() as it is.
+  std::optional<Metadata> metadata(uint32_t offset) const;
+  const std::optional<std::string>& metadata_json(uint32_t offset) const {
+    return metadatas_.Get(offset);
+  }
   uint64_t version(uint32_t offset) const { return versions_[offset]; }
   // The newest version this store has applied for `id` (live or tombstone), 0 if none.
   uint64_t KnownVersion(const std::string& id) const;
@@ -141,7 +148,7 @@ class RecordStore {
   // 4 bytes per record without one (collection/sparse_column.h).
   SparseColumn<std::string> documents_;
   SparseColumn<std::string> uris_;
-  SparseColumn<Metadata> metadatas_;
+  SparseColumn<std::string> metadatas_;  // MetadataToJson text
   std::vector<uint64_t> versions_;
   std::vector<uint64_t> created_;
   std::vector<uint8_t> live_;

@@ -26,7 +26,7 @@ class SparseColumn {
     const uint32_t s = slot_[record];
     return s == kNone ? Empty() : values_[s];
   }
-  void Set(uint32_t record, const std::optional<T>& value) {
+  void Set(uint32_t record, std::optional<T> value) {
     if (!value) {
       Reset(record);
       return;
@@ -41,7 +41,7 @@ class SparseColumn {
         values_.emplace_back();
       }
     }
-    values_[s] = value;
+    values_[s] = std::move(value);
   }
   void Reset(uint32_t record) {
     uint32_t& s = slot_[record];

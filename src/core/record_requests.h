@@ -78,7 +78,8 @@ struct RecordView {
   size_t dim = 0;
   const std::optional<std::string>* document = nullptr;
   const std::optional<std::string>* uri = nullptr;
-  const std::optional<Metadata>* metadata = nullptr;
+  // The stored JSON text of the metadata (MetadataToJson), as RecordStore keeps it.
+  const std::optional<std::string>* metadata_json = nullptr;
   float distance = 0;
 };
 

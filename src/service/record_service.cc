@@ -36,7 +36,7 @@ RecordView ViewOf(const RecordStore& store, uint32_t offset) {
   v.dim = store.dim();
   v.document = &store.document(offset);
   v.uri = &store.uri(offset);
-  v.metadata = &store.metadata(offset);
+  v.metadata_json = &store.metadata_json(offset);
   return v;
 }
 

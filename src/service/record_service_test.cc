@@ -80,7 +80,9 @@ Snap ToSnap(const RecordView& v) {
   s.id = v.id;
   if (v.embedding != nullptr) s.embedding.assign(v.embedding, v.embedding + v.dim);
   if (v.document != nullptr) s.document = *v.document;
-  if (v.metadata != nullptr) s.metadata = *v.metadata;
+  if (v.metadata_json != nullptr && *v.metadata_json) {
+    s.metadata = MetadataFromJson(**v.metadata_json).value();
+  }
   return s;
 }
 

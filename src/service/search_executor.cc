@@ -101,7 +101,7 @@ int Compare(const std::optional<MetadataValue>& a, const std::optional<MetadataV
 
 std::optional<MetadataValue> ValueOf(const RecordStore& store, uint32_t offset,
                                      const std::string& key) {
-  const auto& md = store.metadata(offset);
+  const std::optional<Metadata> md = store.metadata(offset);
   if (!md) return std::nullopt;
   auto it = md->find(key);
   if (it == md->end()) return std::nullopt;
