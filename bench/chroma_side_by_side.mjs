@@ -13,7 +13,9 @@
 // queries (n_results 10, include distances) through the client, then the same queries as lean
 // keep-alive HTTP POSTs to …/query, and as many lean heartbeats (the floor of any request); filtered queries through the client where {bucket: {$lt: 10}}
 // (10 %) and {bucket: 0} (1 %); resident memory at the end and after 20 s idle (chromahouse + its embedded
-// ClickHouse; Chroma's process tree, the Node.js process hosting its Rust server). Every answer
+// ClickHouse; Chroma's process tree, the Node.js process hosting its Rust server). The client
+// floor: the same client calls with fetch answering in-process with chromahouse's recorded
+// answers (what the client costs by itself bounds the ratio any server can reach). Every answer
 // is checked (10 ids per query, only matching buckets when filtered, the requested records with
 // their metadata and embedding on get); any failed check makes the exit status 1.
 // Without the reference script (env CHROMA_REFERENCE overrides its path) it prints "skipped: …"
@@ -410,6 +412,73 @@ async function rawClickHouse(chUrl) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The client floor: the same client calls with the network and the server taken away — the
+// global fetch (which the client calls) answers each kind of request (method + route) with
+// chromahouse's answer recorded once. What is left is the npm client's own cost (checking and
+// encoding the request, parsing the answer): no server can be faster than this through the
+// client, so Chroma's time over it bounds the ratio any server can reach.
+
+async function clientFloor(targetUrl) {
+  const realFetch = globalThis.fetch;
+  const recorded = new Map(); // "METHOD route" → {status, headers, body}
+  let replaying = false;
+  const keyOf = (input, init) => {
+    const url = typeof input === "string" ? input : input.url ?? String(input);
+    const method = init?.method ?? (typeof input === "object" && input.method) ?? "GET";
+    return `${method} ${new URL(url).pathname.replace(/\/collections\/[0-9a-f-]{36}/, "/collections/{id}")}`;
+  };
+  globalThis.fetch = async (input, init) => {
+    const key = keyOf(input, init);
+    const hit = replaying ? recorded.get(key) : undefined;
+    if (hit) return new Response(hit.body, { status: hit.status, headers: hit.headers });
+    const res = await realFetch(input, init);
+    const body = await res.arrayBuffer();
+    const kept = { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "application/json" }, body };
+    if (!replaying) recorded.set(key, kept);
+    return new Response(body, { status: kept.status, headers: kept.headers });
+  };
+  try {
+    const { hostname, port } = new URL(targetUrl);
+    const client = new ChromaClient({ host: hostname, port: Number(port) });
+    const coll = await client.createCollection({ name: `client-floor-${Date.now()}`, embeddingFunction: null });
+    const batchOf = (start) => {
+      const ids = [];
+      const embeddings = [];
+      const metadatas = [];
+      for (let i = start; i < start + BATCH; i++) {
+        ids.push(idOf(i));
+        embeddings.push(vec(i % N));
+        metadatas.push({ bucket: i % 100 });
+      }
+      return { ids, embeddings, metadatas };
+    };
+    // Recorded: one answer of each kind, from chromahouse.
+    await coll.add(batchOf(0));
+    await coll.get({ ids: getBatches[0].map(idOf), include: ["embeddings", "metadatas"] });
+    await coll.query({ queryEmbeddings: [queryVec(0)], nResults: 10, include: ["distances"] });
+    replaying = true;
+    const time = async (n, fn) => {
+      const ms = [];
+      for (let w = 0; w < WARMUP; w++) await fn(w);
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        await fn(i);
+        ms.push(performance.now() - t);
+      }
+      return stats(ms);
+    };
+    const adds = Math.min(200, Math.ceil(N / BATCH));
+    const f = {};
+    f.add_batch_ms = await time(adds, (i) => coll.add(batchOf(BATCH * (i + 1))));
+    f.get_ms = await time(GETS, (i) => coll.get({ ids: getBatches[i % GETS].map(idOf), include: ["embeddings", "metadatas"] }));
+    f.query_client_ms = await time(QUERIES, (q) => coll.query({ queryEmbeddings: [queryVec(q)], nResults: 10, include: ["distances"] }));
+    return f;
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Run: chromahouse, then Chroma; each stopped in a finally (and on SIGINT/SIGTERM).
 
 const cleanups = new Set();
@@ -427,6 +496,7 @@ const problems = [];
 let ch;
 let chServer;
 let raw = null;
+let floor = null;
 const serverSide = {};
 {
   const server = new ServerProcess();
@@ -460,6 +530,8 @@ const serverSide = {};
     serverSide.ingest_group_commit_insert = histogramDelta(ia, ib, "chromahouse_group_commit_insert_seconds", {}, 1000);
     const rows = histogramDelta(ia, ib, "chromahouse_group_commit_rows", {});
     serverSide.ingest_rows_per_group_commit = rows.mean;
+    log("chromahouse: the client floor (replayed answers)");
+    floor = await clientFloor(server.url);
     // The raw baseline after the memory figure (it writes into the same ClickHouse).
     log("chromahouse: raw ClickHouse RowBinary baseline");
     const xml = readFileSync(join(server.dataDir, "clickhouse", "config.xml"), "utf8");
@@ -552,6 +624,19 @@ console.log(`- resident memory at the end: server ${fmt(ch.r.rss_mib_by_part.ser
 console.log(`- HNSW graph caught up ${fmt(ch.r.index_catch_up_s, 2)} s after the last acknowledged add`);
 console.log(`- baseline: raw ClickHouse INSERT … FORMAT RowBinary, same rows and batches, 1 sender: ${fmt(raw.rows_per_s, 0)} rows/s (batch p50 ${fmt(raw.batch_ms.p50, 2)} ms)`);
 console.log(`- ratio chromahouse ingest / raw ClickHouse: ${fmt(ch.r.ingest_vectors_per_s / raw.rows_per_s, 2)}`);
+const perS = (n, ms) => (n * 1000) / ms;
+// Throughputs: the floor's over Chroma's is the highest ratio; latencies: the lowest.
+const bound = (name, floorValue, chValue, chromaValue, unit) => {
+  const best = floorValue / chromaValue;
+  console.log(`- ${name}: floor ${fmt(floorValue, 2)} ${unit} (chromahouse ${fmt(chValue, 2)}, Chroma ${fmt(chromaValue, 2)}); the best ratio any server could reach through this client: ${fmt(best, 2)}`);
+  return best;
+};
+console.log("\nclient floor (the npm client alone: its fetch answered in-process with chromahouse's recorded answers; ingest and get from mean times):");
+const floorBounds = {
+  ingest_vectors_per_s: bound("ingest (vectors/s)", perS(BATCH, floor.add_batch_ms.mean), ch.r.ingest_vectors_per_s, ref.r.ingest_vectors_per_s, "vectors/s"),
+  get_records_per_s: bound("get (records/s)", perS(GET_IDS, floor.get_ms.mean), ch.r.get_records_per_s, ref.r.get_records_per_s, "records/s"),
+  query_client_p50_ms: bound("query through the client, p50 (ms)", floor.query_client_ms.p50, ch.r.query_client_ms.p50, ref.r.query_client_ms.p50, "ms"),
+};
 console.log(`\ntop-10 agreement between the two servers (mean overlap of the unfiltered query results): ${overlap.toFixed(3)}`);
 if (problems.length) {
   console.log(`\nFAILED CHECKS (${problems.length}):`);
@@ -568,6 +653,7 @@ const result = {
   chroma_1_5_9: strip(ref.r),
   comparison,
   chromahouse_server_side_ms: serverSide,
+  client_floor: { ...floor, best_ratios: floorBounds },
   raw_clickhouse_rowbinary: { ...raw, ingest_ratio: ch.r.ingest_vectors_per_s / raw.rows_per_s },
   top10_overlap_between_servers: overlap,
   problems,
