@@ -4,7 +4,8 @@
 // add latency (p50/p90/p99) and the latency of gets of 50 random existing ids with embeddings
 // (p50/p99, 200 of them at the end of each tenth: right after the adds, while the background
 // indexer catches up, and again once the server is quiet), with the ratio to the first tenth —
-// the same-run baseline. Also the server's own add time from /metrics per tenth, and the load average.
+// the same-run baseline. Also the server's own add and quiet get times from /metrics per tenth
+// (mean, and the histogram bucket holding p50 and p99), and the load average.
 //
 //   node bench/growth_bench.mjs [--n 300000] [--dim 16] [--batch 50] [--gets 200]
 // Results: bench/results/growth.json.
@@ -34,17 +35,34 @@ const stats = (ms) => {
   return { p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] };
 };
 
-// Server-side add time so far: (sum, count) of the add route's duration histogram.
-async function serverAdds(url) {
+// A route's server-side duration histogram so far: sum, count and cumulative buckets (le in s).
+async function serverRoute(url, what) {
   const text = await (await fetch(`${url}/metrics`)).text();
-  let sum = 0, count = 0;
+  const h = { sum: 0, count: 0, buckets: [] };
   for (const line of text.split("\n")) {
-    if (!line.includes('route="/api/v2/tenants/{tenant}/databases/{database}/collections/{collection_id}/add"')) continue;
+    if (!line.includes(`route="/api/v2/tenants/{tenant}/databases/{database}/collections/{collection_id}/${what}"`)) continue;
     const value = Number(line.slice(line.lastIndexOf(" ") + 1));
-    if (line.startsWith("chromahouse_http_request_duration_seconds_sum")) sum = value;
-    if (line.startsWith("chromahouse_http_request_duration_seconds_count")) count = value;
+    if (line.startsWith("chromahouse_http_request_duration_seconds_sum")) h.sum = value;
+    if (line.startsWith("chromahouse_http_request_duration_seconds_count")) h.count = value;
+    const le = /le="([^"]+)"/.exec(line);
+    if (line.startsWith("chromahouse_http_request_duration_seconds_bucket") && le) {
+      h.buckets.push([le[1] === "+Inf" ? Infinity : Number(le[1]), value]);
+    }
   }
-  return { sum, count };
+  return h;
+}
+// Between two readings: the mean (ms) and, for p50 and p99, the upper bound of the histogram
+// bucket that holds them (ms): "p99 ≤ 2.5 ms" is as fine as the buckets allow.
+function serverDelta(a, b) {
+  const count = b.count - a.count;
+  const bound = (p) => {
+    for (const [le, c] of b.buckets) {
+      const before = a.buckets.find(([l]) => l === le)?.[1] ?? 0;
+      if (c - before >= count * p) return le * 1000;
+    }
+    return Infinity;
+  };
+  return { count, mean_ms: ((b.sum - a.sum) / Math.max(1, count)) * 1000, p50_at_most_ms: bound(0.5), p99_at_most_ms: bound(0.99) };
 }
 
 const startLoad = loadavg();
@@ -63,7 +81,7 @@ try {
   const vector = () => Array.from({ length: DIM }, () => Math.fround(r() * 2 - 1));
   let added = 0;
   let adds = [];
-  let before = await serverAdds(server.url);
+  let before = await serverRoute(server.url, "add");
   while (added < N) {
     const n = Math.min(BATCH, N - added);
     const ids = [], embeddings = [], metadatas = [];
@@ -78,7 +96,7 @@ try {
     adds.push(performance.now() - t0);
     added += n;
     if (added % TENTH === 0 || added === N) {
-      const after = await serverAdds(server.url);
+      const after = await serverRoute(server.url, "add");
       const getPhase = async () => {
         const gets = [];
         for (let g = 0; g < GETS; g++) {
@@ -101,18 +119,21 @@ try {
       }
       const catchUpS = (performance.now() - waited0) / 1000;
       await new Promise((done) => setTimeout(done, 1000));
+      const quietBefore = await serverRoute(server.url, "get");
       const quiet = await getPhase();
+      const quietServer = serverDelta(quietBefore, await serverRoute(server.url, "get"));
       buckets.push({
         records: added,
         add_ms: stats(adds),
-        server_add_mean_ms: ((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000,
+        server_add: serverDelta(before, after),
         get_ms: busy,
         index_catch_up_s: catchUpS,
         quiet_get_ms: quiet,
+        quiet_server_get: quietServer,
       });
       process.stderr.write(`[growth_bench] ${added} records\n`);
       adds = [];
-      before = await serverAdds(server.url);
+      before = await serverRoute(server.url, "add");
     }
   }
 } finally {
@@ -122,10 +143,10 @@ try {
 const first = buckets[0];
 const f = (v) => v.toFixed(2);
 console.log(`\n${N} × ${DIM} added in batches of ${BATCH} by one keep-alive HTTP client to build/chromahouse (embedded ClickHouse); load average ${startLoad} at start, ${loadavg()} at end\n`);
-console.log("| records | add p50 / p90 / p99 (ms) | add p50 vs first tenth | add p99 / p50 | server add mean (ms) | get 50 ids right after the adds p50 / p99 / max (ms) | graph caught up (s) | get 50 ids, quiet, p50 / p99 / max (ms) |");
-console.log("|---:|---|---:|---:|---:|---|---:|---|");
+console.log("| records | add p50 / p90 / p99 (ms) | add p50 vs first tenth | add p99 / p50 | server add mean / p50 ≤ / p99 ≤ (ms) | get 50 ids right after the adds p50 / p99 / max (ms) | graph caught up (s) | get 50 ids, quiet, p50 / p99 / max (ms) | server get, quiet: mean / p99 ≤ (ms) |");
+console.log("|---:|---|---:|---:|---|---|---:|---|---|");
 for (const b of buckets) {
-  console.log(`| ${b.records} | ${f(b.add_ms.p50)} / ${f(b.add_ms.p90)} / ${f(b.add_ms.p99)} | ${f(b.add_ms.p50 / first.add_ms.p50)}× | ${f(b.add_ms.p99 / b.add_ms.p50)} | ${f(b.server_add_mean_ms)} | ${f(b.get_ms.p50)} / ${f(b.get_ms.p99)} / ${f(b.get_ms.max)} | ${f(b.index_catch_up_s)} | ${f(b.quiet_get_ms.p50)} / ${f(b.quiet_get_ms.p99)} / ${f(b.quiet_get_ms.max)} |`);
+  console.log(`| ${b.records} | ${f(b.add_ms.p50)} / ${f(b.add_ms.p90)} / ${f(b.add_ms.p99)} | ${f(b.add_ms.p50 / first.add_ms.p50)}× | ${f(b.add_ms.p99 / b.add_ms.p50)} | ${f(b.server_add.mean_ms)} / ${b.server_add.p50_at_most_ms} / ${b.server_add.p99_at_most_ms} | ${f(b.get_ms.p50)} / ${f(b.get_ms.p99)} / ${f(b.get_ms.max)} | ${f(b.index_catch_up_s)} | ${f(b.quiet_get_ms.p50)} / ${f(b.quiet_get_ms.p99)} / ${f(b.quiet_get_ms.max)} | ${f(b.quiet_server_get.mean_ms)} / ${b.quiet_server_get.p99_at_most_ms} |`);
 }
 mkdirSync(join(here, "results"), { recursive: true });
 writeFileSync(join(here, "results", "growth.json"), JSON.stringify({ n: N, dim: DIM, batch: BATCH, load_average_start: startLoad, load_average_end: loadavg(), buckets }, null, 2));
