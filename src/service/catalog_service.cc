@@ -234,6 +234,7 @@ bool CatalogService::RefreshOnMiss() {
 }
 
 void CatalogService::MaybeRefresh() {
+  used_ms_.store(SteadyMillis());
   const int64_t max = max_staleness_ms_.load();
   if (max < 0) return;
   if (max > 0 && SteadyMillis() - refreshed_ms_.load() < max) return;

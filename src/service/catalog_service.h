@@ -47,6 +47,9 @@ class CatalogService {
   // deleted collections are reported to the deletion listener), unless the last refresh is
   // younger than `max_age_ms`.
   Status RefreshIfOlderThan(int64_t max_age_ms);
+  // Steady-clock ms of the last call that reads or changes the catalog (every request on a
+  // collection makes one): the background refresh rests while this is old.
+  int64_t last_used_ms() const { return used_ms_.load(); }
 
   Status CreateTenant(const std::string& name);
   Result<Tenant> GetTenant(const std::string& name);
@@ -138,6 +141,7 @@ class CatalogService {
   std::map<std::string, Collection> collections_ GUARDED_BY(mu_);  // by id (ascending UUID)
   std::atomic<int64_t> max_staleness_ms_{-1};
   std::atomic<int64_t> refreshed_ms_{0};
+  std::atomic<int64_t> used_ms_{0};
   Mutex refresh_mu_ ACQUIRED_BEFORE(mu_);  // one refresh at a time
   // Storage's catalog fingerprint when the catalog was last read whole: while it stays the
   // same, a refresh reads nothing else.

@@ -112,6 +112,7 @@ void CollectionRefresher::PollLoop() {
   while (!stopping_) {
     cv_.WaitFor(mu_, std::chrono::milliseconds(period));
     if (stopping_) return;
+    if (SteadyMillis() - catalog_->last_used_ms() > options_.idle_after_ms) continue;
     lock.Unlock();
     Status catalog = catalog_->RefreshIfOlderThan(period);
     if (!catalog.ok()) LOG_DEBUG("catalog refresh failed: {}", catalog.message());
@@ -126,7 +127,7 @@ void CollectionRefresher::PollLoop() {
     for (const auto& loaded : cache_->Loaded()) {
       if (stop_) break;
       RefreshState& state = loaded->refresh;
-      if (now - state.used_ms.load() > 60000) continue;  // idle: refreshed on next use
+      if (now - state.used_ms.load() > options_.idle_after_ms) continue;  // refreshed on next use
       if (quiet && !state.HasAnnouncement()) {
         int64_t refreshed = state.refreshed_ms.load();
         while (refreshed >= previous_look_end && refreshed < look_end &&

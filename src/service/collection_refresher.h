@@ -50,6 +50,12 @@ struct FreshnessOptions {
   // by requests after `announced_fallback_ms`; nothing is read for collections nobody writes.
   bool announced = false;
   int64_t announced_fallback_ms = 30000;
+  // An instance that served no request on the catalog or a collection for this long polls
+  // nothing (neither the catalog's fingerprint nor storage's write count; collections unused
+  // this long are never refreshed in the background): the first request after the rest checks
+  // the catalog and its collection itself, by the age rule above. An idle instance then costs
+  // its ClickHouse nothing (each poll is a query: 36 a second by default).
+  int64_t idle_after_ms = 60000;
 };
 
 class CollectionRefresher {

@@ -214,7 +214,16 @@ class CountingStorage : public MemoryStorage {
     ++catalog_reads;
     return MemoryStorage::LoadCollections(include_deleted);
   }
-  std::atomic<int> version_lists{0}, catalog_reads{0}, summaries{0};
+  Result<std::optional<uint64_t>> RecordWriteCount() override {
+    ++write_counts;
+    return MemoryStorage::RecordWriteCount();
+  }
+  Result<std::optional<std::string>> CatalogFingerprint() override {
+    ++fingerprints;
+    return MemoryStorage::CatalogFingerprint();
+  }
+  std::atomic<int> version_lists{0}, catalog_reads{0}, summaries{0}, write_counts{0},
+      fingerprints{0};
 };
 
 TEST(FreshnessTest, RefreshesReadOnlySummariesWhileNothingArrivesFromElsewhere) {
@@ -302,6 +311,48 @@ TEST(FreshnessTest, NothingIsPolledWhileNobodyElseWritesAndAForeignWriteIsStillS
   writer.join();
   EXPECT_TRUE(seen) << "a write from elsewhere was never read";
   EXPECT_GE(storage.summaries.load() + storage.version_lists.load(), 1);
+}
+
+// An instance nobody uses polls nothing (every poll is a query to ClickHouse); the first
+// request after the rest still sees what another instance wrote meanwhile, and polling resumes.
+TEST(FreshnessTest, AnIdleInstancePollsNothingAndCatchesUpOnTheNextRequest) {
+  CountingStorage storage;
+  VersionClock clock(1);
+  CatalogService catalog(&storage, &clock);
+  ASSERT_TRUE(catalog.Initialize().ok());
+  RecordService records(&catalog, &storage, &clock);
+  FreshnessOptions options;
+  options.max_staleness_ms = 40;
+  options.idle_after_ms = 300;
+  records.EnableFreshness(options);
+  CreateCollectionRequest req;
+  req.name = "resting";
+  auto c = catalog.CreateCollection("default_tenant", "default_database", req);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(records.Write(c->id, RecordWriteKind::kAdd, Rows({"x"}, 1, "a")).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_GE(storage.write_counts.load(), 2) << "polls while in use";
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // past idle_after_ms
+  storage.write_counts = 0;
+  storage.fingerprints = 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // ~25 periods
+  EXPECT_EQ(storage.write_counts.load(), 0) << "polled while idle";
+  EXPECT_EQ(storage.fingerprints.load(), 0) << "polled the catalog while idle";
+
+  RecordRow foreign;
+  foreign.id = "foreign";
+  foreign.version = clock.Next() + 1000;  // another instance's write during the rest
+  foreign.created = foreign.version;
+  foreign.embedding = {1, 2};
+  foreign.document = "elsewhere";
+  ASSERT_TRUE(storage.WriteRecords(c->id, {foreign}).ok());
+  GetRequest get;
+  get.include.fields = {IncludeField::kDocuments};
+  auto g = records.Get(c->id, get);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->records.size(), 2u) << "the first request after the rest missed a foreign write";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_GE(storage.write_counts.load(), 2) << "polling resumed";
 }
 
 // A storage whose record reads hang for a while and then fail, as a frozen ClickHouse's do
