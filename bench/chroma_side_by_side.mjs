@@ -6,16 +6,19 @@
 // ClickHouse are printed as baselines. Writes bench/results/chroma_side_by_side.json.
 //
 //   node bench/chroma_side_by_side.mjs [--n 100000] [--dim 128] [--batch 100] [--gets 200]
-//                                      [--queries 300] [--seed 42]
+//                                      [--queries 300] [--seed 42] [--clients 4]
 //
 // Workload (one client, sequential): add N × dim vectors with metadata {bucket: i % 100} in
 // batches; 200 gets of 100 random existing ids with embeddings and metadatas; 300 held-out
 // queries (n_results 10, include distances) through the client, then the same queries as lean
-// keep-alive HTTP POSTs to …/query, and as many lean heartbeats (the floor of any request); filtered queries through the client where {bucket: {$lt: 10}}
-// (10 %) and {bucket: 0} (1 %); resident memory at the end and after 20 s idle (chromahouse + its embedded
-// ClickHouse; Chroma's process tree, the Node.js process hosting its Rust server). The client
-// floor: the same client calls with fetch answering in-process with chromahouse's recorded
-// answers (what the client costs by itself bounds the ratio any server can reach). Every answer
+// keep-alive HTTP POSTs to …/query, and as many lean heartbeats (the floor of any request);
+// filtered queries through the client where {bucket: {$lt: 10}} (10 %) and {bucket: 0} (1 %);
+// resident memory at the end and after 20 s idle (chromahouse + its embedded ClickHouse;
+// Chroma's process tree, the Node.js process hosting its Rust server); then N / 2 records added
+// by --clients concurrent clients (worker threads, one npm client each) into a second
+// collection. The client floor: the same client calls with fetch answering in-process with
+// chromahouse's recorded answers (what the client costs by itself bounds the ratio any server
+// can reach). Every answer
 // is checked (10 ids per query, only matching buckets when filtered, the requested records with
 // their metadata and embedding on get); any failed check makes the exit status 1.
 // Without the reference script (env CHROMA_REFERENCE overrides its path) it prints "skipped: …"
@@ -27,6 +30,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { gaussianMixture, percentile, rng } from "./workload.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,6 +49,7 @@ const { values: opt } = parseArgs({
     gets: { type: "string", default: "200" },
     queries: { type: "string", default: "300" },
     seed: { type: "string", default: "42" },
+    clients: { type: "string", default: "4" },
   },
 });
 const N = Number(opt.n);
@@ -56,7 +61,9 @@ const QUERIES = Number(opt.queries);
 const WARMUP = 10; // untimed queries before each timed query phase
 const SETTLE_S = 20; // idle seconds before memory is measured a second time
 const SEED = Number(opt.seed);
-if (![N, DIM, BATCH, GETS, QUERIES].every((v) => Number.isInteger(v) && v > 0) || N < GET_IDS) {
+const CLIENTS = Number(opt.clients);
+const N_PARALLEL = Math.ceil(N / 2);
+if (![N, DIM, BATCH, GETS, QUERIES, CLIENTS].every((v) => Number.isInteger(v) && v > 0) || N < GET_IDS) {
   console.error("chroma_side_by_side: --n (>= 100), --dim, --batch, --gets and --queries must be positive integers");
   process.exit(2);
 }
@@ -97,6 +104,36 @@ const getBatches = (() => {
     return [...picked];
   });
 })();
+
+// A worker of the concurrent ingest (phase 7): adds records w, w + CLIENTS, … (in batches of
+// BATCH) of the first N_PARALLEL through its own npm client, then reports back.
+if (!isMainThread) {
+  const { url, collection, worker } = workerData;
+  const { hostname, port } = new URL(url);
+  const client = new ChromaClient({ host: hostname, port: Number(port) });
+  const coll = await client.getCollection({ name: collection, embeddingFunction: null });
+  parentPort.postMessage({ ready: true });
+  await new Promise((go) => parentPort.once("message", go));
+  let error = null;
+  try {
+    for (let start = worker * BATCH; start < N_PARALLEL; start += CLIENTS * BATCH) {
+      const end = Math.min(N_PARALLEL, start + BATCH);
+      const ids = [];
+      const embeddings = [];
+      const metadatas = [];
+      for (let i = start; i < end; i++) {
+        ids.push(idOf(i));
+        embeddings.push(vec(i));
+        metadatas.push({ bucket: i % 100 });
+      }
+      await coll.add({ ids, embeddings, metadatas });
+    }
+  } catch (e) {
+    error = String(e);
+  }
+  parentPort.postMessage({ error });
+  process.exit(0);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Processes and metrics
@@ -350,6 +387,38 @@ async function workload(label, url, { scrape = async () => null, pids }) {
   const settled = measure();
   r.rss_settled_mib = settled.total;
   if (settled.byPart) r.rss_settled_mib_by_part = settled.byPart;
+
+  // 7. ingest by CLIENTS concurrent clients (worker threads, each with its own npm client) into
+  // a second collection, after the memory figures: N / 2 records in batches of BATCH.
+  log(`${label}: ingest ${N_PARALLEL} × ${DIM} by ${CLIENTS} clients`);
+  const parallelColl = await client.createCollection({ name: `side-by-side-parallel-${Date.now()}`, embeddingFunction: null });
+  const workers = await Promise.all(
+    Array.from({ length: CLIENTS }, (_, w) =>
+      new Promise((ready, fail) => {
+        const worker = new Worker(fileURLToPath(import.meta.url), {
+          argv: process.argv.slice(2),
+          workerData: { url, collection: parallelColl.name, worker: w },
+        });
+        worker.once("message", () => ready(worker)); // set up (data, client): not timed
+        worker.on("error", fail);
+      }),
+    ),
+  );
+  const p0 = performance.now();
+  const batchesPerClient = await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise((done, fail) => {
+          worker.once("message", done);
+          worker.on("exit", (code) => code !== 0 && fail(new Error(`ingest worker exited with ${code}`)));
+          worker.postMessage("go");
+        }),
+    ),
+  );
+  r.parallel_ingest_vectors_per_s = N_PARALLEL / ((performance.now() - p0) / 1000);
+  const parallelCount = await parallelColl.count();
+  if (parallelCount !== N_PARALLEL) problem(`count after the ${CLIENTS}-client ingest is ${parallelCount}, expected ${N_PARALLEL}`);
+  for (const b of batchesPerClient) if (b.error) problem(`${CLIENTS}-client ingest: ${b.error}`);
   return { r, scrapes, problems, coll };
 }
 
@@ -587,6 +656,7 @@ const rows = [
   // [key, measure, value getter, unit, digits]
   ["ingest_vectors_per_s", `ingest ${N} × ${DIM}, batches of ${BATCH} (vectors/s, higher is better)`, (r) => r.ingest_vectors_per_s, 0],
   ["add_batch_p50_ms", "add batch latency p50 (ms)", (r) => r.add_batch_ms.p50, 2],
+  ["parallel_ingest_vectors_per_s", `ingest ${N_PARALLEL} × ${DIM} by ${CLIENTS} concurrent clients (vectors/s)`, (r) => r.parallel_ingest_vectors_per_s, 0],
   ["get_records_per_s", `get ${GET_IDS} random ids with embeddings + metadatas (records/s, higher is better)`, (r) => r.get_records_per_s, 0],
   ["get_p50_ms", "get latency p50 (ms)", (r) => r.get_ms.p50, 2],
   ["query_client_p50_ms", "query n_results 10, client: p50 (ms)", (r) => r.query_client_ms.p50, 2],
