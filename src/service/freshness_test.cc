@@ -348,9 +348,11 @@ TEST(FreshnessTest, AnIdleInstancePollsNothingAndCatchesUpOnTheNextRequest) {
   ASSERT_TRUE(storage.WriteRecords(c->id, {foreign}).ok());
   GetRequest get;
   get.include.fields = {IncludeField::kDocuments};
-  auto g = records.Get(c->id, get);
-  ASSERT_TRUE(g.ok()) << g.status().ToString();
-  EXPECT_EQ(g->records.size(), 2u) << "the first request after the rest missed a foreign write";
+  {
+    auto g = records.Get(c->id, get);  // (a result holds the collection's read lock)
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    EXPECT_EQ(g->records.size(), 2u) << "the first request after the rest missed a foreign write";
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_GE(storage.write_counts.load(), 2) << "polling resumed";
 }
