@@ -95,6 +95,18 @@ const queryVec = (q) => vec(N + WARMUP + q); // held out: never added
 const warmVec = (w) => vec(N + w);
 const idOf = (i) => `id-${i}`;
 const bucketOfId = (id) => Number(id.slice(3)) % 100;
+// Records start … end - 1 as an add request (ids past N reuse the vectors of id % N).
+const recordsOf = (start, end) => {
+  const ids = [];
+  const embeddings = [];
+  const metadatas = [];
+  for (let i = start; i < end; i++) {
+    ids.push(idOf(i));
+    embeddings.push(vec(i % N));
+    metadatas.push({ bucket: i % 100 });
+  }
+  return { ids, embeddings, metadatas };
+};
 // The same random get batches for both servers: GET_IDS distinct existing ids each.
 const getBatches = (() => {
   const r = rng(SEED + 1);
@@ -117,16 +129,7 @@ if (!isMainThread) {
   let error = null;
   try {
     for (let start = worker * BATCH; start < N_PARALLEL; start += CLIENTS * BATCH) {
-      const end = Math.min(N_PARALLEL, start + BATCH);
-      const ids = [];
-      const embeddings = [];
-      const metadatas = [];
-      for (let i = start; i < end; i++) {
-        ids.push(idOf(i));
-        embeddings.push(vec(i));
-        metadatas.push({ bucket: i % 100 });
-      }
-      await coll.add({ ids, embeddings, metadatas });
+      await coll.add(recordsOf(start, Math.min(N_PARALLEL, start + BATCH)));
     }
   } catch (e) {
     error = String(e);
@@ -235,17 +238,9 @@ async function workload(label, url, { scrape = async () => null, pids }) {
   const batchMs = [];
   const t0 = performance.now();
   for (let start = 0; start < N; start += BATCH) {
-    const end = Math.min(N, start + BATCH);
-    const ids = [];
-    const embeddings = [];
-    const metadatas = [];
-    for (let i = start; i < end; i++) {
-      ids.push(idOf(i));
-      embeddings.push(vec(i));
-      metadatas.push({ bucket: i % 100 });
-    }
+    const batch = recordsOf(start, Math.min(N, start + BATCH));
     const b0 = performance.now();
-    await coll.add({ ids, embeddings, metadatas });
+    await coll.add(batch);
     batchMs.push(performance.now() - b0);
   }
   const ingestS = (performance.now() - t0) / 1000;
@@ -510,17 +505,7 @@ async function clientFloor(targetUrl) {
     const { hostname, port } = new URL(targetUrl);
     const client = new ChromaClient({ host: hostname, port: Number(port) });
     const coll = await client.createCollection({ name: `client-floor-${Date.now()}`, embeddingFunction: null });
-    const batchOf = (start) => {
-      const ids = [];
-      const embeddings = [];
-      const metadatas = [];
-      for (let i = start; i < start + BATCH; i++) {
-        ids.push(idOf(i));
-        embeddings.push(vec(i % N));
-        metadatas.push({ bucket: i % 100 });
-      }
-      return { ids, embeddings, metadatas };
-    };
+    const batchOf = (start) => recordsOf(start, start + BATCH);
     // Recorded: one answer of each kind, from chromahouse.
     await coll.add(batchOf(0));
     await coll.get({ ids: getBatches[0].map(idOf), include: ["embeddings", "metadatas"] });

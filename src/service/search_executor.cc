@@ -99,9 +99,7 @@ int Compare(const std::optional<MetadataValue>& a, const std::optional<MetadataV
   return Compare(*a, *b);
 }
 
-std::optional<MetadataValue> ValueOf(const RecordStore& store, uint32_t offset,
-                                     const std::string& key) {
-  const std::optional<Metadata> md = store.metadata(offset);
+std::optional<MetadataValue> ValueOf(const std::optional<Metadata>& md, const std::string& key) {
   if (!md) return std::nullopt;
   auto it = md->find(key);
   if (it == md->end()) return std::nullopt;
@@ -235,10 +233,11 @@ void SearchExecutor::GroupAndSort(const GroupBy& group_by, std::vector<Hit>& hit
   members.reserve(hits.size());
   for (const Hit& h : hits) {
     Member m{h, {}, {}};
-    for (const auto& k : group_by.keys) m.group.push_back(ValueOf(store_, h.offset, k));
+    const std::optional<Metadata> md = store_.metadata(h.offset);  // parsed once per hit
+    for (const auto& k : group_by.keys) m.group.push_back(ValueOf(md, k));
     for (const auto& k : group_by.aggregate_keys) {
       m.order.push_back(k == "#score" ? std::optional<MetadataValue>(double(h.score))
-                                      : ValueOf(store_, h.offset, k));
+                                      : ValueOf(md, k));
     }
     members.push_back(std::move(m));
   }
